@@ -1,0 +1,55 @@
+# mpsanalysis: quarterly policing-plan performance reports.
+# Every target describes itself: run `make help`.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Period for `make reports`: latest complete quarter in the data unless overridden,
+# e.g. `make reports QUARTER=2010/11-Q2`.
+QUARTER ?= latest
+WORKERS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup fetch build reports test test-fast bench lint clean clean-outputs
+
+help: ## List the targets and what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name mpsanalysis --display-name "Python (mpsanalysis)" > /dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv/ and install the package, its test tools and the Jupyter kernel
+
+fetch: $(STAMP) ## Copy the raw data into data/raw/ from ../shared/data (or download it) and record checksums
+	$(BIN)/mpsanalysis fetch
+
+build: fetch ## Validate the raw files and write the processed store in data/processed/
+	$(BIN)/mpsanalysis build
+
+reports: build ## Run every objective for the latest complete quarter and write reports/ (HTML + index)
+	$(BIN)/mpsanalysis run --quarter $(QUARTER) $(if $(WORKERS),--workers $(WORKERS),)
+
+test: $(STAMP) ## Run the whole test suite (unit, real data, notebooks, browser)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Run the unit tests only (no notebooks, no browser)
+	$(BIN)/python -m pytest -m "not slow"
+
+bench: build ## Run the benchmarks; exits non-zero if any target ratio is missed
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP) ## Run ruff and check that notebooks carry no outputs
+	$(BIN)/ruff check mpsanalysis tests benchmarks
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+
+clean-outputs: ## Delete processed data and reports (they are rebuilt by `make reports`)
+	rm -rf data/processed/* reports/*
+	@touch data/processed/.gitkeep reports/.gitkeep
+
+clean: clean-outputs ## Also delete the virtual environment and the raw copies
+	rm -rf $(VENV) data/raw/*/
