@@ -15,6 +15,8 @@ from mpsanalysis.errors import ParameterError
 
 __all__ = [
     "AIRPORTS_CODE",
+    "UNKNOWN_CODE",
+    "UNKNOWN_NAME",
     "LONDON",
     "borough_table",
     "borough_names",
@@ -25,6 +27,8 @@ __all__ = [
 
 LONDON = "London"
 AIRPORTS_CODE = "X00000001"  # pseudo-code: the airports have no GSS code
+UNKNOWN_CODE = "X00000000"  # pseudo-code: crimes the MPS publishes with borough "Unknown"
+UNKNOWN_NAME = "Unknown"
 _AIRPORTS_NAME = "London Heathrow and London City Airports"
 
 _BOROUGHS: tuple[tuple[str, str], ...] = (
