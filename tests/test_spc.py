@@ -1,0 +1,317 @@
+"""Tests for mpsanalysis.spc (XmR charts, Making Data Count rules).
+
+Every expected mean and limit below is worked out by hand in the comments: mean of the
+baseline values, mean of the moving ranges between consecutive months with data, limits
+= mean +/- 2.66 x mean moving range, "2 sigma" = two-thirds of the way to a limit.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mpsanalysis.errors import ParameterError
+from mpsanalysis.spc import classify_variation, compute_xmr, plot_xmr, summarise_variation
+
+matplotlib.use("Agg")
+
+
+def monthly(values, start="2020-04"):
+    return pd.Series(
+        [np.nan if v is None else float(v) for v in values],
+        index=pd.period_range(start, periods=len(values), freq="M"),
+    )
+
+
+# Baseline used by several tests: 12 months alternating 12, 10 (ending on 10).
+# mean = (6 x 12 + 6 x 10) / 12 = 11; every moving range = 2, so mean MR = 2;
+# UCL = 11 + 2.66 x 2 = 16.32; LCL = 11 - 5.32 = 5.68;
+# 2-sigma lines = 11 +/- (2/3) x 5.32 = 11 +/- 3.5467 -> 14.5467 and 7.4533.
+BASELINE = [12, 10] * 6
+
+
+def test_limits_by_hand_for_twelve_points():
+    # values 20 24 21 25 22 23 20 24 22 25 21 23: sum = 270, mean = 22.5
+    # moving ranges 4 3 4 3 1 3 4 2 3 4 2: sum = 33, mean MR = 33 / 11 = 3.0
+    # UCL = 22.5 + 2.66 x 3 = 30.48; LCL = 22.5 - 7.98 = 14.52
+    values = monthly([20, 24, 21, 25, 22, 23, 20, 24, 22, 25, 21, 23])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 12 points: no short-baseline warning
+        xmr = compute_xmr(values)
+    assert xmr["mean"].tolist() == pytest.approx([22.5] * 12)
+    assert xmr["ucl"].tolist() == pytest.approx([30.48] * 12)
+    assert xmr["lcl"].tolist() == pytest.approx([14.52] * 12)
+    assert xmr["moving_range"].iloc[1:].tolist() == pytest.approx([4, 3, 4, 3, 1, 3, 4, 2, 3, 4, 2])
+    assert np.isnan(xmr["moving_range"].iloc[0])
+    # Points alternate about the mean and stay inside 22.5 +/- 5.32: all common cause.
+    assert not xmr["special_cause"].any()
+    assert (xmr["rule"] == "").all()
+    assert list(xmr.columns[:5]) == ["value", "moving_range", "mean", "ucl", "lcl"]
+    assert {"segment", "special_cause", "rule", "signal", "baseline"} <= set(xmr.columns)
+
+
+def test_default_baseline_is_first_twenty_points():
+    # First 20 months alternate 12, 10: mean 11, mean MR 2 -> UCL 16.32, LCL 5.68.
+    # Ten later months at 100 must not move the limits (fixed baseline). The 20th month
+    # (10) is below the mean, so the run above the mean starts at month 21.
+    values = monthly([12, 10] * 10 + [100] * 10)
+    xmr = compute_xmr(values)
+    assert xmr["mean"].unique().tolist() == pytest.approx([11.0])
+    assert xmr["ucl"].unique().tolist() == pytest.approx([16.32])
+    assert xmr["baseline"].sum() == 20
+    assert xmr["special_cause"].iloc[20:].all()
+    assert not xmr["special_cause"].iloc[:20].any()
+
+
+def test_baseline_points_parameter():
+    # baseline_points=12 -> BASELINE limits (mean 11, UCL 16.32) even though the next
+    # 12 months (20, 22, ...) are far higher; all of them lie above the UCL.
+    values = monthly(BASELINE + [20, 22] * 6)
+    xmr = compute_xmr(values, baseline_points=12)
+    assert xmr["mean"].iloc[-1] == pytest.approx(11.0)
+    assert xmr["ucl"].iloc[-1] == pytest.approx(16.32)
+    assert xmr["lcl"].iloc[-1] == pytest.approx(5.68)
+    later = xmr.iloc[12:]
+    assert later["special_cause"].all()
+    assert (later["signal"] == "high").all()
+    assert later["rule"].str.contains("above upper limit").all()
+    assert later["rule"].str.contains("run of 7\\+ above mean").all()
+
+
+def test_missing_month_is_not_zero_and_breaks_the_moving_range():
+    # Present values 10 12 . 12 10 12 10 12 10 12 10 12 10 (one missing month):
+    # 12 values, six 10s and six 12s -> mean 11 (a zero would give 132/13 = 10.15).
+    # Moving ranges only between consecutive present months: 10->12 (2), then nine
+    # pairs from month 4 onwards, all 2 -> mean MR = 2 (bridging the gap 12->12 would
+    # add a 0 and give 20/11). UCL = 11 + 5.32 = 16.32.
+    values = monthly([10, 12, None, 12, 10, 12, 10, 12, 10, 12, 10, 12, 10])
+    xmr = compute_xmr(values)
+    assert xmr["mean"].iloc[0] == pytest.approx(11.0)
+    assert xmr["ucl"].iloc[0] == pytest.approx(16.32)
+    assert np.isnan(xmr["moving_range"].iloc[2]) and np.isnan(xmr["moving_range"].iloc[3])
+    assert np.isnan(xmr["value"].iloc[2])
+    assert not xmr["special_cause"].iloc[2]
+    assert xmr["baseline"].sum() == 12
+
+
+def test_months_absent_from_the_index_become_missing_rows():
+    values = monthly([10, 12, 10, 12, 10, 12, 10, 12, 10, 12, 10, 12, 10]).drop(
+        pd.Period("2020-06", "M")
+    )
+    xmr = compute_xmr(values)
+    assert len(xmr) == 13
+    assert np.isnan(xmr.loc[pd.Period("2020-06", "M"), "value"])
+
+
+def test_outside_limits():
+    # 17 > UCL 16.32 and 5 < LCL 5.68
+    xmr = compute_xmr(monthly(BASELINE + [11, 17, 11, 5, 11]), baseline_points=12)
+    assert xmr["rule"].iloc[13] == "above upper limit"
+    assert xmr["signal"].iloc[13] == "high"
+    assert xmr["rule"].iloc[15] == "below lower limit"
+    assert xmr["signal"].iloc[15] == "low"
+    assert xmr["special_cause"].tolist() == [False] * 13 + [True, False, True, False]
+
+
+def test_shift_of_seven_flags_the_whole_run_and_six_do_not():
+    # After the baseline (ending on 10, below the mean of 11), 7 months at 12 are above
+    # the mean; none is beyond 2 sigma (14.55).
+    seven = compute_xmr(monthly(BASELINE + [12] * 7 + [10]), baseline_points=12)
+    assert seven["special_cause"].iloc[12:19].all()
+    assert (seven["rule"].iloc[12:19] == "run of 7+ above mean").all()
+    assert not seven["special_cause"].iloc[19]
+    six = compute_xmr(monthly(BASELINE + [12] * 6 + [10]), baseline_points=12)
+    assert not six["special_cause"].any()
+
+
+def test_point_on_mean_or_missing_month_breaks_a_run():
+    on_mean = compute_xmr(monthly(BASELINE + [12, 12, 12, 11, 12, 12, 12]), baseline_points=12)
+    assert not on_mean["special_cause"].any()
+    gap = compute_xmr(monthly(BASELINE + [13] * 6 + [None] + [13] * 6), baseline_points=12)
+    assert not gap["special_cause"].any()
+    no_gap = compute_xmr(monthly(BASELINE + [13] * 13), baseline_points=12)
+    assert no_gap["special_cause"].iloc[12:].all()
+
+
+def test_trend_of_seven_strictly_rising():
+    # 8 9 10 11 12 13 14: 7 points each higher than the one before, all inside the
+    # 2-sigma lines (7.45, 14.55) and crossing the mean, so only the trend rule fires.
+    xmr = compute_xmr(monthly(BASELINE + [8, 9, 10, 11, 12, 13, 14, 11]), baseline_points=12)
+    assert (xmr["rule"].iloc[12:19] == "trend of 7+ rising").all()
+    assert (xmr["signal"].iloc[12:19] == "high").all()
+    assert not xmr["special_cause"].iloc[19]
+    falling = compute_xmr(monthly(BASELINE + [14, 13, 12, 11, 10, 9, 8]), baseline_points=12)
+    assert (falling["rule"].iloc[12:] == "trend of 7+ falling").all()
+    assert (falling["signal"].iloc[12:] == "low").all()
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        [8, 9, 10, 11, 12, 13, 11],  # only 6 rising points
+        [8, 9, 10, 10, 11, 12, 13, 14],  # a tie breaks the trend
+        [8, 9, 10, None, 11, 12, 13, 14],  # a missing month breaks the trend
+    ],
+)
+def test_no_trend(tail):
+    xmr = compute_xmr(monthly(BASELINE + tail), baseline_points=12)
+    assert not xmr["rule"].str.contains("trend").any()
+
+
+def test_two_of_three_beyond_two_sigma():
+    # 2-sigma line 14.5467: 15 and 15 in a window of three, same side -> both flagged,
+    # the 11 between them is not.
+    xmr = compute_xmr(monthly(BASELINE + [11, 15, 11, 15, 11]), baseline_points=12)
+    assert xmr["special_cause"].tolist()[12:] == [False, True, False, True, False]
+    assert xmr["rule"].iloc[13] == "2 of 3 beyond 2 sigma above"
+    # Opposite sides (15 high, 7 low: 7 < 7.4533) do not count.
+    mixed = compute_xmr(monthly(BASELINE + [11, 15, 11, 7, 11]), baseline_points=12)
+    assert not mixed["special_cause"].any()
+    # Two high points four months apart are not within three consecutive months.
+    apart = compute_xmr(monthly(BASELINE + [15, 11, 11, 15, 11]), baseline_points=12)
+    assert not apart["special_cause"].any()
+
+
+def test_rebasing_gives_each_segment_its_own_limits():
+    # Segment 1 (2020-04..2021-03): BASELINE -> mean 11, UCL 16.32.
+    # Segment 2 (2021-04..2022-03): 30 34 31 35 32 33 30 34 32 35 31 33 = previous
+    # hand example + 10: mean 32.5, MRs 4 3 4 3 1 3 4 2 3 4 2 -> mean MR 3 ->
+    # UCL 40.48, LCL 24.52. The jump 10 -> 30 at the rebase is not a moving range.
+    second = [30, 34, 31, 35, 32, 33, 30, 34, 32, 35, 31, 33]
+    xmr = compute_xmr(monthly(BASELINE + second), rebase_at=["2021-04"])
+    assert xmr["segment"].tolist() == [1] * 12 + [2] * 12
+    assert xmr["mean"].iloc[0] == pytest.approx(11.0)
+    assert xmr["ucl"].iloc[0] == pytest.approx(16.32)
+    assert xmr["mean"].iloc[-1] == pytest.approx(32.5)
+    assert xmr["ucl"].iloc[-1] == pytest.approx(40.48)
+    assert xmr["lcl"].iloc[-1] == pytest.approx(24.52)
+    assert np.isnan(xmr["moving_range"].iloc[12])
+    assert not xmr["special_cause"].any()
+
+
+def test_short_baseline_warns():
+    with pytest.warns(UserWarning, match="baseline of only 8 months"):
+        compute_xmr(monthly([10, 12] * 4))
+
+
+@pytest.mark.parametrize(
+    ("values", "kwargs", "message"),
+    [
+        (pd.Series([1.0, 2.0, 3.0]), {}, "monthly pandas Periods"),
+        ([1, 2, 3], {}, "pandas Series"),
+        (monthly([1]), {}, "at least 2"),
+        (monthly([None, None]), {}, "no months with data"),
+        (monthly(BASELINE), {"rebase_at": ["2019-01"]}, "outside the series"),
+        (monthly(BASELINE), {"rebase_at": ["2020-13"]}, "not a month"),
+        (monthly(BASELINE), {"baseline_points": 1}, "at least 2"),
+        (monthly(BASELINE), {"baseline_points": 12.5}, "whole number"),
+        (monthly([1, None, 3, None, 5]), {}, "no two consecutive months"),
+    ],
+)
+def test_invalid_arguments(values, kwargs, message):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ParameterError, match=message):
+            compute_xmr(values, **kwargs)
+
+
+def test_classify_variation_depends_on_direction():
+    xmr = compute_xmr(monthly(BASELINE + [11, 17, 11, 5, None]), baseline_points=12)
+    down = classify_variation(xmr, "down")
+    up = classify_variation(xmr, "up")
+    assert down.iloc[12:16].tolist() == ["common cause", "concern", "common cause", "improvement"]
+    assert up.iloc[12:16].tolist() == ["common cause", "improvement", "common cause", "concern"]
+    assert pd.isna(down.iloc[16])
+    with pytest.raises(ParameterError, match="lower is better"):
+        classify_variation(xmr, "lower")
+
+
+@pytest.mark.parametrize(
+    ("direction", "target", "expected"),
+    [
+        # Process limits 5.68 to 16.32 (BASELINE).
+        ("down", 20, "consistently passes"),  # UCL 16.32 < 20
+        ("down", 3, "consistently fails"),  # LCL 5.68 > 3
+        ("down", 12, "hit and miss"),
+        ("down", 16.32, "hit and miss"),  # on the limit: not consistently below
+        ("up", 20, "consistently fails"),
+        ("up", 3, "consistently passes"),
+        ("up", 12, "hit and miss"),
+    ],
+)
+def test_assurance(direction, target, expected):
+    xmr = compute_xmr(monthly(BASELINE))
+    summary = summarise_variation(xmr, direction, target=target)
+    assert summary["assurance"] == expected
+    assert (
+        summary["assurance_label"][0]
+        == {
+            "consistently passes": "P",
+            "consistently fails": "F",
+            "hit and miss": "?",
+        }[expected]
+    )
+
+
+def test_summary_of_latest_point_reads_without_colour():
+    xmr = compute_xmr(monthly(BASELINE + [11, 5, None]), baseline_points=12)
+    down = summarise_variation(xmr, "down")
+    assert down["month"] == pd.Period("2021-05", "M")  # latest month with data
+    assert down["value"] == 5.0
+    assert down["variation"] == "special cause improvement"
+    assert down["variation_label"].startswith("▼")
+    assert "improvement" in down["variation_label"]
+    assert down["assurance"] is None and down["label"] == down["variation_label"]
+    up = summarise_variation(xmr, "up", target=3)
+    assert up["variation"] == "special cause concern"
+    assert "concern" in up["label"] and "passes" in up["label"]
+    common = summarise_variation(compute_xmr(monthly(BASELINE)), "down")
+    assert common["variation"] == "common cause"
+    assert "Common cause" in common["variation_label"]
+
+
+def test_summary_rejects_bad_target():
+    xmr = compute_xmr(monthly(BASELINE))
+    with pytest.raises(ParameterError, match="target"):
+        summarise_variation(xmr, "down", target="ten")
+
+
+def test_plot_uses_distinct_marker_shapes():
+    import matplotlib.pyplot as plt
+
+    xmr = compute_xmr(monthly(BASELINE + [11, 17, 11, 5, 11]), baseline_points=12)
+    ax = plot_xmr(xmr, "down", "Test chart")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("improvement" in label for label in labels)
+    assert any("concern" in label for label in labels)
+    assert any("Common cause" in label for label in labels)
+    paths = [tuple(map(tuple, c.get_paths()[0].vertices.round(3))) for c in ax.collections]
+    assert len(paths) == 3 and len(set(paths)) == 3  # three different marker shapes
+    assert ax.get_title() == "Test chart"
+    plt.close(ax.figure)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(min_value=0, max_value=1000, allow_nan=False), min_size=12, max_size=30
+    ),
+    scale=st.floats(min_value=0.5, max_value=20),
+    shift=st.floats(min_value=-100, max_value=100),
+)
+def test_affine_change_of_units_moves_limits_alike(values, scale, shift):
+    # Property: mean and limits transform as a*x + b (a > 0) and the limits are
+    # symmetric about the mean.
+    base = compute_xmr(monthly(values))
+    moved = compute_xmr(monthly([scale * v + shift for v in values]))
+    for column in ("mean", "ucl", "lcl"):
+        np.testing.assert_allclose(
+            moved[column], scale * base[column] + shift, rtol=1e-9, atol=1e-6
+        )
+    np.testing.assert_allclose(base["ucl"] - base["mean"], base["mean"] - base["lcl"], atol=1e-9)
