@@ -1,0 +1,311 @@
+"""Shared helpers for the source loaders: checked CSV reading, counts, intervals, logs.
+
+Private to :mod:`mpsanalysis.sources`; the public functions live in the topic modules.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from mpsanalysis.errors import DataValidationError, ParameterError
+
+_YYYYMM = re.compile(r"^(\d{4})(\d{2})$")
+
+
+def read_text(path: Path) -> str:
+    """The file's text (UTF-8, a byte-order mark tolerated), or a DataValidationError."""
+    name = path.name
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataValidationError(f"cannot be read ({exc.strerror})", file=name) from exc
+    if not raw.strip():
+        raise DataValidationError("the file is empty", file=name)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataValidationError(
+            f"is not UTF-8 text (byte {raw[exc.start]:#04x}); re-save it as UTF-8 CSV",
+            file=name,
+            row=line,
+        ) from exc
+
+
+def read_csv_checked(
+    path: str | Path,
+    required: Sequence[str],
+    *,
+    aliases: dict[str, str] | None = None,
+    what: str = "file",
+) -> pd.DataFrame:
+    """Read a CSV as text with the data lines' numbers as the index (header is line 1).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file.
+    required : sequence of str
+        Columns that must be present (after stripping spaces from the header).
+    aliases : dict, optional
+        Accepted alternative header names, mapped to the required name
+        (e.g. ``{"BoroughName": "LookUp_BoroughName"}``).
+    what : str
+        What the file should be, for the error message.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every cell as a stripped string (blank cells are ``""``); fully blank lines are
+        dropped, the index is each row's 1-based line number.
+
+    Raises
+    ------
+    DataValidationError
+        Unreadable, empty or non-UTF-8 file, malformed CSV, missing required column.
+    """
+    path = Path(path)
+    name = path.name
+    text = read_text(path)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+        )
+    except pd.errors.ParserError as exc:
+        raise DataValidationError(f"is not a well-formed CSV ({exc})", file=name) from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataValidationError("the file has no header", file=name) from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if aliases:
+        frame = frame.rename(
+            columns={k: v for k, v in aliases.items() if k in frame.columns and v not in frame}
+        )
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"missing required column {missing[0]!r}: is this a {what}? "
+            f"(expected columns {', '.join(required)})",
+            file=name,
+            row=1,
+            column=missing[0],
+        )
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    for column in frame.columns:
+        frame[column] = frame[column].str.strip()
+    blank_line = frame.eq("").all(axis=1)
+    frame = frame[~blank_line]
+    if frame.empty:
+        raise DataValidationError("has a header but no data rows", file=name)
+    return frame
+
+
+def raise_at_first(
+    mask: pd.Series, frame: pd.DataFrame, column: str, message: str, file: str
+) -> None:
+    """Raise a DataValidationError at the first row where ``mask`` is True.
+
+    ``message`` may use ``{value}`` for the offending cell.
+    """
+    if mask.any():
+        line = mask.index[np.argmax(mask.to_numpy())]
+        value = frame.loc[line, column] if column in frame.columns else None
+        raise DataValidationError(
+            message.format(value=value), file=file, row=int(line), column=column
+        )
+
+
+def check_not_blank(frame: pd.DataFrame, columns: Iterable[str], file: str) -> None:
+    """Every listed column has a value on every row."""
+    for column in columns:
+        raise_at_first(frame[column].eq(""), frame, column, f"{column} is blank", file)
+
+
+def parse_counts(
+    frame: pd.DataFrame,
+    columns: Sequence[str],
+    file: str,
+    *,
+    allow_negative: bool = False,
+    allow_fraction: bool = False,
+    what: str = "count",
+) -> np.ndarray:
+    """Parse count cells into a 2-D array, raising at the first bad cell.
+
+    A cell is bad when it is blank, not a number, not a whole number (unless
+    ``allow_fraction``) or negative (unless ``allow_negative``). Whole numbers written
+    with a decimal point (``12.0``) are accepted.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 when fractions are not allowed, else float64; shape (rows, columns).
+    """
+    cells = frame[list(columns)]
+    numeric = cells.apply(pd.to_numeric, errors="coerce")
+    values = numeric.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if not allow_fraction:
+        bad |= np.where(np.isfinite(values), values % 1 != 0, False)
+    if not allow_negative:
+        bad |= np.where(np.isfinite(values), values < 0, False)
+    if bad.any():
+        i, j = (int(k[0]) for k in np.nonzero(bad))
+        raw = cells.iat[i, j]
+        number = values[i, j]
+        if raw == "":
+            problem = "is blank"
+        elif not np.isfinite(number):
+            problem = "is not a number"
+        elif number % 1 != 0 and not allow_fraction:
+            problem = "is not a whole number"
+        else:
+            problem = "is negative"
+        raise DataValidationError(
+            f"{what} {raw!r} {problem}", file=file, row=int(cells.index[i]), column=columns[j]
+        )
+    return values if allow_fraction else values.astype(np.int64)
+
+
+def parse_yyyymm_headers(columns: Sequence[str], file: str) -> pd.PeriodIndex:
+    """Month headers ``YYYYMM`` as monthly Periods; raises on a malformed or repeated one."""
+    months = []
+    for column in columns:
+        match = _YYYYMM.match(str(column).strip())
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            raise DataValidationError(
+                f"column header {column!r} is not a month: expected YYYYMM (e.g. 201703)",
+                file=file,
+                row=1,
+                column=str(column),
+            )
+        months.append(f"{match.group(1)}-{match.group(2)}")
+    index = pd.PeriodIndex(months, freq="M")
+    repeated = index.duplicated()
+    if repeated.any():
+        column = columns[int(np.argmax(repeated))]
+        raise DataValidationError(
+            f"month {column!r} appears twice in the header", file=file, row=1, column=column
+        )
+    if len(index) == 0:
+        raise DataValidationError("has no month columns (YYYYMM)", file=file, row=1)
+    return index
+
+
+def wilson_bounds(
+    successes: np.ndarray | pd.Series | float,
+    trials: np.ndarray | pd.Series | float,
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for proportions, vectorised. NaN where ``trials`` is 0.
+
+    Notes
+    -----
+    With :math:`\\hat p = x/n` and :math:`z` the two-sided normal quantile,
+
+    .. math:: \\frac{\\hat p + z^2/2n \\pm z\\sqrt{\\hat p(1-\\hat p)/n + z^2/4n^2}}{1 + z^2/n}
+
+    (Wilson, 1927; Newcombe, 1998, method 3). Uses
+    :func:`mpsanalysis.significance.wilson_interval` for the arithmetic when that module
+    exists, so every report shares one implementation.
+
+    Examples
+    --------
+    8 of 10 (Newcombe's table gives 0.4902 to 0.9433):
+
+    >>> low, high = wilson_bounds(8, 10)
+    >>> round(float(low), 4), round(float(high), 4)
+    (0.4902, 0.9433)
+    """
+    if not 0 < confidence < 1:
+        raise ParameterError(f"confidence {confidence!r} must be between 0 and 1, e.g. 0.95")
+    x = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    if np.any(x < 0) or np.any(n < 0) or np.any(x > n):
+        raise ParameterError("successes must be between 0 and the number of trials")
+    shared = _shared_wilson()
+    if shared is not None:
+        xb, nb = np.broadcast_arrays(x, n)
+        pairs = [
+            shared(float(a), float(b), confidence=confidence) if b > 0 else (np.nan, np.nan)
+            for a, b in zip(xb.ravel(), nb.ravel(), strict=True)
+        ]
+        low = np.array([p[0] for p in pairs], dtype=float).reshape(xb.shape)
+        high = np.array([p[1] for p in pairs], dtype=float).reshape(xb.shape)
+        return low, high
+    z = norm.ppf(1 - (1 - confidence) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+        low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
+        high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    return low, high
+
+
+def _shared_wilson():
+    """The package-wide Wilson interval if mpsanalysis.significance provides one."""
+    try:
+        from mpsanalysis.significance import wilson_interval
+    except ImportError:
+        return None
+    return wilson_interval
+
+
+def add_rate(
+    table: pd.DataFrame,
+    successes: str,
+    trials: str,
+    rate: str,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Add ``rate``, ``<rate>_low`` and ``<rate>_high`` (Wilson) columns to a table."""
+    out = table.copy()
+    x = out[successes].to_numpy(dtype=float)
+    n = out[trials].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[rate] = np.where(n > 0, x / n, np.nan)
+    low, high = wilson_bounds(x, n, confidence)
+    out[f"{rate}_low"] = low
+    out[f"{rate}_high"] = high
+    return out
+
+
+def check_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """A ParameterError naming the first column a tidy table lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"{what} has no column {missing[0]!r} (columns are: {', '.join(map(str, frame))})"
+        )
+
+
+def make_log(
+    source: str,
+    tables: dict[str, pd.DataFrame],
+    files: Iterable[Path | str],
+    warnings: list[str],
+    main_table: str | None = None,
+) -> dict:
+    """A build-log entry: source, tables, rows (of the main table), files, warnings."""
+    names = list(tables)
+    main = main_table or (names[0] if names else None)
+    return {
+        "source": source,
+        "tables": names,
+        "rows": int(len(tables[main])) if main else 0,
+        "files": sorted(Path(f).name for f in files),
+        "warnings": list(warnings),
+    }
+
+
+def fmt_int(value: float) -> str:
+    """A whole number with thousands separators and an explicit sign when negative."""
+    return f"{int(round(value)):,}"
