@@ -1,0 +1,402 @@
+"""Is a change real? Exact tests for counts and proportions, in plain English.
+
+Crime counts go up and down by chance. These functions say whether a change between two
+periods (or a gap between a rate and its target) is larger than chance alone would
+explain, and return a sentence a report can quote.
+
+Every function returns a dict so that report code can pick the figures it needs.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+from scipy import stats
+
+from mpsanalysis.errors import ParameterError
+
+__all__ = [
+    "SIGNIFICANCE_LEVEL",
+    "compare_poisson_counts",
+    "wilson_interval",
+    "compare_proportions",
+    "assess_rate_against_target",
+    "format_p_value",
+]
+
+#: Two-sided p-values below this are reported as statistically significant.
+SIGNIFICANCE_LEVEL = 0.05
+
+
+def _check_count(value, name: str) -> int:
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} must be a whole number of crimes, not {value!r}")
+    if isinstance(value, Integral):
+        number = int(value)
+    elif isinstance(value, Real) and math.isfinite(value) and float(value).is_integer():
+        number = int(value)
+    else:
+        raise ParameterError(f"{name} must be a whole number, not {value!r}")
+    if number < 0:
+        raise ParameterError(f"{name} must not be negative, got {number}")
+    return number
+
+
+def _check_trials(successes: int, trials: int, k_name: str, n_name: str) -> tuple[int, int]:
+    k = _check_count(successes, k_name)
+    n = _check_count(trials, n_name)
+    if n == 0:
+        raise ParameterError(f"{n_name} is 0: a proportion needs at least one case")
+    if k > n:
+        raise ParameterError(f"{k_name} ({k}) is larger than {n_name} ({n})")
+    return k, n
+
+
+def _check_confidence(confidence: float) -> float:
+    if isinstance(confidence, bool) or not isinstance(confidence, Real):
+        raise ParameterError(f"confidence must be a number between 0 and 1, not {confidence!r}")
+    if not 0 < confidence < 1:
+        raise ParameterError(
+            f"confidence {confidence!r} must be between 0 and 1 (e.g. 0.95 for 95%)"
+        )
+    return float(confidence)
+
+
+def format_p_value(p_value: float) -> str:
+    """A p-value as reports quote it: ``p < 0.001``, ``p = 0.012`` or ``p = 0.29``.
+
+    Examples
+    --------
+    >>> format_p_value(0.2891), format_p_value(0.0123), format_p_value(0.00002)
+    ('p = 0.29', 'p = 0.012', 'p < 0.001')
+    """
+    if p_value < 0.001:
+        return "p < 0.001"
+    if p_value < 0.1:
+        return f"p = {p_value:.3f}"
+    return f"p = {p_value:.2f}"
+
+
+def _verdict(change: str, significant: bool, p_value: float) -> str:
+    finding = "is statistically significant" if significant else "is within normal variation"
+    return f"{change} {finding} ({format_p_value(p_value)})"
+
+
+def compare_poisson_counts(current: int, previous: int, exposure_ratio: float = 1.0) -> dict:
+    """Exact test of whether a crime count has changed from one period to another.
+
+    Parameters
+    ----------
+    current : int
+        Count in the current period (e.g. this financial year to date).
+    previous : int
+        Count in the comparison period (e.g. the same months last year).
+    exposure_ratio : float, default 1.0
+        Exposure of the current period divided by that of the previous one (e.g. ratio of
+        days, or of populations); 1 when the periods are alike.
+
+    Returns
+    -------
+    dict
+        ``current``, ``previous``, ``rate_ratio`` (current rate / previous rate),
+        ``ci_low``, ``ci_high`` (exact 95% interval of the rate ratio), ``p_value``
+        (two-sided), ``significant`` (p < 0.05), ``direction`` (``'increase'``,
+        ``'decrease'`` or ``'no change'``) and ``verdict`` (a sentence).
+
+    Notes
+    -----
+    If the counts are Poisson with rates :math:`\\lambda_1 e_1` and :math:`\\lambda_0 e_0`
+    then, given their total :math:`n = X_1 + X_0`,
+    :math:`X_1 \\sim \\text{Binomial}(n, \\pi)` with
+    :math:`\\pi = \\rho r / (1 + \\rho r)`, where :math:`r = e_1/e_0` is the exposure
+    ratio and :math:`\\rho = \\lambda_1/\\lambda_0` the rate ratio. Under "no change"
+    (:math:`\\rho = 1`), :math:`\\pi_0 = r/(1+r)`. The p-value is the exact two-sided
+    binomial test of :math:`\\pi = \\pi_0` (sum of the probabilities of all outcomes no
+    more likely than the one observed; :func:`scipy.stats.binomtest`). The interval for
+    :math:`\\rho` maps the Clopper-Pearson interval :math:`(\\pi_L, \\pi_U)` through
+    :math:`\\rho = \\pi / ((1-\\pi) r)`.
+
+    Sources: Przyborowski J, Wilenski H (1940) "Homogeneity of results in testing samples
+    from Poisson series", *Biometrika* 31:313-323; Clopper CJ, Pearson ES (1934) "The use
+    of confidence or fiducial limits illustrated in the case of the binomial",
+    *Biometrika* 26:404-413; Breslow NE, Day NE (1987) *Statistical Methods in Cancer
+    Research, Vol. II*, IARC, section 2.2.
+
+    Examples
+    --------
+    >>> result = compare_poisson_counts(5296, 5187)
+    >>> result["verdict"]
+    'The rise from 5,187 to 5,296 is within normal variation (p = 0.29)'
+    >>> round(result["rate_ratio"], 3), result["significant"]
+    (1.021, False)
+    """
+    x1 = _check_count(current, "current")
+    x0 = _check_count(previous, "previous")
+    if isinstance(exposure_ratio, bool) or not isinstance(exposure_ratio, Real):
+        raise ParameterError(f"exposure_ratio must be a positive number, not {exposure_ratio!r}")
+    r = float(exposure_ratio)
+    if not (math.isfinite(r) and r > 0):
+        raise ParameterError(f"exposure_ratio must be a positive number, not {exposure_ratio!r}")
+    n = x1 + x0
+    if n == 0:
+        return {
+            "current": 0,
+            "previous": 0,
+            "rate_ratio": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "p_value": 1.0,
+            "significant": False,
+            "direction": "no change",
+            "verdict": "There were no crimes in either period, so there is nothing to compare",
+        }
+    pi0 = r / (1.0 + r)
+    test = stats.binomtest(x1, n, pi0, alternative="two-sided")
+    p_value = float(min(1.0, test.pvalue))
+    ci = test.proportion_ci(confidence_level=0.95, method="exact")
+
+    def to_ratio(pi: float) -> float:
+        return math.inf if pi >= 1.0 else pi / ((1.0 - pi) * r)
+
+    rate_ratio = math.inf if x0 == 0 else x1 / (x0 * r)
+    expected_current = x0 * r  # the current count at an unchanged rate
+    if math.isclose(x1, expected_current, rel_tol=1e-12):
+        direction = "no change"
+    else:
+        direction = "increase" if x1 > expected_current else "decrease"
+    significant = p_value < SIGNIFICANCE_LEVEL
+    if direction == "no change":
+        change = f"The count of {x1:,} against {x0:,}"
+    else:
+        word = "rise" if direction == "increase" else "fall"
+        change = f"The {word} from {x0:,} to {x1:,}"
+        if r != 1.0:
+            change += f" (a rate ratio of {rate_ratio:.3g} after allowing for exposure)"
+    return {
+        "current": x1,
+        "previous": x0,
+        "rate_ratio": float(rate_ratio),
+        "ci_low": float(to_ratio(ci.low)),
+        "ci_high": float(to_ratio(ci.high)),
+        "p_value": p_value,
+        "significant": bool(significant),
+        "direction": direction,
+        "verdict": _verdict(change, significant, p_value),
+    }
+
+
+def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score confidence interval for a proportion.
+
+    Parameters
+    ----------
+    successes : int
+        Cases with the outcome (e.g. crimes with a sanction detection).
+    trials : int
+        All cases (e.g. all crimes).
+    confidence : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    tuple of float
+        ``(lower, upper)`` as proportions between 0 and 1.
+
+    Notes
+    -----
+    With :math:`\\hat p = k/n` and :math:`z` the :math:`(1+c)/2` normal quantile:
+
+    .. math:: \\frac{\\hat p + \\frac{z^2}{2n} \\pm
+              z\\sqrt{\\frac{\\hat p(1-\\hat p)}{n} + \\frac{z^2}{4n^2}}}{1 + z^2/n}
+
+    Source: Wilson EB (1927) "Probable inference, the law of succession, and statistical
+    inference", *J Am Stat Assoc* 22:209-212; method 3 of Newcombe RG (1998) "Two-sided
+    confidence intervals for the single proportion: comparison of seven methods",
+    *Statistics in Medicine* 17:857-872.
+
+    Examples
+    --------
+    Newcombe (1998), Table II, 81 of 263:
+
+    >>> tuple(round(x, 4) for x in wilson_interval(81, 263))
+    (0.2553, 0.3662)
+    """
+    k, n = _check_trials(successes, trials, "successes", "trials")
+    c = _check_confidence(confidence)
+    z = stats.norm.ppf(0.5 + c / 2.0)
+    p = k / n
+    denominator = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    lower = 0.0 if k == 0 else max(0.0, centre - half)
+    upper = 1.0 if k == n else min(1.0, centre + half)
+    return (float(lower), float(upper))
+
+
+def _percent(k: int, n: int) -> str:
+    return f"{100 * k / n:.1f}% ({k:,} of {n:,})"
+
+
+def compare_proportions(k1: int, n1: int, k2: int, n2: int) -> dict:
+    """Test whether a proportion differs between the current and a previous period.
+
+    Parameters
+    ----------
+    k1, n1 : int
+        Current period: cases with the outcome, and all cases (e.g. sanction detections
+        and crimes this year).
+    k2, n2 : int
+        Comparison period, likewise.
+
+    Returns
+    -------
+    dict
+        ``p1``, ``p2`` (the proportions), ``difference`` (p1 - p2), ``ci_low``,
+        ``ci_high`` (95% interval of the difference), ``z``, ``p_value`` (two-sided),
+        ``significant`` (p < 0.05), ``direction`` (``'increase'``, ``'decrease'``,
+        ``'no change'``) and ``verdict``.
+
+    Notes
+    -----
+    Pooled two-proportion z-test: with :math:`\\bar p = (k_1+k_2)/(n_1+n_2)`,
+
+    .. math:: z = \\frac{\\hat p_1 - \\hat p_2}
+              {\\sqrt{\\bar p(1-\\bar p)(1/n_1 + 1/n_2)}}, \\quad p = 2\\,\\Phi(-|z|)
+
+    (z = 0 and p = 1 when both proportions are 0 or both are 1).
+
+    The interval for the difference is Newcombe's hybrid score interval (method 10):
+    with Wilson 95% limits :math:`(l_1, u_1)` and :math:`(l_2, u_2)`,
+
+    .. math:: D - \\sqrt{(\\hat p_1-l_1)^2 + (u_2-\\hat p_2)^2},\\quad
+              D + \\sqrt{(u_1-\\hat p_1)^2 + (\\hat p_2-l_2)^2}
+
+    Source: Newcombe RG (1998) "Interval estimation for the difference between
+    independent proportions: comparison of eleven methods", *Statistics in Medicine*
+    17:873-890; Altman DG et al. (2000) *Statistics with Confidence*, 2nd ed., BMJ Books.
+
+    Examples
+    --------
+    Newcombe (1998), Table II example (a), 56/70 against 48/80:
+
+    >>> result = compare_proportions(56, 70, 48, 80)
+    >>> round(result["ci_low"], 4), round(result["ci_high"], 4)
+    (0.0524, 0.3339)
+    >>> result["verdict"]
+    'The rise from 60.0% (48 of 80) to 80.0% (56 of 70) is statistically significant (p = 0.008)'
+    """
+    k1, n1 = _check_trials(k1, n1, "k1", "n1")
+    k2, n2 = _check_trials(k2, n2, "k2", "n2")
+    p1, p2 = k1 / n1, k2 / n2
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        z, p_value = 0.0, 1.0
+    else:
+        z = (p1 - p2) / se
+        p_value = float(2 * stats.norm.sf(abs(z)))
+    l1, u1 = wilson_interval(k1, n1)
+    l2, u2 = wilson_interval(k2, n2)
+    difference = p1 - p2
+    ci_low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    ci_high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    if k1 * n2 == k2 * n1:
+        direction = "no change"
+        change = f"The proportion of {_percent(k1, n1)} against {_percent(k2, n2)}"
+    else:
+        direction = "increase" if difference > 0 else "decrease"
+        word = "rise" if difference > 0 else "fall"
+        change = f"The {word} from {_percent(k2, n2)} to {_percent(k1, n1)}"
+    significant = p_value < SIGNIFICANCE_LEVEL
+    return {
+        "k1": k1,
+        "n1": n1,
+        "k2": k2,
+        "n2": n2,
+        "p1": p1,
+        "p2": p2,
+        "difference": difference,
+        "ci_low": float(ci_low),
+        "ci_high": float(ci_high),
+        "z": float(z),
+        "p_value": p_value,
+        "significant": bool(significant),
+        "direction": direction,
+        "verdict": _verdict(change, significant, p_value),
+    }
+
+
+def assess_rate_against_target(k: int, n: int, target: float) -> dict:
+    """Is a rate (e.g. a detection rate) significantly above or below its target?
+
+    Parameters
+    ----------
+    k : int
+        Cases with the outcome (e.g. sanction detections).
+    n : int
+        All cases (e.g. crimes).
+    target : float
+        The target as a proportion between 0 and 1 (e.g. 0.25 for 25%).
+
+    Returns
+    -------
+    dict
+        ``k``, ``n``, ``rate`` (k/n), ``target``, ``ci_low``, ``ci_high`` (Wilson 95%),
+        ``p_below`` (one-sided exact p-value for "the true rate is below the target"),
+        ``p_above`` (likewise "above"), ``position`` (``'above target'``, ``'below
+        target'`` or ``'consistent with target'``) and ``verdict``.
+
+    Notes
+    -----
+    With :math:`X \\sim \\text{Binomial}(n, \\tau)` at the target :math:`\\tau`:
+    :math:`p_{below} = P(X \\le k)` and :math:`p_{above} = P(X \\ge k)` (exact binomial
+    tests, :func:`scipy.stats.binomtest`). The rate is called significantly above (below)
+    the target when the matching one-sided p-value is below 0.05. The interval is the
+    Wilson score interval (:func:`wilson_interval`). Source: Clopper & Pearson (1934);
+    Armitage P, Berry G, Matthews JNS (2002) *Statistical Methods in Medical Research*,
+    4th ed., Blackwell, section 4.4.
+
+    Examples
+    --------
+    >>> result = assess_rate_against_target(30, 100, 0.20)
+    >>> result["position"], round(result["p_above"], 4)
+    ('above target', 0.0112)
+    """
+    k, n = _check_trials(k, n, "k", "n")
+    if isinstance(target, bool) or not isinstance(target, Real) or not 0 < target < 1:
+        raise ParameterError(
+            f"target {target!r} must be a proportion strictly between 0 and 1 (e.g. 0.25)"
+        )
+    target = float(target)
+    p_below = float(stats.binomtest(k, n, target, alternative="less").pvalue)
+    p_above = float(stats.binomtest(k, n, target, alternative="greater").pvalue)
+    low, high = wilson_interval(k, n)
+    rate = k / n
+    described = f"The rate of {_percent(k, n)}"
+    goal = f"the target of {100 * target:g}%"
+    if p_above < SIGNIFICANCE_LEVEL:
+        position = "above target"
+        verdict = f"{described} is significantly above {goal} (one-sided {format_p_value(p_above)})"
+    elif p_below < SIGNIFICANCE_LEVEL:
+        position = "below target"
+        verdict = f"{described} is significantly below {goal} (one-sided {format_p_value(p_below)})"
+    else:
+        position = "consistent with target"
+        p_min = min(p_above, p_below)
+        verdict = (
+            f"{described} is not significantly different from {goal} "
+            f"(one-sided {format_p_value(p_min)})"
+        )
+    return {
+        "k": k,
+        "n": n,
+        "rate": rate,
+        "target": target,
+        "ci_low": low,
+        "ci_high": high,
+        "p_below": p_below,
+        "p_above": p_above,
+        "position": position,
+        "verdict": verdict,
+    }

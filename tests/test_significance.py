@@ -1,0 +1,282 @@
+"""Tests for mpsanalysis.significance.
+
+Expected values come from published tables (Newcombe 1998a/b), from hand arithmetic
+shown in comments, or from a direct re-derivation in the test (exact binomial sums with
+math.comb; normal tail via math.erfc), never from running the module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mpsanalysis.errors import ParameterError
+from mpsanalysis.significance import (
+    assess_rate_against_target,
+    compare_poisson_counts,
+    compare_proportions,
+    format_p_value,
+    wilson_interval,
+)
+
+
+def binomial_pmf(k: int, n: int, p: float) -> float:
+    return math.comb(n, k) * p**k * (1 - p) ** (n - k)
+
+
+def two_sided_exact_p(k: int, n: int, p: float) -> float:
+    """Sum of the probabilities of outcomes no more likely than the observed one."""
+    observed = binomial_pmf(k, n, p)
+    return min(
+        1.0, sum(q for j in range(n + 1) if (q := binomial_pmf(j, n, p)) <= observed * (1 + 1e-7))
+    )
+
+
+# --- compare_poisson_counts -------------------------------------------------------------
+
+
+def test_poisson_p_value_by_hand_equal_exposure():
+    # 12 against 4: n = 16, p0 = 1/2, P(X = j) = C(16, j) / 2^16, symmetric, so
+    # p = 2 x [C(16,0)+C(16,1)+C(16,2)+C(16,3)+C(16,4)] / 65536
+    #   = 2 x (1 + 16 + 120 + 560 + 1820) / 65536 = 5034 / 65536 = 0.0768127
+    result = compare_poisson_counts(12, 4)
+    assert result["p_value"] == pytest.approx(5034 / 65536, rel=1e-9)
+    assert result["rate_ratio"] == pytest.approx(3.0)
+    assert result["direction"] == "increase"
+    assert result["significant"] is False
+    assert result["verdict"] == "The rise from 4 to 12 is within normal variation (p = 0.077)"
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "ratio"),
+    [(30, 5, 2.0), (7, 19, 0.5), (41, 40, 1.0), (0, 9, 1.3), (250, 180, 1.25)],
+)
+def test_poisson_p_value_matches_direct_binomial_sum(current, previous, ratio):
+    # Conditional test: current ~ Binomial(current + previous, r / (1 + r)).
+    n = current + previous
+    p0 = ratio / (1 + ratio)
+    result = compare_poisson_counts(current, previous, exposure_ratio=ratio)
+    assert result["p_value"] == pytest.approx(two_sided_exact_p(current, n, p0), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("current", "previous", "ratio"), [(12, 4, 1.0), (30, 5, 2.0), (7, 19, 0.5)]
+)
+def test_poisson_rate_ratio_interval_is_clopper_pearson(current, previous, ratio):
+    # Clopper-Pearson limits are defined by P(X >= x | pi_L) = 0.025 and
+    # P(X <= x | pi_U) = 0.025; map the rate-ratio limits back to pi = rho r / (1 + rho r)
+    # and check those tail sums directly.
+    n = current + previous
+    result = compare_poisson_counts(current, previous, exposure_ratio=ratio)
+    pi_low = result["ci_low"] * ratio / (1 + result["ci_low"] * ratio)
+    pi_high = result["ci_high"] * ratio / (1 + result["ci_high"] * ratio)
+    upper_tail = sum(binomial_pmf(j, n, pi_low) for j in range(current, n + 1))
+    lower_tail = sum(binomial_pmf(j, n, pi_high) for j in range(0, current + 1))
+    assert upper_tail == pytest.approx(0.025, abs=1e-6)
+    assert lower_tail == pytest.approx(0.025, abs=1e-6)
+    assert result["ci_low"] < current / (previous * ratio) < result["ci_high"]
+
+
+def test_poisson_example_from_the_brief():
+    # 5,296 against 5,187. Normal approximation as a hand check: n = 10,483, mean under
+    # no change = 5,241.5, sd = sqrt(10,483 / 4) = 51.19, z = 54.5 / 51.19 = 1.065,
+    # two-sided p = erfc(1.065 / sqrt 2) = 0.287; the exact p agrees to 2 decimals.
+    result = compare_poisson_counts(5296, 5187)
+    z = 54.5 / math.sqrt(10483 / 4)
+    assert result["p_value"] == pytest.approx(math.erfc(z / math.sqrt(2)), abs=0.01)
+    assert result["verdict"] == "The rise from 5,187 to 5,296 is within normal variation (p = 0.29)"
+    assert result["rate_ratio"] == pytest.approx(5296 / 5187)
+    assert set(result) == {
+        "current",
+        "previous",
+        "rate_ratio",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "significant",
+        "direction",
+        "verdict",
+    }
+
+
+def test_poisson_significant_fall():
+    # 400 against 520: n = 920, mean 460, sd = sqrt(230) = 15.17, z = -3.96 -> p < 0.001
+    result = compare_poisson_counts(400, 520)
+    assert result["significant"] is True
+    assert result["direction"] == "decrease"
+    assert result["verdict"] == "The fall from 520 to 400 is statistically significant (p < 0.001)"
+
+
+def test_poisson_edge_cases():
+    both_zero = compare_poisson_counts(0, 0)
+    assert both_zero["p_value"] == 1.0 and both_zero["direction"] == "no change"
+    assert math.isnan(both_zero["rate_ratio"])
+    same = compare_poisson_counts(50, 50)
+    assert same["direction"] == "no change" and same["p_value"] == pytest.approx(1.0)
+    from_zero = compare_poisson_counts(5, 0)
+    assert from_zero["rate_ratio"] == math.inf and from_zero["ci_high"] == math.inf
+    # p = 2 x (1/2)^5 = 0.0625 (only the two extreme outcomes are as unlikely)
+    assert from_zero["p_value"] == pytest.approx(0.0625)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((-1, 5), "negative"),
+        ((2.5, 5), "whole number"),
+        (("10", 5), "whole number"),
+        ((True, 5), "whole number"),
+        ((10, 5, 0.0), "positive"),
+        ((10, 5, float("nan")), "positive"),
+    ],
+)
+def test_poisson_invalid_arguments(args, message):
+    with pytest.raises(ParameterError, match=message):
+        compare_poisson_counts(*args)
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.integers(0, 400), b=st.integers(0, 400))
+def test_poisson_test_is_symmetric(a, b):
+    # Swapping the periods must give the same p-value and a reciprocal rate ratio.
+    forward, backward = compare_poisson_counts(a, b), compare_poisson_counts(b, a)
+    assert forward["p_value"] == pytest.approx(backward["p_value"], rel=1e-9)
+    assert 0 <= forward["p_value"] <= 1
+    if a > 0 and b > 0:
+        assert forward["rate_ratio"] * backward["rate_ratio"] == pytest.approx(1.0)
+        assert forward["ci_low"] * backward["ci_high"] == pytest.approx(1.0, rel=1e-6)
+
+
+# --- wilson_interval -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "expected"),
+    [
+        # Newcombe RG (1998) Statistics in Medicine 17:857-872, Table II, method 3
+        # (Wilson score interval without continuity correction).
+        (81, 263, (0.2553, 0.3662)),
+        (15, 148, (0.0624, 0.1605)),
+        (0, 20, (0.0000, 0.1611)),
+        (1, 29, (0.0061, 0.1718)),
+    ],
+)
+def test_wilson_matches_newcombe_table(k, n, expected):
+    low, high = wilson_interval(k, n)
+    assert (round(low, 4), round(high, 4)) == expected
+
+
+def test_wilson_by_hand_at_other_confidence():
+    # 5 of 10 at 90%: z = 1.644854, z^2 = 2.705543, centre = 0.5 (symmetric),
+    # half = z sqrt(0.025 + z^2/400) / (1 + z^2/10)
+    #      = 1.644854 x sqrt(0.0317639) / 1.2705543 = 1.644854 x 0.1782242 / 1.2705543
+    #      = 0.2931527 / 1.2705543 = 0.230728
+    low, high = wilson_interval(5, 10, confidence=0.90)
+    assert low == pytest.approx(0.5 - 0.230728, abs=1e-6)
+    assert high == pytest.approx(0.5 + 0.230728, abs=1e-6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 2000), fraction=st.floats(0, 1), confidence=st.floats(0.5, 0.999))
+def test_wilson_contains_the_estimate(n, fraction, confidence):
+    k = round(fraction * n)
+    low, high = wilson_interval(k, n, confidence)
+    assert 0.0 <= low <= k / n <= high <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [((5, 0), "at least one"), ((6, 5), "larger than"), ((1, 5, 1.5), "between 0 and 1")],
+)
+def test_wilson_invalid(args, message):
+    with pytest.raises(ParameterError, match=message):
+        wilson_interval(*args)
+
+
+# --- compare_proportions ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        # Newcombe RG (1998) Statistics in Medicine 17:873-890, Table II, method 10
+        # (hybrid score interval, no continuity correction), examples (a), (b), (e)-(h).
+        ((56, 70, 48, 80), (0.0524, 0.3339)),
+        ((9, 10, 3, 10), (0.1705, 0.8090)),
+        ((0, 10, 0, 20), (-0.1611, 0.2775)),
+        ((0, 10, 0, 10), (-0.2775, 0.2775)),
+        ((10, 10, 0, 20), (0.6791, 1.0000)),
+        ((10, 10, 0, 10), (0.6075, 1.0000)),
+    ],
+)
+def test_difference_interval_matches_newcombe_table(counts, expected):
+    result = compare_proportions(*counts)
+    assert (round(result["ci_low"], 4), round(result["ci_high"], 4)) == expected
+
+
+def test_pooled_z_test_by_hand():
+    # 56/70 = 0.8 against 48/80 = 0.6; pooled p = 104/150 = 0.693333
+    # se = sqrt(0.693333 x 0.306667 x (1/70 + 1/80)) = sqrt(0.212622 x 0.0267857)
+    #    = sqrt(0.00569524) = 0.0754668; z = 0.2 / 0.0754668 = 2.65018
+    # p = erfc(z / sqrt 2) = 0.00804
+    result = compare_proportions(56, 70, 48, 80)
+    assert result["z"] == pytest.approx(2.65018, abs=1e-4)
+    assert result["p_value"] == pytest.approx(math.erfc(2.65018 / math.sqrt(2)), rel=1e-4)
+    assert result["difference"] == pytest.approx(0.2)
+    assert result["direction"] == "increase" and result["significant"] is True
+    assert result["verdict"] == (
+        "The rise from 60.0% (48 of 80) to 80.0% (56 of 70) is statistically significant "
+        "(p = 0.008)"
+    )
+
+
+def test_proportions_no_difference():
+    result = compare_proportions(0, 10, 0, 20)
+    assert result["p_value"] == 1.0 and result["direction"] == "no change"
+    assert "within normal variation" in result["verdict"]
+
+
+# --- assess_rate_against_target --------------------------------------------------------
+
+
+def test_rate_against_target_exact_tails():
+    # 30 of 100 against a 20% target: p_above = P(X >= 30 | n=100, p=0.2) and
+    # p_below = P(X <= 30), summed directly.
+    result = assess_rate_against_target(30, 100, 0.20)
+    p_above = sum(binomial_pmf(j, 100, 0.2) for j in range(30, 101))
+    p_below = sum(binomial_pmf(j, 100, 0.2) for j in range(0, 31))
+    assert result["p_above"] == pytest.approx(p_above, rel=1e-9)
+    assert result["p_below"] == pytest.approx(p_below, rel=1e-9)
+    assert result["position"] == "above target"
+    assert result["verdict"] == (
+        "The rate of 30.0% (30 of 100) is significantly above the target of 20% "
+        "(one-sided p = 0.011)"
+    )
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx(wilson_interval(30, 100))
+
+
+def test_rate_below_and_consistent_with_target():
+    # 3 of 40 against 25%: P(X <= 3 | 40, 0.25) is small -> below target.
+    below = assess_rate_against_target(3, 40, 0.25)
+    assert below["p_below"] == pytest.approx(
+        sum(binomial_pmf(j, 40, 0.25) for j in range(4)), rel=1e-9
+    )
+    assert below["position"] == "below target"
+    consistent = assess_rate_against_target(10, 40, 0.25)
+    assert consistent["position"] == "consistent with target"
+    assert "not significantly different" in consistent["verdict"]
+
+
+@pytest.mark.parametrize("target", [0, 1, 25, -0.1, "0.25"])
+def test_rate_against_target_rejects_bad_target(target):
+    with pytest.raises(ParameterError, match="proportion"):
+        assess_rate_against_target(3, 40, target)
+
+
+def test_format_p_value():
+    assert format_p_value(0.0004) == "p < 0.001"
+    assert format_p_value(0.04) == "p = 0.040"
+    assert format_p_value(0.5) == "p = 0.50"
