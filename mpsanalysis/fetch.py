@@ -111,8 +111,11 @@ def _install(source: Path, target: Path) -> None:
 
 def _mirror_files(mirror: Path) -> Iterable[Path]:
     for path in sorted(mirror.rglob("*")):
-        if path.is_file() and path.suffix not in _SKIP_SUFFIXES and not path.name.startswith("."):
-            yield path
+        if not path.is_file() or path.suffix in _SKIP_SUFFIXES or path.name.startswith("."):
+            continue
+        if path.parent == mirror and path.name == "README.md":
+            continue  # the mirror's own index; data/raw/README.md is the project's
+        yield path
 
 
 def fetch_from_mirror(mirror: Path | None = None, raw: Path | None = None) -> dict[str, dict]:

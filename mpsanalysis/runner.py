@@ -1,0 +1,524 @@
+"""Run the objective notebooks for a period and write the HTML reports.
+
+``mpsanalysis run`` validates every parameter before any kernel starts, executes each
+objective notebook with papermill (in worker processes, or on a Dask cluster), exports
+HTML with the house template, and moves complete reports into
+``reports/<FY>/<period>/`` only at the end, so a killed run never leaves a half-written
+report and never damages the previous ones. A failing notebook does not stop the
+others: its partial executed notebook is kept, the index marks it failed and the run
+exits non-zero. Each run writes a JSON manifest (parameters, input checksums, package
+versions, git commit, timings); report bodies carry no timestamps, so the same data and
+parameters give byte-identical HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from mpsanalysis import __version__, boroughs, catalogue, paths, periods
+from mpsanalysis.errors import NotebookRunError, ParameterError
+
+__all__ = [
+    "Job",
+    "JobResult",
+    "RunPlan",
+    "RunOutcome",
+    "find_notebook",
+    "plan_run",
+    "execute_job",
+    "execute_plan",
+    "export_html",
+    "slugify",
+]
+
+SUMMARY_MIMETYPE = "application/vnd.mpsanalysis.summary+json"
+_TEMPLATES = Path(__file__).with_name("templates")
+_NOTEBOOK_NAME = re.compile(r"^(\d{2})_([a-z0-9-]+)\.ipynb$")
+
+
+def slugify(text: str) -> str:
+    """File-name-safe slug of a geography or objective.
+
+    Examples
+    --------
+    >>> slugify("Hammersmith and Fulham"), slugify("../etc/passwd")
+    ('hammersmith-and-fulham', 'etc-passwd')
+    """
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def find_notebook(objective_id: str, directory: Path | None = None) -> Path:
+    """The notebook of an objective: ``notebooks/NN_<objective-id>.ipynb``."""
+    directory = directory or paths.notebooks_dir()
+    for path in sorted(directory.glob("*.ipynb")):
+        match = _NOTEBOOK_NAME.match(path.name)
+        if match and match.group(2) == objective_id:
+            return path
+    raise ParameterError(
+        f"objective {objective_id!r} has no notebook (expected notebooks/NN_{objective_id}.ipynb)"
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook run: an objective for one geography and period."""
+
+    objective_id: str
+    notebook: str
+    geography: str
+    period_end: str
+    extracts: str
+    provisional: bool
+
+    @property
+    def stem(self) -> str:
+        if self.geography == boroughs.LONDON:
+            return self.objective_id
+        return f"{self.objective_id}-{slugify(self.geography)}"
+
+    @property
+    def parameters(self) -> dict:
+        return {
+            "period_end": self.period_end,
+            "geography": self.geography,
+            "extracts": self.extracts,
+            "provisional": self.provisional,
+        }
+
+
+@dataclass
+class JobResult:
+    """What happened to one job."""
+
+    job: Job
+    ok: bool
+    seconds: float
+    summary: dict | None = None
+    error: str = ""
+    synthetic: bool = False
+
+
+@dataclass
+class RunPlan:
+    """A validated run: the period, the jobs and where reports go."""
+
+    period_end: str
+    label: str
+    jobs: list[Job]
+    output_dir: Path
+    provisional: bool
+    extracts: str
+    parameters: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunOutcome:
+    """The results of a run."""
+
+    plan: RunPlan
+    results: list[JobResult]
+    index: Path
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+
+def _last_month() -> pd.Period:
+    from mpsanalysis.measures import last_month_available
+
+    return last_month_available()
+
+
+def plan_run(
+    period_end: str | None = None,
+    quarter: str | None = None,
+    objectives: list[str] | None = None,
+    geographies: list[str] | None = None,
+    extracts: str = "",
+    allow_provisional: bool = False,
+    reports: Path | None = None,
+) -> RunPlan:
+    """Validate the parameters and list the jobs, before any kernel starts.
+
+    Raises
+    ------
+    ParameterError
+        One line naming the parameter: unknown objective, malformed period or quarter,
+        period beyond the data, unknown geography, unreadable extracts.
+    """
+    if (period_end is None) == (quarter is None):
+        raise ParameterError("give exactly one of --period-end or --quarter")
+    last = _last_month()
+    provisional = False
+    if quarter is not None:
+        q = periods.parse_quarter(quarter, last_month=last)
+        end = q.end_month
+        label = q.label
+        if end > last:
+            if not allow_provisional:
+                raise ParameterError(
+                    f"quarter '{q.label}' is not complete in the data (it ends {end}; the "
+                    f"latest month available is {last}): use --quarter latest, or "
+                    "--allow-provisional to report the months so far as PROVISIONAL"
+                )
+            provisional, end = True, last
+    else:
+        end = periods.parse_month(period_end, "period_end")
+        label = str(end)
+    if end > last:
+        raise ParameterError(
+            f"period_end '{end}' is beyond the data: the latest month available is {last}"
+        )
+    available = catalogue.objective_ids()
+    chosen = objectives or available
+    for objective_id in chosen:
+        catalogue.get_objective(objective_id)  # raises with the list of valid ids
+    names: list[str] = []
+    for geography in geographies or [boroughs.LONDON]:
+        if geography.strip().lower() == "all":
+            names += [boroughs.LONDON] + boroughs.borough_names()
+        else:
+            names.append(boroughs.validate_geography(geography))
+    names = list(dict.fromkeys(names))
+    if extracts and extracts != "sample":
+        extract_path = Path(extracts)
+        if not extract_path.exists():
+            raise ParameterError(f"--extracts {extract_path.name!r} does not exist")
+        extracts = str(extract_path.resolve())
+    jobs = []
+    for objective_id in dict.fromkeys(chosen):
+        notebook = find_notebook(objective_id)
+        for geography in names:
+            jobs.append(Job(objective_id, str(notebook), geography, str(end), extracts,
+                            provisional))
+    fy = periods.financial_year_label(periods.financial_year(end)).replace("/", "-")
+    out = (reports or paths.reports_dir()) / fy / label.replace("/", "-")
+    parameters = {
+        "period_end": str(end), "quarter": quarter, "objectives": list(dict.fromkeys(chosen)),
+        "geographies": names, "extracts": "sample" if extracts == "sample" else
+        (Path(extracts).name if extracts else ""), "provisional": provisional,
+    }
+    return RunPlan(str(end), label, jobs, out, provisional, extracts, parameters)
+
+
+# --------------------------------------------------------------------------- execution
+def _kernel_manager_class():
+    """A kernel manager on local IPC sockets (no TCP ports) where the OS allows it."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LocalKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            if os.name == "posix":
+                self.transport = "ipc"
+                self.ip = os.path.join(tempfile.mkdtemp(prefix="mpsk-"), "kernel")
+
+    return LocalKernelManager
+
+
+def _report_css() -> str:
+    return (_TEMPLATES / "mpsreport" / "report.css").read_text(encoding="utf-8")
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=paths.project_root(), capture_output=True,
+            text=True, timeout=10, check=False,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _toc(nb) -> list[dict]:
+    items = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            match = re.match(r"^##\s+(.+?)\s*$", line)
+            if match:
+                title = match.group(1)
+                items.append({"title": title, "anchor": title.replace(" ", "-")})
+    return items
+
+
+def _footer_html(job: Job, checksums: dict[str, dict], commit: str) -> str:
+    from mpsanalysis.html import escape, table_html
+
+    used = sorted(
+        (k, v["sha256"]) for k, v in checksums.items()
+        if k.startswith("london-datastore/borough-crime/")
+    )
+    rows = [[Path(k).name, f"{v[:16]}…"] for k, v in used]
+    params = ", ".join(f"{k} = {v!r}" for k, v in job.parameters.items() if k != "extracts")
+    extracts = job.extracts
+    extract_label = ("the SYNTHETIC sample extract" if extracts == "sample"
+                     else (Path(extracts).name if extracts else "data/raw/extracts/ (if any)"))
+    return (
+        f"<p>Produced by mpsanalysis {escape(__version__)} (git commit "
+        f"<code>{escape(commit[:12])}</code>) from the notebook "
+        f"<code>{escape(Path(job.notebook).name)}</code> with parameters {escape(params)}. "
+        f"Internal extracts: {escape(extract_label)}. Methods and sources of every "
+        "statistic are described in the project's docs/methodology.md. The run's manifest "
+        "(manifest.json beside this report) lists every input file and its checksum.</p>"
+        + table_html(["Data file", "SHA-256 (first 16 characters)"], rows,
+                     "Published data files used (London Datastore, Open Government Licence)")
+    )
+
+
+def export_html(nb, job: Job, checksums: dict[str, dict], commit: str,
+                synthetic: bool) -> str:
+    """Export an executed notebook to self-contained HTML with the house template."""
+    import copy
+
+    from nbconvert import HTMLExporter
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = [
+            o for o in cell.outputs
+            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            and SUMMARY_MIMETYPE not in o.get("data", {})
+        ]
+    exporter = HTMLExporter(
+        template_name="mpsreport", extra_template_basedirs=[str(_TEMPLATES)],
+    )
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.anchor_link_text = ""
+    objective = catalogue.get_objective(job.objective_id)
+    nb.metadata["title"] = f"{objective.title} — {job.geography} — {job.period_end}"
+    resources = {
+        "report_css": _report_css(),
+        "report_toc": _toc(nb),
+        "report_footer": _footer_html(job, checksums, commit),
+        "report_synthetic": synthetic,
+        "report_provisional": job.provisional,
+        "metadata": {"name": job.stem},
+    }
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def _summary_from(nb) -> dict | None:
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if SUMMARY_MIMETYPE in data:
+                return dict(data[SUMMARY_MIMETYPE])
+    return None
+
+
+def _describe_failure(exc: BaseException, job: Job) -> str:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        cell = exc.exec_count if exc.exec_count is not None else exc.cell_index
+        return f"{job.objective_id} ({job.geography}): cell {cell}: {exc.ename}: {exc.evalue}"
+    return f"{job.objective_id} ({job.geography}): {type(exc).__name__}: {exc}"
+
+
+def execute_job(job: Job, staging: str, checksums: dict, commit: str) -> JobResult:
+    """Execute one notebook and export its HTML into the staging folder.
+
+    Never raises for a notebook failure: the result says what failed, and the partial
+    executed notebook is kept as ``<stem>.failed.ipynb``.
+    """
+    import nbformat
+    import papermill
+
+    started = time.perf_counter()
+    staging_dir = Path(staging)
+    executed = staging_dir / f"{job.stem}.ipynb"
+    try:
+        papermill.execute_notebook(
+            job.notebook, str(executed), parameters=job.parameters, progress_bar=False,
+            request_save_on_cell_execute=False, kernel_name="python3",
+            cwd=str(Path(job.notebook).parent), kernel_manager_class=_kernel_manager_class(),
+        )
+    except Exception as exc:  # any failure of this one notebook is isolated
+        if executed.exists():
+            os.replace(executed, staging_dir / f"{job.stem}.failed.ipynb")
+        return JobResult(job, False, time.perf_counter() - started,
+                         error=_describe_failure(exc, job))
+    nb = nbformat.read(executed, as_version=4)
+    summary = _summary_from(nb)
+    synthetic = bool(summary and summary.get("synthetic"))
+    try:
+        html = export_html(nb, job, checksums, commit, synthetic)
+    except Exception as exc:
+        os.replace(executed, staging_dir / f"{job.stem}.failed.ipynb")
+        return JobResult(job, False, time.perf_counter() - started,
+                         error=f"{job.objective_id} ({job.geography}): HTML export: {exc}")
+    (staging_dir / f"{job.stem}.html").write_text(html, encoding="utf-8")
+    return JobResult(job, True, time.perf_counter() - started, summary=summary,
+                     synthetic=synthetic)
+
+
+def _progress(total: int):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        return None
+    return tqdm(total=total, unit="report", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+def _run_local(plan: RunPlan, staging: Path, checksums, commit, workers: int) -> list[JobResult]:
+    results: list[JobResult] = []
+    bar = _progress(len(plan.jobs))
+    if workers <= 1 or len(plan.jobs) == 1:
+        for job in plan.jobs:
+            results.append(execute_job(job, str(staging), checksums, commit))
+            if bar:
+                bar.update()
+    else:
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [pool.submit(execute_job, job, str(staging), checksums, commit)
+                       for job in plan.jobs]
+            for future in as_completed(futures):
+                results.append(future.result())
+                if bar:
+                    bar.update()
+    if bar:
+        bar.close()
+    return results
+
+
+def _run_dask(plan: RunPlan, staging: Path, checksums, commit, address: str) -> list[JobResult]:
+    if not re.match(r"^(tcp|tls|inproc|ucx)://[\w.\-\[\]:]+$", address):
+        raise ParameterError(f"--scheduler {address!r} is not an address such as tcp://HOST:PORT")
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ParameterError("--scheduler needs the 'distributed' package installed") from exc
+    with Client(address, timeout="20s") as client:
+        futures = client.map(execute_job, plan.jobs, staging=str(staging),
+                             checksums=checksums, commit=commit, pure=False)
+        return client.gather(futures)
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    names = ["pandas", "numpy", "statsmodels", "scipy", "matplotlib", "papermill", "nbconvert",
+             "nbclient", "ipykernel", "pyarrow", "duckdb", "pyyaml"]
+    versions = {"python": sys.version.split()[0], "mpsanalysis": __version__}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def execute_plan(plan: RunPlan, workers: int | None = None,
+                 scheduler: str | None = None) -> RunOutcome:
+    """Execute a plan and publish the reports atomically; print a one-line-per-failure
+    summary."""
+    from mpsanalysis import fetch
+    from mpsanalysis.index import write_index
+
+    if workers is not None and workers < 1:
+        raise ParameterError(f"--workers {workers} must be at least 1")
+    workers = workers or os.cpu_count() or 1
+    checksums = fetch.read_checksums()
+    commit = _git_commit()
+    plan.output_dir.mkdir(parents=True, exist_ok=True)
+    root = plan.output_dir.parent.parent
+    for stale in root.glob(".staging-*"):  # left behind by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    started = time.time()
+    try:
+        if scheduler:
+            results = _run_dask(plan, staging, checksums, commit, scheduler)
+        else:
+            results = _run_local(plan, staging, checksums, commit, workers)
+        order = {job: i for i, job in enumerate(plan.jobs)}
+        results.sort(key=lambda r: order[r.job])
+        for result in results:  # publish: move complete files into place
+            stem = result.job.stem
+            if result.ok:
+                os.replace(staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb")
+                os.replace(staging / f"{stem}.html", plan.output_dir / f"{stem}.html")
+                (plan.output_dir / f"{stem}.failed.ipynb").unlink(missing_ok=True)
+            elif (staging / f"{stem}.failed.ipynb").exists():
+                os.replace(staging / f"{stem}.failed.ipynb",
+                           plan.output_dir / f"{stem}.failed.ipynb")
+        index = write_index(plan, results)
+        manifest = {
+            "parameters": plan.parameters,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "seconds": round(time.time() - started, 1),
+            "workers": 0 if scheduler else workers,
+            "scheduler": "dask" if scheduler else "local",
+            "git_commit": commit,
+            "package_versions": _package_versions(),
+            "input_files": {k: v["sha256"] for k, v in sorted(checksums.items())},
+            "reports": [
+                {**asdict(r.job), "notebook": Path(r.job.notebook).name, "ok": r.ok,
+                 "seconds": round(r.seconds, 1), "error": r.error, "synthetic": r.synthetic}
+                for r in results
+            ],
+        }
+        for report in manifest["reports"]:
+            if report["extracts"] not in ("", "sample"):
+                report["extracts"] = Path(report["extracts"]).name
+        _atomic_text(plan.output_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    failed = [r for r in results if not r.ok]
+    print(f"{len(results) - len(failed)} of {len(results)} reports written to "
+          f"{_display_path(plan.output_dir)} (index: index.html)")
+    for r in failed:
+        print(f"FAILED {r.error}", file=sys.stderr)
+    return RunOutcome(plan, results, index)
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(paths.project_root()))
+    except ValueError:
+        return str(path)
+
+
+def run_or_raise(**kwargs) -> RunOutcome:
+    """Plan and execute; raise NotebookRunError when any notebook failed (for scripts)."""
+    outcome = execute_plan(plan_run(**{k: v for k, v in kwargs.items()
+                                       if k not in ("workers", "scheduler")}),
+                           workers=kwargs.get("workers"), scheduler=kwargs.get("scheduler"))
+    if not outcome.ok:
+        raise NotebookRunError("; ".join(r.error for r in outcome.results if not r.ok))
+    return outcome
+
+
+__all__ += ["run_or_raise"]
