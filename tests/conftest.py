@@ -1,0 +1,66 @@
+"""Shared fixtures: hand-made borough crime files and a real-data store built once.
+
+Real data comes from ../shared/data (read-only); everything written goes to pytest's
+temporary folders via MPSANALYSIS_DATA_DIR and MPSANALYSIS_REPORTS_DIR, so tests never
+touch the checkout's data/ or reports/.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from mpsanalysis import paths
+
+OLD_HEADER = "Borough,Major Category,Minor Category"
+NEW_HEADER = "MajorText,MinorText,LookUp_BoroughName"
+
+
+def write_csv(folder: Path, name: str, text: str) -> Path:
+    """Write a small hand-made CSV and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tmp_csv(tmp_path):
+    """Factory: tmp_csv(name, text) -> path of a hand-made CSV."""
+    return lambda name, text: write_csv(tmp_path, name, text)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real published data beside the checkout (skip when it is not there)."""
+    mirror = paths.default_mirror()
+    if mirror is None or not (mirror / "london-datastore" / "borough-crime").is_dir():
+        pytest.skip("../shared/data is not beside the checkout")
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def real_store(tmp_path_factory, shared_data):
+    """A data folder with the real raw files fetched and the borough store built.
+
+    Sets MPSANALYSIS_DATA_DIR and MPSANALYSIS_REPORTS_DIR for the whole session, so the
+    notebook kernels the runner starts see the same folders.
+    """
+    from mpsanalysis import build, fetch
+
+    root = tmp_path_factory.mktemp("mps")
+    data, reports = root / "data", root / "reports"
+    saved = {k: os.environ.get(k) for k in ("MPSANALYSIS_DATA_DIR", "MPSANALYSIS_REPORTS_DIR")}
+    os.environ["MPSANALYSIS_DATA_DIR"] = str(data)
+    os.environ["MPSANALYSIS_REPORTS_DIR"] = str(reports)
+    fetch.fetch_from_mirror(shared_data, data / "raw")
+    build.build_store(data / "raw", data / "processed", include_sources=False)
+    yield {"data": data, "raw": data / "raw", "processed": data / "processed",
+           "reports": reports}
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
