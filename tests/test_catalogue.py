@@ -1,0 +1,94 @@
+"""The objective catalogue: the shipped YAML is valid and errors name what is wrong."""
+
+import pytest
+
+from mpsanalysis import catalogue
+from mpsanalysis.errors import CatalogueError, ParameterError
+
+REQUIRED_OBJECTIVES = {
+    "serious-violence", "protect-young-people", "criminal-networks", "gun-crime",
+    "drugs-supply", "homicide", "sexual-offences", "robbery", "confidence-and-outcomes",
+}
+
+BASE = """
+objectives:
+  - id: robbery
+    title: Reduce personal robbery
+    plan: VCD 2006
+    lead: TP
+    measures:
+      - id: personal-robbery
+        title: Robbery of personal property
+        unit: count
+        direction: down
+        source: borough-crime
+        categories: {new: [{major: Robbery, minor: [Robbery of Personal Property]}]}
+        target: {type: reduction, percent: 7}
+"""
+
+
+def test_shipped_catalogue_has_every_objective():
+    loaded = catalogue.load_catalogue()
+    assert REQUIRED_OBJECTIVES <= set(loaded)
+    for objective in loaded.values():
+        assert objective.measures, objective.id
+
+
+def test_reference_targets_are_in_the_catalogue():
+    robbery = catalogue.get_objective("robbery").measure("personal-robbery")
+    assert (robbery.target.type, robbery.target.percent) == ("reduction", 7.0)
+    sd = catalogue.get_objective("confidence-and-outcomes").measure("sanction-detection-rate")
+    assert (sd.target.type, sd.target.percent) == ("minimum-rate", 20.0)
+    gun = catalogue.get_objective("gun-crime").measure("gun-enabled-crime")
+    assert len(gun.target_geography) == 11
+
+
+def test_proxy_measures_are_labelled():
+    proxy = catalogue.get_objective("gun-crime").measure("firearms-possession")
+    assert proxy.proxy and "Proxy" in proxy.notes
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("unit: count", "unit: pounds"),
+         "objective 'robbery', measure 'personal-robbery': field 'unit' is 'pounds'"),
+        (("direction: down", "direction: sideways"), "field 'direction' is 'sideways'"),
+        (("    title: Reduce personal robbery\n", ""), "objective 'robbery': field 'title' is missing"),
+        (("{new: [", "{newest: ["), "unknown classification 'newest'"),
+        (("percent: 7", "percent: 700"), "field 'target': a reduction target needs 'percent'"),
+        (("source: borough-crime", "source: extract"),
+         "measure 'personal-robbery': field 'extract_measure' is missing"),
+        (("direction: down", "direction: neutral"), "needs direction up or down"),
+        (("measures:", "measure:"), "objective 'robbery': field 'measures' is missing"),
+    ],
+)
+def test_malformed_catalogue_names_objective_and_field(change, message):
+    with pytest.raises(CatalogueError) as raised:
+        catalogue.parse_catalogue(BASE.replace(*change), "bad.yaml")
+    assert message in str(raised.value)
+    assert str(raised.value).startswith("bad.yaml: ")
+
+
+def test_unsafe_yaml_is_refused():
+    with pytest.raises(CatalogueError, match="not valid YAML"):
+        catalogue.parse_catalogue("objectives: !!python/object/apply:os.system ['true']")
+
+
+def test_unknown_objective_lists_valid_ids():
+    with pytest.raises(ParameterError, match="expected one of serious-violence"):
+        catalogue.get_objective("../../etc/passwd")
+
+
+def test_added_measure_is_picked_up_from_yaml(tmp_path):
+    text = BASE + """      - id: business-robbery
+        title: Robbery of business property
+        unit: count
+        direction: down
+        source: borough-crime
+        categories: {new: [{major: Robbery, minor: [Robbery of Business Property]}]}
+"""
+    path = tmp_path / "objectives.yaml"
+    path.write_text(text)
+    measures = catalogue.load_catalogue(path)["robbery"].measures
+    assert [m.id for m in measures] == ["personal-robbery", "business-robbery"]
