@@ -148,8 +148,10 @@ def parse_counts(
         int64 when fractions are not allowed, else float64; shape (rows, columns).
     """
     cells = frame[list(columns)]
-    numeric = cells.apply(pd.to_numeric, errors="coerce")
-    values = numeric.to_numpy(dtype=float)
+    try:
+        values = cells.astype("float64").to_numpy()
+    except (ValueError, TypeError):
+        values = cells.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values)
     if not allow_fraction:
         bad |= np.where(np.isfinite(values), values % 1 != 0, False)
