@@ -9,6 +9,7 @@ classification that covers both periods; when none does, the result says so plai
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,26 @@ def last_month_available(directory: Path | None = None) -> pd.Period:
     return vintages["last_month"].max()
 
 
+_MONTHS_CACHE: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _months_by_file(crime: pd.DataFrame) -> dict[tuple[str, str], set]:
+    """The months each file actually supplies (after newer vintages took theirs).
+
+    Cached per table object (by identity, dropped when the table is freed).
+    """
+    hit = _MONTHS_CACHE.get(id(crime))
+    if hit is not None and hit[0]() is crime:
+        return hit[1]
+    pairs = crime[["classification", "source_file", "month"]].drop_duplicates()
+    months = {
+        key: set(group["month"])
+        for key, group in pairs.groupby(["classification", "source_file"])
+    }
+    _MONTHS_CACHE[id(crime)] = (weakref.ref(crime), months)
+    return months
+
+
 def _category_mask(frame: pd.DataFrame, measure: Measure, classification: str) -> pd.Series:
     mask = pd.Series(False, index=frame.index)
     for item in measure.categories.get(classification, ()):
@@ -111,9 +132,12 @@ def measure_monthly(
         rows = rows[rows["borough_name"].eq(geography)]
     sums = rows.groupby("month")["count"].sum().astype(float)
     published = categories[_category_mask(categories, measure, classification)]
+    files = set(published["source_file"])
+    supplied = _months_by_file(crime)
     covered: set[pd.Period] = set()
-    for span in published[["first_month", "last_month"]].drop_duplicates().itertuples():
-        covered.update(pd.period_range(span.first_month, span.last_month, freq="M"))
+    for key in supplied:
+        if key[0] == classification and key[1] in files:
+            covered.update(supplied[key])
     if not covered:
         return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
     index = pd.period_range(min(covered), max(covered), freq="M")
