@@ -1,0 +1,522 @@
+"""MPS homicide: victims (one row per victim) and persons proceeded against (PPA).
+
+The London Datastore "MPS Homicide Dashboard data" has two files:
+
+* victims, January 2003 to December 2020: age group, sex, method of killing, domestic
+  abuse, recorded month, homicide offence type, solved status, borough, officer-observed
+  ethnicity;
+* persons proceeded against (charged or summonsed), January 2003 to March 2021: borough,
+  gender, age group, self-classified ethnicity, offence type, outcome, month.
+
+This module validates and tidies both and provides the measures of the homicide report:
+victims by any breakdown, the solved rate with Wilson intervals, and young victims.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from mpsanalysis import boroughs
+from mpsanalysis.errors import DataValidationError, ParameterError
+from mpsanalysis.sources import _common
+
+__all__ = [
+    "VICTIM_COLUMNS",
+    "PPA_COLUMNS",
+    "YOUNG_AGE_GROUPS",
+    "read_homicide_victims",
+    "read_homicide_ppa",
+    "count_victims_by",
+    "compute_solved_rate",
+    "young_victims",
+    "build_homicide",
+]
+
+#: Columns of the tidy victims table (one row per published row; ``victims`` is 1).
+VICTIM_COLUMNS = [
+    "month",
+    "year",
+    "borough_code",
+    "borough_name",
+    "age_group",
+    "sex",
+    "method",
+    "domestic_abuse",
+    "offence_type",
+    "solved_status",
+    "is_solved",
+    "ethnicity",
+    "victims",
+    "source_file",
+]
+
+#: Columns of the tidy persons-proceeded-against table.
+PPA_COLUMNS = [
+    "month",
+    "year",
+    "borough_code",
+    "borough_name",
+    "age_group",
+    "sex",
+    "ethnicity",
+    "offence_type",
+    "proceedings_outcome",
+    "persons",
+    "source_file",
+]
+
+#: The victim age bands that count as young (under 25). The file's bands are 0 to 12,
+#: 13 to 19, 20 to 24, 25 to 34, 35 to 44, 45 to 54, 55 to 64 and 65 and over, so
+#: "under 25" is exactly the first three.
+YOUNG_AGE_GROUPS = ("0 to 12", "13 to 19", "20 to 24")
+_OLDER_AGE_GROUPS = ("25 to 34", "35 to 44", "45 to 54", "55 to 64", "65 and over")
+
+_VICTIM_FIELDS = {
+    "Count of Victims": "victims",
+    "Age Group": "age_group",
+    "Sex": "sex",
+    "Method of Killing": "method",
+    "Domestic Abuse": "domestic_abuse",
+    "Recorded Date": "month",
+    "Homicide Offence Type": "offence_type",
+    "Solved Status": "solved_status",
+    "Borough": "borough",
+    "Officer Observed Ethnicity": "ethnicity",
+}
+_PPA_FIELDS = {
+    "Count of PPA": "persons",
+    "Borough": "borough",
+    "Gender": "sex",
+    "Age Group": "age_group",
+    "Self Classified Ethnicity": "ethnicity",
+    "Offence Type": "offence_type",
+    "Charged/Summonsed": "proceedings_outcome",
+    "Proceedings Date": "month",
+}
+_SOLVED = {"Solved": True, "Unsolved": False}
+_YES_NO = {"Yes": True, "No": False}
+
+
+_MONTH_NAMES = {
+    name: number
+    for number in range(1, 13)
+    for name in (
+        pd.Timestamp(2000, number, 1).strftime("%B").casefold(),
+        pd.Timestamp(2000, number, 1).strftime("%b").casefold(),
+    )
+}
+
+
+def _parse_month(
+    frame: pd.DataFrame, column: str, file: str, corrections: list[str] | None = None
+) -> pd.Series:
+    """'Jan 2003' or 'January 2003' as monthly Periods.
+
+    A misspelt month name that is close to exactly one month (``Febraury``) is read
+    as that month and listed in ``corrections``; anything else is an error.
+    """
+    lookup: dict[str, pd.Period | None] = {}
+    for text in frame[column].unique():
+        words = text.split()
+        period = None
+        if len(words) == 2 and words[1].isdigit() and len(words[1]) == 4:
+            word = words[0].casefold()
+            number = _MONTH_NAMES.get(word)
+            close = difflib.get_close_matches(word, list(_MONTH_NAMES), n=1, cutoff=0.8)
+            if number is None and close:
+                number = _MONTH_NAMES[close[0]]
+                read_as = pd.Period(year=int(words[1]), month=number, freq="M")
+                if corrections is not None:
+                    corrections.append(f"{text!r} read as {read_as.strftime('%B %Y')!r}")
+            if number is not None:
+                period = pd.Period(year=int(words[1]), month=number, freq="M")
+        lookup[text] = period
+    months = frame[column].map(lookup)
+    _common.raise_at_first(
+        months.isna(),
+        frame,
+        column,
+        f"{column} {{value!r}} is not a month: expected e.g. 'Jan 2003' or 'January 2003'",
+        file,
+    )
+    return months.astype("period[M]")
+
+
+def _boroughs(frame: pd.DataFrame, file: str) -> tuple[pd.Series, pd.Series]:
+    spellings = {v: boroughs.normalise_borough_name(v) for v in frame["Borough"].unique()}
+    names = frame["Borough"].map(spellings)
+    _common.raise_at_first(
+        names.isna(),
+        frame,
+        "Borough",
+        "unknown borough {value!r} (not a London borough or 'Heathrow')",
+        file,
+    )
+    codes = names.map({n: boroughs.lookup_borough_code(n) for n in set(spellings.values()) if n})
+    return codes, names
+
+
+def _tidy_text(series: pd.Series) -> pd.Series:
+    """Spaces tidied: the PPA file has 'White ' and 'White' as two values."""
+    return series.str.split().str.join(" ")
+
+
+def read_homicide_victims(path: str | Path, corrections: list[str] | None = None) -> pd.DataFrame:
+    """Read and validate the homicide victims file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The London Datastore "Homicide victims" CSV.
+    corrections : list, optional
+        When given, a description of every misspelt month name that was read as the
+        nearest month (e.g. ``'Febraury 2021'``) is appended to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`VICTIM_COLUMNS`: month (monthly Period of the recorded date),
+        year, borough_code, borough_name (canonical; "Heathrow" is the airports
+        pseudo-borough), age_group, sex, method, domestic_abuse (bool), offence_type,
+        solved_status (as published: "Solved"/"Unsolved"), is_solved (bool), ethnicity
+        (officer observed), victims (int), source_file.
+
+    Raises
+    ------
+    DataValidationError
+        Missing column, blank cell, unknown borough, malformed month, a count that is
+        not a positive whole number, a Domestic Abuse value other than Yes/No, a Solved
+        Status other than Solved/Unsolved, an age group outside the published bands.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "victims.csv"
+    >>> _ = f.write_text(
+    ...     "Count of Victims,Age Group,Sex,Method of Killing,Domestic Abuse,Recorded Date,"
+    ...     "Homicide Offence Type,Solved Status,Borough,Officer Observed Ethnicity\\n"
+    ...     "1,20 to 24,Male,Shooting,No,Jan 2003,Murder,Solved,Hammersmith & Fulham,Black\\n")
+    >>> read_homicide_victims(f)[["month", "borough_code", "domestic_abuse", "is_solved"]]
+         month borough_code  domestic_abuse  is_solved
+    0  2003-01    E09000013           False       True
+    """
+    path = Path(path)
+    name = path.name
+    frame = _common.read_csv_checked(path, list(_VICTIM_FIELDS), what="homicide victims file")
+    _common.check_not_blank(frame, _VICTIM_FIELDS, name)
+    victims = _common.parse_counts(frame, ["Count of Victims"], name)[:, 0]
+    _common.raise_at_first(
+        pd.Series(victims < 1, index=frame.index),
+        frame,
+        "Count of Victims",
+        "count {value!r} is not a positive whole number",
+        name,
+    )
+    for column, allowed in (
+        ("Domestic Abuse", _YES_NO),
+        ("Solved Status", _SOLVED),
+        ("Age Group", dict.fromkeys(YOUNG_AGE_GROUPS + _OLDER_AGE_GROUPS)),
+    ):
+        _common.raise_at_first(
+            ~frame[column].isin(list(allowed)),
+            frame,
+            column,
+            f"{column} {{value!r}} is not one of {', '.join(map(repr, allowed))}",
+            name,
+        )
+    months = _parse_month(frame, "Recorded Date", name, corrections)
+    codes, names = _boroughs(frame, name)
+    tidy = pd.DataFrame(
+        {
+            "month": months,
+            "year": months.dt.year.astype("int64"),
+            "borough_code": codes,
+            "borough_name": names,
+            "age_group": frame["Age Group"],
+            "sex": frame["Sex"],
+            "method": frame["Method of Killing"],
+            "domestic_abuse": frame["Domestic Abuse"].map(_YES_NO).astype(bool),
+            "offence_type": frame["Homicide Offence Type"],
+            "solved_status": frame["Solved Status"],
+            "is_solved": frame["Solved Status"].map(_SOLVED).astype(bool),
+            "ethnicity": _tidy_text(frame["Officer Observed Ethnicity"]),
+            "victims": victims.astype("int64"),
+            "source_file": name,
+        }
+    )
+    return tidy[VICTIM_COLUMNS].reset_index(drop=True)
+
+
+def read_homicide_ppa(path: str | Path, corrections: list[str] | None = None) -> pd.DataFrame:
+    """Read and validate the homicide persons-proceeded-against file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The London Datastore "Homicide ppa" CSV.
+    corrections : list, optional
+        As for :func:`read_homicide_victims`: misspelt month names read as the nearest
+        month are described here (the published file has ``Febraury 2021``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PPA_COLUMNS`: month (monthly Period of the proceedings date),
+        year, borough_code, borough_name, age_group, sex (the file's "Gender"),
+        ethnicity (self classified, spaces tidied), offence_type, proceedings_outcome
+        (as published, e.g. "Charge or Summons", "Accused is Dead", "Recording Error"),
+        persons (int), source_file.
+
+    Raises
+    ------
+    DataValidationError
+        Missing column, blank cell, unknown borough, malformed month, a count that is
+        not a positive whole number.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "ppa.csv"
+    >>> _ = f.write_text(
+    ...     "Count of PPA,Borough,Gender,Age Group,Self Classified Ethnicity,Offence Type,"
+    ...     "Charged/Summonsed,Proceedings Date\\n"
+    ...     "1,Westminster,Male,40 to 44,White ,Murder,Charge or Summons,January 2003\\n")
+    >>> read_homicide_ppa(f)[["month", "borough_code", "ethnicity", "persons"]]
+         month borough_code ethnicity  persons
+    0  2003-01    E09000033     White        1
+    """
+    path = Path(path)
+    name = path.name
+    frame = _common.read_csv_checked(path, list(_PPA_FIELDS), what="homicide PPA file")
+    _common.check_not_blank(frame, _PPA_FIELDS, name)
+    persons = _common.parse_counts(frame, ["Count of PPA"], name)[:, 0]
+    _common.raise_at_first(
+        pd.Series(persons < 1, index=frame.index),
+        frame,
+        "Count of PPA",
+        "count {value!r} is not a positive whole number",
+        name,
+    )
+    months = _parse_month(frame, "Proceedings Date", name, corrections)
+    codes, names = _boroughs(frame, name)
+    tidy = pd.DataFrame(
+        {
+            "month": months,
+            "year": months.dt.year.astype("int64"),
+            "borough_code": codes,
+            "borough_name": names,
+            "age_group": frame["Age Group"],
+            "sex": frame["Gender"],
+            "ethnicity": _tidy_text(frame["Self Classified Ethnicity"]),
+            "offence_type": frame["Offence Type"],
+            "proceedings_outcome": frame["Charged/Summonsed"],
+            "persons": persons.astype("int64"),
+            "source_file": name,
+        }
+    )
+    return tidy[PPA_COLUMNS].reset_index(drop=True)
+
+
+def _check_by(victims: pd.DataFrame, by: Sequence[str] | None, function: str) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        by = [by]
+    by = list(by)
+    _common.check_columns(victims, by, f"{function}: the victims table")
+    return by
+
+
+def count_victims_by(victims: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Number of victims by any breakdown of the victims table.
+
+    Parameters
+    ----------
+    victims : pandas.DataFrame
+        The tidy victims table (:func:`read_homicide_victims` or the store's
+        ``homicide_victims``).
+    by : list of str
+        Columns to break down by, e.g. ``["year", "method"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns and ``victims`` (the sum of the count column), sorted.
+        Combinations with no victims are not listed.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"year": [2019, 2019, 2020], "method": ["Shooting", "Shooting",
+    ...     "Blunt Implement"], "victims": [1, 1, 1]})
+    >>> count_victims_by(v, ["year", "method"])
+       year           method  victims
+    0  2019         Shooting        2
+    1  2020  Blunt Implement        1
+    """
+    _common.check_columns(victims, ["victims"], "count_victims_by: the victims table")
+    by = _check_by(victims, by, "count_victims_by")
+    if not by:
+        raise ParameterError("count_victims_by needs at least one column in `by`")
+    return victims.groupby(by, observed=True, as_index=False)["victims"].sum()
+
+
+def compute_solved_rate(
+    victims: pd.DataFrame, by: list[str] | None = None, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Share of victims whose homicide is solved, with Wilson confidence intervals.
+
+    Parameters
+    ----------
+    victims : pandas.DataFrame
+        The tidy victims table (needs ``is_solved`` and ``victims``).
+    by : list of str, optional
+        Columns to break down by (e.g. ``["year"]``); all victims when omitted.
+    confidence : float
+        Confidence level of the interval (default 0.95).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``by`` columns, ``solved``, ``victims``, ``solved_rate`` (solved / victims),
+        ``solved_rate_low`` and ``solved_rate_high``.
+
+    Notes
+    -----
+    "Solved" is the file's Solved Status at the time of publication: recent cases have
+    had less time to be solved, so the latest years' rates are provisional and tend to
+    rise in later releases. The interval is the Wilson score interval (Wilson, 1927),
+    which stays inside 0 to 1 for small boroughs and rates near 100%.
+
+    Examples
+    --------
+    9 of 10 victims solved: rate 0.9, Wilson 95% interval 0.596 to 0.982.
+
+    >>> v = pd.DataFrame({"is_solved": [True] * 9 + [False], "victims": 1})
+    >>> compute_solved_rate(v).round(3)
+       solved  victims  solved_rate  solved_rate_low  solved_rate_high
+    0       9       10          0.9            0.596             0.982
+    """
+    _common.check_columns(victims, ["is_solved", "victims"], "compute_solved_rate")
+    by = _check_by(victims, by, "compute_solved_rate")
+    data = victims.assign(solved=victims["victims"].where(victims["is_solved"], 0))
+    if by:
+        table = data.groupby(by, observed=True, as_index=False)[["solved", "victims"]].sum()
+    else:
+        table = pd.DataFrame(
+            {"solved": [int(data["solved"].sum())], "victims": [int(data["victims"].sum())]}
+        )
+    return _common.add_rate(table, "solved", "victims", "solved_rate", confidence)
+
+
+def young_victims(victims: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Victims aged under 25 by year, and their share of all victims.
+
+    Parameters
+    ----------
+    victims : pandas.DataFrame
+        The tidy victims table (needs ``year``, ``age_group``, ``victims``).
+    confidence : float
+        Confidence level of the interval on the share.
+
+    Returns
+    -------
+    pandas.DataFrame
+        year, young_victims (aged under 25), victims (all ages), young_share,
+        young_share_low, young_share_high (Wilson).
+
+    Notes
+    -----
+    The file's age bands are 0 to 12, 13 to 19, 20 to 24, 25 to 34, 35 to 44, 45 to 54,
+    55 to 64 and 65 and over; under 25 is exactly :data:`YOUNG_AGE_GROUPS` (0 to 12,
+    13 to 19, 20 to 24), with no band straddling the boundary. A band outside this list
+    is an error rather than a guess.
+
+    Examples
+    --------
+    2019: 2 of 3 victims under 25 (13 to 19 and 20 to 24; 25 to 34 is not).
+
+    >>> v = pd.DataFrame({"year": 2019, "age_group": ["13 to 19", "20 to 24", "25 to 34"],
+    ...                   "victims": 1})
+    >>> young_victims(v)[["year", "young_victims", "victims"]]
+       year  young_victims  victims
+    0  2019              2        3
+    """
+    _common.check_columns(victims, ["year", "age_group", "victims"], "young_victims")
+    known = set(YOUNG_AGE_GROUPS + _OLDER_AGE_GROUPS)
+    unknown = sorted(set(victims["age_group"].astype(str)) - known)
+    if unknown:
+        raise ParameterError(
+            f"age group {unknown[0]!r} is not one of the published bands "
+            f"({', '.join(YOUNG_AGE_GROUPS + _OLDER_AGE_GROUPS)}): cannot tell if it is under 25"
+        )
+    young = victims["age_group"].isin(YOUNG_AGE_GROUPS)
+    data = victims.assign(young_victims=victims["victims"].where(young, 0))
+    table = data.groupby("year", as_index=False)[["young_victims", "victims"]].sum()
+    return _common.add_rate(table, "young_victims", "victims", "young_share", confidence)
+
+
+def build_homicide(folder: str | Path) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Read both homicide files of a folder into ``homicide_victims`` and ``homicide_ppa``.
+
+    The files are recognised by name: ``*victims*.csv`` and ``*ppa*.csv``.
+
+    Returns
+    -------
+    (dict, dict)
+        The two tables and the log entry. Warnings report data quirks found: values
+        written two ways (trailing spaces), rows recorded as a "Recording Error", the
+        latest months whose solved status is provisional.
+    """
+    folder = Path(folder)
+    victims_files = sorted(folder.glob("*victims*.csv"))
+    ppa_files = sorted(folder.glob("*ppa*.csv"))
+    if len(victims_files) != 1 or len(ppa_files) != 1:
+        raise DataValidationError(
+            f"expected one *victims*.csv and one *ppa*.csv in {folder.name}/, found "
+            f"{len(victims_files)} and {len(ppa_files)}"
+        )
+    victims_fixed: list[str] = []
+    ppa_fixed: list[str] = []
+    victims = read_homicide_victims(victims_files[0], victims_fixed)
+    ppa = read_homicide_ppa(ppa_files[0], ppa_fixed)
+    warnings: list[str] = []
+    for path, fixed in ((victims_files[0], victims_fixed), (ppa_files[0], ppa_fixed)):
+        if fixed:
+            warnings.append(
+                f"{path.name}: misspelt month name(s) read as the nearest month: "
+                f"{'; '.join(sorted(set(fixed)))}."
+            )
+
+    raw = pd.read_csv(ppa_files[0], dtype=str, keep_default_na=False)
+    spelled_twice = [
+        column
+        for column in raw.columns
+        if raw[column].nunique() > raw[column].str.split().str.join(" ").nunique()
+    ]
+    if spelled_twice:
+        warnings.append(
+            f"{ppa_files[0].name}: {', '.join(spelled_twice)} has values written with and "
+            "without trailing spaces (e.g. 'White ' and 'White'); spaces were tidied so "
+            "each value is counted once."
+        )
+    errors = ppa[ppa["proceedings_outcome"].str.casefold().str.contains("error")]
+    if len(errors):
+        warnings.append(
+            f"{ppa_files[0].name}: {len(errors)} person(s) proceeded against are recorded "
+            "as 'Recording Error'; they are kept with that outcome and should be excluded "
+            "from counts of people charged."
+        )
+    last_year = int(victims["year"].max())
+    rates = compute_solved_rate(victims, ["year"]).set_index("year")["solved_rate"]
+    earlier = rates.loc[: last_year - 3].median()
+    warnings.append(
+        f"{victims_files[0].name}: solved status is as at publication; {last_year} has a "
+        f"solved rate of {rates.loc[last_year]:.0%} against a median of {earlier:.0%} for "
+        f"the years to {last_year - 3}, so the latest years' solved rates are provisional."
+    )
+    tables = {"homicide_victims": victims, "homicide_ppa": ppa}
+    return tables, _common.make_log("homicide", tables, [victims_files[0], ppa_files[0]], warnings)
