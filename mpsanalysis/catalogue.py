@@ -106,8 +106,8 @@ class Measure:
             names = []
             for f in filters:
                 names.append(f"{f.major}: {', '.join(f.minor)}" if f.minor else f"{f.major} (all)")
-            parts.append(f"{classification} classification: {'; '.join(names)}")
-        return " | ".join(parts)
+            parts.append(f"{classification} classification: {' + '.join(names)}")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -308,7 +308,13 @@ def parse_catalogue(text: str, source: str = "objectives.yaml") -> dict[str, Obj
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str, mtime: float) -> dict[str, Objective]:
-    return parse_catalogue(Path(path).read_text(encoding="utf-8"), Path(path).name)
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(
+            f"{Path(path).name}: is not UTF-8 text (offset {exc.start}); re-save it as UTF-8"
+        ) from exc
+    return parse_catalogue(text, Path(path).name)
 
 
 def load_catalogue(path: str | Path | None = None) -> dict[str, Objective]:
@@ -339,3 +345,36 @@ def get_objective(objective_id: str, path: str | Path | None = None) -> Objectiv
             f"{', '.join(catalogue)}"
         )
     return catalogue[objective_id]
+
+
+def catalogue_markdown(path: str | Path | None = None) -> str:
+    """The catalogue as Markdown (docs/measures.md is this text; a test keeps them equal)."""
+    lines = [
+        "# Measures",
+        "",
+        "Generated from `mpsanalysis/objectives.yaml` by "
+        "`python -c \"from mpsanalysis.catalogue import catalogue_markdown; "
+        "print(catalogue_markdown())\" > docs/measures.md`. Do not edit by hand.",
+        "",
+    ]
+    for objective in load_catalogue(path).values():
+        lines += [f"## {objective.title} (`{objective.id}`)", "",
+                  f"Plan: {objective.plan}. Lead: {objective.lead}.", "",
+                  "| measure | unit | better | source and definition | target |",
+                  "|---|---|---|---|---|"]
+        for m in objective.measures:
+            better = {"down": "lower", "up": "higher", "neutral": "no direction"}[m.direction]
+            if m.source == "borough-crime":
+                definition = "London Datastore: " + m.describe_categories()
+            else:
+                definition = f"internal extract: `{m.extract_measure}`"
+            if m.proxy:
+                definition += " (proxy)"
+            target = m.target.describe(m.direction) if m.target else ""
+            if m.target_geography:
+                target += f" in {', '.join(m.target_geography)}"
+            lines.append(f"| {m.title} (`{m.id}`) | {m.unit} | {better} | {definition} | "
+                         f"{target} |")
+        notes = [f"- {m.title}: {m.notes}" for m in objective.measures if m.notes]
+        lines += [""] + (notes + [""] if notes else [])
+    return "\n".join(lines)

@@ -92,3 +92,12 @@ def test_added_measure_is_picked_up_from_yaml(tmp_path):
     path.write_text(text)
     measures = catalogue.load_catalogue(path)["robbery"].measures
     assert [m.id for m in measures] == ["personal-robbery", "business-robbery"]
+
+
+def test_docs_measures_is_generated_from_the_catalogue():
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "measures.md"
+    assert doc.read_text() == catalogue.catalogue_markdown() + "\n", (
+        "docs/measures.md is out of date: regenerate it (command at the top of the file)"
+    )
