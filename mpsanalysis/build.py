@@ -89,6 +89,25 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
     )
 
 
+def _refuse_unrecorded(raw: Path, checksums: dict[str, dict]) -> None:
+    """Refuse a borough crime file that ``mpsanalysis fetch`` did not bring in.
+
+    Such a file (a hand-edited copy, a download saved by hand) has no checksum, so the
+    build log and every report manifest would not record it although it changes the
+    figures.
+    """
+    folder = raw / BOROUGH_CRIME_FOLDER
+    for path in sorted(folder.glob("*.csv")):
+        relative = path.relative_to(raw).as_posix()
+        if not path.name.startswith(".") and relative not in checksums:
+            raise DataValidationError(
+                "is in data/raw/ but was not brought in by `mpsanalysis fetch` (it has no "
+                "checksum in checksums.json): remove it, or add it to the mirror and run "
+                "`mpsanalysis fetch`",
+                file=relative,
+            )
+
+
 def recover_store(processed: Path | None = None) -> None:
     """Put back the previous store if a build was killed between its two renames."""
     processed = processed or paths.processed_dir()
@@ -122,6 +141,7 @@ def build_store(
     processed = processed or paths.processed_dir()
     recover_store(processed)
     checksums = fetch.verify_checksums(raw)
+    _refuse_unrecorded(raw, checksums)
     processed.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".processed-staging-", dir=processed.parent))
     try:

@@ -222,7 +222,8 @@ def _parse_measure(raw, objective_id: str, index: int) -> Measure:
     direction = _choice(raw, "direction", DIRECTIONS, where)
     target = _parse_target(raw.get("target"), where)
     if target is not None and direction == "neutral":
-        raise _fail(where, "a measure with a target needs direction up or down, not neutral")
+        raise _fail(where, "field 'target' needs direction up or down, not neutral (a "
+                          "measure with no direction of improvement has no target)")
     return Measure(
         id=measure_id,
         title=_require(raw, "title", where),

@@ -35,6 +35,7 @@ import pandas as pd
 
 from mpsanalysis import boroughs, paths
 from mpsanalysis.errors import DataValidationError, ParameterError
+from mpsanalysis.loaders import check_csv_shape
 
 __all__ = [
     "EXTRACT_COLUMNS",
@@ -96,14 +97,24 @@ def read_extract(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     name = path.name
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _error(f"is not UTF-8 text (offset {exc.start})", name) from exc
+        line = raw[: exc.start].count(b"\n") + 1
+        raise _error(
+            f"is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+            "re-save it as UTF-8 CSV", name, line,
+        ) from exc
     except OSError as exc:
         raise _error(f"cannot be read ({exc.strerror})", name) from exc
     if not text.strip():
         raise _error("the file is empty", name)
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    check_csv_shape(text, name)  # rectangular: no cut-short, shifted or blank lines
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            index_col=False)
+    except pd.errors.ParserError as exc:
+        raise _error(f"is not a well-formed CSV ({exc})", name) from exc
     frame.columns = [c.strip().lower() for c in frame.columns]
     for column in _REQUIRED:
         if column not in frame.columns:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -78,13 +79,23 @@ def read_checksums(raw: Path | None = None) -> dict[str, dict]:
     target = (raw or paths.raw_dir()) / CHECKSUMS_FILE
     if not target.exists():
         return {}
+    advice = "delete it and run `mpsanalysis fetch` again"
     try:
-        return json.loads(target.read_text())
-    except json.JSONDecodeError as exc:
+        records = json.loads(target.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataValidationError(f"corrupted ({exc}); {advice}", file=CHECKSUMS_FILE) from exc
+    if not isinstance(records, dict):
         raise DataValidationError(
-            f"corrupted ({exc}); delete it and run `mpsanalysis fetch` again",
-            file=CHECKSUMS_FILE,
-        ) from exc
+            f"corrupted (expected a mapping of file to checksum); {advice}", file=CHECKSUMS_FILE
+        )
+    for relative, record in records.items():
+        digest = record.get("sha256") if isinstance(record, dict) else None
+        if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+            raise DataValidationError(
+                f"corrupted (the entry for {relative!r} has no valid SHA-256); {advice}",
+                file=CHECKSUMS_FILE,
+            )
+    return records
 
 
 def _write_checksums(raw: Path, records: dict[str, dict]) -> None:

@@ -15,6 +15,7 @@ The two classifications are never added together.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -28,6 +29,7 @@ from mpsanalysis.errors import DataValidationError
 __all__ = [
     "TIDY_COLUMNS",
     "MAX_PLAUSIBLE_COUNT",
+    "check_csv_shape",
     "detect_classification",
     "read_borough_crime",
     "combine_vintages",
@@ -51,6 +53,7 @@ TIDY_COLUMNS = [
 MAX_PLAUSIBLE_COUNT = 100_000
 
 _MONTH_HEADER = re.compile(r"^\d{6}$")
+_COUNT = re.compile(r"^\d{1,15}$")
 _LAYOUTS = {
     "old": {"Borough": "borough", "Major Category": "major", "Minor Category": "minor"},
     "new": {"MajorText": "major", "MinorText": "minor", "LookUp_BoroughName": "borough"},
@@ -78,38 +81,44 @@ def _read_text(path: Path) -> str:
         ) from exc
 
 
-def _parse_counts(cells: pd.DataFrame, file: str) -> np.ndarray:
-    """The count cells as an int64 array, or a DataValidationError at the first bad cell."""
-    text = cells.to_numpy(dtype=object)
+def _count_problem(value: str) -> str | None:
+    """Why a count cell is not a count, or None when it is one."""
+    stripped = str(value).strip()
+    if _COUNT.match(stripped):
+        if int(stripped) > MAX_PLAUSIBLE_COUNT:
+            return f"is implausibly large (over {MAX_PLAUSIBLE_COUNT:,})"
+        return None
+    if stripped == "":
+        return "is blank"
     try:
-        numeric = np.array([[float(v) for v in row] for row in text], dtype=float)
-        bad = ~np.isfinite(numeric) | (numeric % 1 != 0) | (numeric < 0)
-        bad |= numeric > MAX_PLAUSIBLE_COUNT
-        if not bad.any():
-            return numeric.astype(np.int64)
+        number = float(stripped.replace(",", ""))
     except ValueError:
-        pass
+        return "is not a number"
+    if not np.isfinite(number):
+        return "is not a number"
+    if number < 0:
+        return "is negative"
+    if number % 1 != 0:
+        return "is not a whole number"
+    return "is not a whole number written in digits (e.g. 1234)"
+
+
+def _parse_counts(cells: pd.DataFrame, file: str) -> np.ndarray:
+    """The count cells as an int64 array, or a DataValidationError at the first bad cell.
+
+    A count is written in digits only: the publisher never writes ``12.0``, ``1e3`` or
+    ``1,234``, so such a cell means the file went through a spreadsheet and is refused.
+    """
+    text = cells.to_numpy(dtype=object)
+    flat = pd.Series(text.reshape(-1), dtype=object).str.strip()
+    if flat.str.fullmatch(_COUNT.pattern).all():
+        numeric = flat.astype(np.int64).to_numpy().reshape(text.shape)
+        if not (numeric > MAX_PLAUSIBLE_COUNT).any():
+            return numeric
     # Slow path: find and describe the first bad cell.
     for i, row in enumerate(text):
         for j, value in enumerate(row):
-            stripped = str(value).strip()
-            problem = None
-            if stripped == "":
-                problem = "is blank"
-            else:
-                try:
-                    number = float(stripped)
-                except ValueError:
-                    problem = "is not a number"
-                else:
-                    if not np.isfinite(number):
-                        problem = "is not a number"
-                    elif number % 1 != 0:
-                        problem = "is not a whole number"
-                    elif number < 0:
-                        problem = "is negative"
-                    elif number > MAX_PLAUSIBLE_COUNT:
-                        problem = f"is implausibly large (over {MAX_PLAUSIBLE_COUNT:,})"
+            problem = _count_problem(value)
             if problem:
                 raise DataValidationError(
                     f"count {value!r} {problem}",
@@ -118,6 +127,85 @@ def _parse_counts(cells: pd.DataFrame, file: str) -> np.ndarray:
                     column=str(cells.columns[j]),
                 )
     raise AssertionError("unreachable: a bad cell was detected but not located")
+
+
+def check_csv_shape(text: str, file: str) -> list[str]:
+    """Check that a CSV is rectangular and its header well formed; return the header.
+
+    Every line must have as many fields as the header; no header may be blank or
+    repeated; no line may be blank except at the very end (trailing blank lines are
+    tolerated). A short last line is reported as a truncated file.
+
+    Parameters
+    ----------
+    text : str
+        The file's text.
+    file : str
+        File name for error messages.
+
+    Returns
+    -------
+    list of str
+        The header names, stripped of surrounding spaces.
+
+    Raises
+    ------
+    DataValidationError
+        Naming the file, the line and (for a header problem) the column.
+
+    Examples
+    --------
+    >>> check_csv_shape("a,b\\n1,2\\n", "x.csv")
+    ['a', 'b']
+    >>> check_csv_shape("a,a\\n1,2\\n", "x.csv")
+    Traceback (most recent call last):
+    ...
+    mpsanalysis.errors.DataValidationError: x.csv, line 1, column 'a': column 'a' appears twice in the header
+    """
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+        if header is None or not any(h.strip() for h in header):
+            raise DataValidationError("the first line (the header) is blank", file=file, row=1)
+        header = [h.strip() for h in header]
+        seen: set[str] = set()
+        for position, name in enumerate(header, start=1):
+            if name == "":
+                raise DataValidationError(
+                    f"the header of column {position} is blank", file=file, row=1
+                )
+            if name in seen:
+                raise DataValidationError(
+                    f"column {name!r} appears twice in the header", file=file, row=1,
+                    column=name,
+                )
+            seen.add(name)
+        blank_line = None
+        previous_line = 1
+        for record in reader:
+            line = previous_line + 1  # the first physical line of this record
+            previous_line = reader.line_num
+            if not record:
+                blank_line = blank_line or line
+                continue
+            if blank_line is not None:
+                raise DataValidationError(
+                    "is blank (blank lines are allowed only at the end of the file)",
+                    file=file, row=blank_line,
+                )
+            if len(record) != len(header):
+                last = reader.line_num == text.rstrip("\r\n").count("\n") + 1
+                hint = (": the last line is cut short (is the file truncated?)"
+                        if last and len(record) < len(header) else "")
+                raise DataValidationError(
+                    f"has {len(record)} field(s) but the header has {len(header)}{hint}",
+                    file=file, row=line,
+                )
+    except csv.Error as exc:
+        raise DataValidationError(
+            f"is not a well-formed CSV ({exc})", file=file, row=reader.line_num
+        ) from exc
+    return header
 
 
 def detect_classification(columns: list[str], file: str = "") -> tuple[str, dict[str, str]]:
@@ -245,9 +333,10 @@ def read_borough_crime(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     name = path.name
     text = _read_text(path)
+    check_csv_shape(text, name)  # rectangular: no cut-short, shifted or blank lines
     try:
         frame = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
+            io.StringIO(text), dtype=str, keep_default_na=False, index_col=False
         )
     except pd.errors.ParserError as exc:
         raise DataValidationError(f"is not a well-formed CSV ({exc})", file=name) from exc
