@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Dask scheduler address tcp://HOST:PORT to run on a cluster")
     run.add_argument("--allow-provisional", action="store_true",
                      help="run a period whose data is incomplete, flagging reports PROVISIONAL")
+    run.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                     help="folder of objective notebooks (default: notebooks/ in the "
+                          "checkout), e.g. a copy holding a notebook being changed")
     return parser
 
 
@@ -89,6 +92,7 @@ def _run(args) -> int:
         geographies=args.geography,
         extracts=args.extracts,
         allow_provisional=args.allow_provisional,
+        notebooks=args.notebooks,
     )
     outcome = runner.execute_plan(plan, workers=args.workers, scheduler=args.scheduler)
     return 0 if outcome.ok else 1

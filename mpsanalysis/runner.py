@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from mpsanalysis import __version__, boroughs, catalogue, paths, periods
-from mpsanalysis.errors import NotebookRunError, ParameterError
+from mpsanalysis.errors import MpsAnalysisError, NotebookRunError, ParameterError
 
 __all__ = [
     "Job",
@@ -150,14 +150,24 @@ def plan_run(
     extracts: str = "",
     allow_provisional: bool = False,
     reports: Path | None = None,
+    notebooks: Path | None = None,
 ) -> RunPlan:
     """Validate the parameters and list the jobs, before any kernel starts.
+
+    Parameters
+    ----------
+    notebooks : pathlib.Path, optional
+        The folder of objective notebooks (default :func:`mpsanalysis.paths.notebooks_dir`),
+        e.g. a copy holding a notebook being changed.
 
     Raises
     ------
     ParameterError
         One line naming the parameter: unknown objective, malformed period or quarter,
-        period beyond the data, unknown geography, unreadable extracts.
+        period beyond the data, unknown geography, missing extracts.
+    DataValidationError
+        An extract file fails validation (naming the file, line and column), so that no
+        notebook is started only to fail on it.
     """
     if (period_end is None) == (quarter is None):
         raise ParameterError("give exactly one of --period-end or --quarter")
@@ -167,6 +177,11 @@ def plan_run(
         q = periods.parse_quarter(quarter, last_month=last)
         end = q.end_month
         label = q.label
+        if q.window.start > last:
+            raise ParameterError(
+                f"quarter '{q.label}' is beyond the data: it starts {q.window.start} and "
+                f"the latest month available is {last}"
+            )
         if end > last:
             if not allow_provisional:
                 raise ParameterError(
@@ -198,9 +213,12 @@ def plan_run(
         if not extract_path.exists():
             raise ParameterError(f"--extracts {extract_path.name!r} does not exist")
         extracts = str(extract_path.resolve())
+    from mpsanalysis.extracts import load_extracts
+
+    load_extracts(extracts or None)  # a bad extract fails here, before any kernel
     jobs = []
     for objective_id in dict.fromkeys(chosen):
-        notebook = find_notebook(objective_id)
+        notebook = find_notebook(objective_id, notebooks)
         for geography in names:
             jobs.append(Job(objective_id, str(notebook), geography, str(end), extracts,
                             provisional))
@@ -449,15 +467,50 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
 
     if workers is not None and workers < 1:
         raise ParameterError(f"--workers {workers} must be at least 1")
+    if scheduler is not None and not re.match(r"^(tcp|tls|inproc|ucx)://[\w.\-\[\]:]+$",
+                                              scheduler):
+        raise ParameterError(
+            f"--scheduler {scheduler!r} is not an address such as tcp://HOST:PORT"
+        )
     workers = workers or os.cpu_count() or 1
     checksums = fetch.read_checksums()
     commit = _git_commit()
-    plan.output_dir.mkdir(parents=True, exist_ok=True)
     root = plan.output_dir.parent.parent
+    root.mkdir(parents=True, exist_ok=True)
+    # One run at a time per reports folder: a second run (a timer firing while an
+    # analyst's run is going) would otherwise delete the first one's staging folder.
+    # The lock is released by the operating system however this process ends.
+    lock = open(root / ".run.lock", "a")  # held until the end of the run
+    if os.name == "posix":
+        import fcntl
+
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise MpsAnalysisError(
+                "another `mpsanalysis run` is writing to this reports folder: wait for it "
+                "to finish (nothing was changed)"
+            ) from None
     for stale in root.glob(".staging-*"):  # left behind by a killed run
         shutil.rmtree(stale, ignore_errors=True)
+    plan.output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     started = time.time()
+
+    def publish_notebook(source: Path, target: Path, job: Job) -> None:
+        """Move an executed notebook into place, with papermill's record of where it
+        was read and written made relative (the staging folder no longer exists and
+        local paths do not belong in reports)."""
+        nb = json.loads(source.read_text(encoding="utf-8"))
+        record = nb.get("metadata", {}).get("papermill")
+        if isinstance(record, dict):
+            record["input_path"] = f"notebooks/{Path(job.notebook).name}"
+            record["output_path"] = target.name
+            source.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+        os.replace(source, target)
+
     try:
         if scheduler:
             results = _run_dask(plan, staging, checksums, commit, scheduler)
@@ -468,12 +521,13 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
         for result in results:  # publish: move complete files into place
             stem = result.job.stem
             if result.ok:
-                os.replace(staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb")
+                publish_notebook(staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb",
+                                 result.job)
                 os.replace(staging / f"{stem}.html", plan.output_dir / f"{stem}.html")
                 (plan.output_dir / f"{stem}.failed.ipynb").unlink(missing_ok=True)
             elif (staging / f"{stem}.failed.ipynb").exists():
-                os.replace(staging / f"{stem}.failed.ipynb",
-                           plan.output_dir / f"{stem}.failed.ipynb")
+                publish_notebook(staging / f"{stem}.failed.ipynb",
+                                 plan.output_dir / f"{stem}.failed.ipynb", result.job)
         index = write_index(plan, results)
         manifest = {
             "parameters": plan.parameters,
@@ -496,6 +550,7 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
         _atomic_text(plan.output_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        lock.close()
     failed = [r for r in results if not r.ok]
     print(f"{len(results) - len(failed)} of {len(results)} reports written to "
           f"{_display_path(plan.output_dir)} (index: index.html)")
