@@ -72,7 +72,7 @@ def _not_supplied(source: str, raw_root: Path, *keys: str) -> dict:
 
 def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], tuple]]]:
     """(source, required folder keys, zero-argument build) for every source."""
-    from mpsanalysis.sources import homicide, wards
+    from mpsanalysis.sources import homicide, police_uk, wards
 
     def folder(key: str) -> Path | None:
         return _present(raw_root, key)
@@ -80,6 +80,11 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
     return [
         ("ward_crime", ("ward_crime",), lambda: wards.build_wards(folder("ward_crime"))),
         ("homicide", ("homicide",), lambda: homicide.build_homicide(folder("homicide"))),
+        (
+            "policeuk_street",
+            ("policeuk_street",),
+            lambda: police_uk.build_police_uk(folder("policeuk_street")),
+        ),
     ]
 
 
