@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 
+import numpy as np
 import pandas as pd
 
 from mpsanalysis import boroughs, catalogue, charts, extracts, measures, periods
@@ -69,6 +71,51 @@ class _Row:
     result: measures.MeasureResult
     assessment: Assessment
     significance: dict | None
+    spc: dict | None = None
+    xmr: pd.DataFrame | None = None
+
+
+#: Documented points at which SPC limits are recalculated: a change in what a series
+#: counts. old 2017-01: the 2017-18 release renamed minor categories; new 2024-01: the
+#: 2024 release regrouped minor categories (e.g. stalking and harassment).
+REBASING_POINTS = {"old": ("2017-01",), "new": ("2024-01",)}
+SPC_DISPLAY_MONTHS = 36
+
+
+def _monthly_target(result: measures.MeasureResult) -> float | None:
+    """The target as a monthly figure, for SPC assurance (None without one)."""
+    target, c = result.measure.target, result.comparison
+    if target is None or c is None:
+        return None
+    if target.type == "reduction" and c.last_year_total and not math.isnan(c.last_year_total):
+        return c.last_year_total * (1 - target.percent / 100) / 12
+    if target.type == "absolute":
+        return target.value / 12
+    return None
+
+
+def _spc(result: measures.MeasureResult) -> tuple[dict | None, pd.DataFrame | None]:
+    """XmR chart data and the latest month's variation for a monthly count measure."""
+    m = result.measure
+    if m.unit not in ("count", "money") or result.monthly.empty or m.direction == "neutral":
+        return None, None
+    series = result.monthly[result.monthly.index <= result.period_end]
+    series = series.loc[series.first_valid_index():] if series.notna().any() else series
+    if series.notna().sum() < 12:
+        return None, None
+    import warnings
+
+    from mpsanalysis.spc import compute_xmr, summarise_variation
+
+    rebase = [p for p in REBASING_POINTS.get(result.classification or "", ())
+              if series.index[0] < pd.Period(p, "M") <= series.index[-1]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            xmr = compute_xmr(series, rebase_at=rebase)
+        except ParameterError:
+            return None, None
+        return summarise_variation(xmr, m.direction, _monthly_target(result)), xmr
 
 
 def _format_value(unit: str, value: float) -> str:
@@ -172,7 +219,8 @@ class ObjectiveReport:
             result = measures.compute_measure(
                 measure, self.geography, self.period_end, crime, categories, self.extract_table
             )
-            self.rows.append(_Row(result, _assess(result), _significance(result)))
+            spc, xmr = _spc(result)
+            self.rows.append(_Row(result, _assess(result), _significance(result), spc, xmr))
         self._crime = crime
 
     # ------------------------------------------------------------------ helpers
@@ -233,26 +281,31 @@ class ObjectiveReport:
                 f'<span aria-hidden="true">{STATUS_ICONS[a.status]}</span> {escape(a.status)}</span>'
             )
             target = m.target.describe(m.direction) if m.target else "none"
+            variation = row.spc["label"] if row.spc else "–"
             if not r.supplied:
-                out.append([name, "data not supplied", "", "", "", "", target, status])
+                out.append([name, "data not supplied", "", "", "", "", target, status, ""])
             elif m.unit == "proportion":
                 change = r.fytd_rate - r.last_year_rate
                 out.append([
                     name, format_percent(r.fytd_rate), format_percent(r.last_year_rate),
-                    format_change(change, unit=" pts"), "", "", target, status,
+                    format_change(change, unit=" pts"), "", "", target, status, variation,
                 ])
             elif r.comparison is None:
-                out.append([name, "not published", "", "", "", "", target, status])
+                out.append([name, "not published", "", "", "", "", target, status, ""])
             else:
                 c = r.comparison
-                fmt = (lambda v: _format_value(m.unit, v))
-                change = "n/a" if math.isnan(c.change) else (
-                    f"{format_change(c.change, 0, '') if m.unit != 'money' else format_money(c.change)}"
-                    f" ({format_change(c.percent_change)})"
-                )
+                fmt = partial(_format_value, m.unit)
+                if math.isnan(c.change):
+                    change = "n/a"
+                elif m.unit == "money":
+                    sign = "+" if c.change > 0 else ("−" if c.change < 0 else "")
+                    change = f"{sign}{format_money(abs(c.change))} ({format_change(c.percent_change)})"
+                else:
+                    change = f"{format_change(c.change, 0, '')} ({format_change(c.percent_change)})"
                 out.append([
                     name, fmt(c.current), fmt(c.previous), change,
                     fmt(c.forecast_run_rate), fmt(c.forecast_seasonal), target, status,
+                    variation,
                 ])
         return out
 
@@ -262,7 +315,7 @@ class ObjectiveReport:
         header = [
             "Measure", f"FYTD {self.window.label}", f"Same period last year ({last.label})",
             "Change", "Year-end forecast (present rate)", "Year-end forecast (last year's pattern)",
-            "Target", "Status",
+            "Target", "Status", "Variation (SPC, latest month)",
         ]
         table = table_html(
             header, self.headline_rows(),
@@ -298,7 +351,7 @@ class ObjectiveReport:
                 sentences.append(text + ".")
                 continue
             c = r.comparison
-            fmt = (lambda v: _format_value(m.unit, v))
+            fmt = partial(_format_value, m.unit)
             if m.unit == "money":
                 text = f"{m.title} in {where} total {fmt(c.current)} financial year to date"
             else:
@@ -370,6 +423,166 @@ class ObjectiveReport:
         )
         return figure_html(fig, alt, caption)
 
+    def spc_html(self) -> str:
+        """XmR charts (statistical process control) for each monthly measure with a
+        direction of improvement: is the latest month ordinary variation or a signal?"""
+        import matplotlib.pyplot as plt
+
+        from mpsanalysis.spc import plot_xmr
+
+        parts = []
+        for row in self.rows:
+            if row.xmr is None:
+                continue
+            r = row.result
+            shown = row.xmr.iloc[-SPC_DISPLAY_MONTHS:]
+            title = f"{r.measure.title}, {self.geography}: monthly XmR chart"
+            fig, ax = plt.subplots(figsize=(8, 3.4))
+            plot_xmr(shown, r.measure.direction, title, ax=ax)
+            signals = int(shown["special_cause"].sum())
+            alt = (
+                f"{title}, last {len(shown)} months. Mean {shown['mean'].iloc[-1]:,.0f} a "
+                f"month, process limits {max(shown['lcl'].iloc[-1], 0):,.0f} to "
+                f"{shown['ucl'].iloc[-1]:,.0f}. {signals} of {len(shown)} months show "
+                f"special-cause variation. Latest month: {row.spc['variation_label']}."
+            )
+            caption = (
+                f"{title}. Limits are the mean ± 2.66 × the mean moving range of a fixed "
+                "baseline (NHS Making Data Count); points outside the limits or in runs "
+                "are signals, marked by shape as well as colour."
+            )
+            parts.append(figure_html(fig, alt, caption))
+        if not parts:
+            return "<p>No monthly series with a direction of improvement to chart.</p>"
+        return "".join(parts)
+
+    def forecast_html(self) -> str:
+        """Year-end forecasts side by side: present rate, last year's pattern, and a
+        seasonal model with an 80% prediction interval and the chance of meeting the
+        target."""
+        import warnings
+
+        from mpsanalysis.forecast import forecast_year_end_model, plot_forecast
+
+        if periods.months_elapsed(self.period_end) == 12:
+            return "<p>The financial year is complete: the figures above are final.</p>"
+        rows, charts = [], []
+        for row in self.rows:
+            r, c = row.result, row.result.comparison
+            if c is None or r.measure.unit not in ("count", "money") or math.isnan(c.current):
+                continue
+            fmt = partial(_format_value, r.measure.unit)
+            target_total = None
+            t = r.measure.target
+            if t is not None and t.type == "reduction" and not math.isnan(c.last_year_total):
+                target_total = c.last_year_total * (1 - t.percent / 100)
+            elif t is not None and t.type == "absolute":
+                target_total = t.value
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    model = forecast_year_end_model(
+                        r.monthly, self.period_end, target=target_total,
+                        target_direction="up" if r.measure.direction == "up" else "down",
+                    )
+                except ParameterError as exc:
+                    model = None
+                    reason = ("needs 36 months of history" if "36 months" in str(exc)
+                              else "a month of the year so far has no data")
+                except (ValueError, np.linalg.LinAlgError):
+                    model, reason = None, "the model could not be fitted"
+            if model is None:
+                rows.append([r.measure.title, fmt(c.forecast_run_rate), fmt(c.forecast_seasonal),
+                             f"not available ({reason})", "", ""])
+                continue
+            chance = ("" if model["prob_meeting_target"] is None
+                      else format_percent(model["prob_meeting_target"] * 100, 0))
+            rows.append([
+                r.measure.title, fmt(c.forecast_run_rate), fmt(c.forecast_seasonal),
+                fmt(model["forecast"]), f"{fmt(model['lower'])} to {fmt(model['upper'])}",
+                chance,
+            ])
+            if target_total is not None or not charts:
+                import matplotlib.pyplot as plt
+
+                fig, ax = plt.subplots(figsize=(8, 3.4))
+                title = f"{r.measure.title}, {self.geography}: cumulative total and forecast"
+                plot_forecast(model, title, ax=ax)
+                alt = (f"{title}. {fmt(model['fytd_actual'])} so far; the model forecasts "
+                       f"{fmt(model['forecast'])} for the year, 80% interval "
+                       f"{fmt(model['lower'])} to {fmt(model['upper'])}"
+                       + (f"; chance of meeting the target {chance}." if chance else "."))
+                charts.append(figure_html(fig, alt, title + ". Shaded: 80% prediction interval."))
+        if not rows:
+            return "<p>No measure has a forecast for this period.</p>"
+        table = table_html(
+            ["Measure", "Present rate", "Last year's pattern", "Seasonal model",
+             "Seasonal model, 80% interval", "Chance of meeting target"],
+            rows, caption=f"Year-end forecasts, {self.geography}, from {self.window.label}",
+        )
+        note = ("<p>Present rate: the year so far × 12 / months elapsed (the method of the "
+                "committee reports). Last year's pattern: the year so far scaled by last "
+                "year's full-year total over its same-period total. Seasonal model: "
+                "exponential smoothing with seasonality fitted to every month of history "
+                "(docs/statistics.md records how each method performed on past years).</p>")
+        return table + note + "".join(charts)
+
+    def evaluation_html(self, measure_id: str, start: str, geography: str | None = None,
+                        months_after: int = 24, name: str = "the operation") -> str:
+        """Interrupted time series evaluation of an operation starting in ``start``."""
+        import warnings
+
+        from mpsanalysis.evaluation import evaluate_intervention, plot_intervention
+
+        if not start:
+            return ("<p>No operation to evaluate: set the notebook's evaluation parameters "
+                    "(measure, first month and geography).</p>")
+        where = boroughs.validate_geography(geography or self.geography)
+        begin = periods.parse_month(start, "evaluation_start")
+        measure = self.objective.measure(measure_id)
+        crime = self._crime
+        categories = measures.load_category_vintages()
+        last = min(self.period_end, begin + months_after - 1)
+        best = None
+        for classification in measures.CLASSIFICATION_ORDER:
+            series = measures.measure_monthly(measure, where, classification, crime, categories)
+            series = series[series.index <= last].dropna()
+            if len(series[series.index < begin]) >= 12 and len(series[series.index >= begin]) >= 6:
+                best = (classification, series)
+                break
+        if best is None:
+            return escape_paragraph(
+                f"{measure.title} in {where} cannot be evaluated from {begin.strftime('%B %Y')}"
+                f" with data up to {self.period_end.strftime('%B %Y')}: the method needs at "
+                "least 12 months before the start and 6 after, in one crime classification.")
+        classification, series = best
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = evaluate_intervention(series, begin)
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 3.6))
+        title = f"{measure.title}, {where}: {name} from {begin.strftime('%b %Y')}"
+        plot_intervention(result, title, ax=ax)
+        step = (f"level changed by a factor of {result['step_rate_ratio']:.2f} (95% CI "
+                f"{result['step_ci_low']:.2f} to {result['step_ci_high']:.2f})")
+        slope = (f"monthly trend changed by a factor of {result['slope_rate_ratio']:.3f} (95% "
+                 f"CI {result['slope_ci_low']:.3f} to {result['slope_ci_high']:.3f})")
+        post = result["post_period"]
+        text = (f"Over the {result['n_after']} months from {begin.strftime('%B %Y')}, "
+                f"{measure.title.lower()} in {where} was {format_count(post['observed'].sum())} "
+                f"against {format_count(post['counterfactual'].sum())} expected had the earlier "
+                f"level, trend and seasonal pattern continued "
+                f"({format_change(result['effect_pct'])}). "
+                f"At the start the {step}; the {slope}.")
+        alt = f"{title}. {text}"
+        caption = (f"{title}: observed, fitted and counterfactual (no operation). Segmented "
+                   "quasi-Poisson regression with seasonal terms; "
+                   f"{measures.CLASSIFICATION_LABELS[classification]}.")
+        return escape_paragraph(text) + figure_html(fig, alt, caption) + escape_paragraph(
+            "A change at the start of an operation is consistent with an effect but does not "
+            "prove one: anything else that changed in the same month would show the same way.")
+
     def notes_html(self) -> str:
         """Definitions of the measures: categories per classification, proxies, caveats."""
         items = []
@@ -412,6 +625,13 @@ class ObjectiveReport:
             "measures": records,
         }
 
+    @staticmethod
+    def show_html(html: str) -> None:
+        """Display HTML built by a section method (e.g. evaluation_html) in the notebook."""
+        from IPython.display import HTML, display
+
+        display(HTML(html))
+
     def show(self, section: str) -> None:
         """Display a section in the notebook (header, headline, narrative, trend,
         borough, notes, summary)."""
@@ -424,10 +644,16 @@ class ObjectiveReport:
             "header": self.header_html, "headline": self.headline_html,
             "narrative": self.narrative_html, "trend": self.trend_html,
             "borough": self.borough_html, "notes": self.notes_html,
+            "spc": self.spc_html, "forecast": self.forecast_html,
         }
         if section not in renderers:
             raise ParameterError(f"section {section!r} is not one of {', '.join(renderers)}")
         display(HTML(renderers[section]()))
+
+
+def escape_paragraph(text: str) -> str:
+    """A paragraph of escaped text."""
+    return f"<p>{escape(text)}</p>"
 
 
 def _borough_population(year: int) -> pd.Series | None:

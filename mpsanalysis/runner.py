@@ -263,48 +263,119 @@ def _git_commit() -> str:
 
 
 def _toc(nb) -> list[dict]:
+    """The contents list: every ``##`` heading of the markdown cells, in order.
+
+    Each item has the heading's text (``title``), the id nbconvert gives it in the HTML
+    (``anchor``, computed by nbconvert's own markdown filter, so the link always matches)
+    and the index of its cell (``cell``).
+
+    Raises
+    ------
+    NotebookRunError
+        A heading that nbconvert cannot give an id to (it contains raw HTML).
+    """
+    import html as _html
+
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
     items = []
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown" or not re.search(r"^##\s", cell.source, re.M):
             continue
-        for line in cell.source.splitlines():
-            match = re.match(r"^##\s+(.+?)\s*$", line)
-            if match:
-                title = match.group(1)
-                items.append({"title": title, "anchor": title.replace(" ", "-")})
+        rendered = markdown2html_mistune(cell.source)
+        for match in re.finditer(r"<h2(?: id=\"([^\"]*)\")?>(.*?)</h2>", rendered, re.S):
+            anchor, inner = match.groups()
+            inner = re.sub(r'<a class="anchor-link".*?</a>', "", inner, flags=re.S)
+            title = _html.unescape(re.sub(r"<[^>]+>", "", inner)).strip()
+            if anchor is None:
+                raise NotebookRunError(
+                    f"heading {title!r} in cell {index} has markup nbconvert cannot give an "
+                    "id to: write it as plain text so the contents can link to it"
+                )
+            items.append({"title": title, "anchor": _html.unescape(anchor), "cell": index})
     return items
 
 
 def _footer_html(job: Job, checksums: dict[str, dict], commit: str) -> str:
+    """The provenance footer: software and commit, notebook, parameters, the internal
+    extract and every published data file read, with full SHA-256 checksums (a reviewer
+    can check a copy with ``sha256sum``). File names only: no local paths."""
+    import hashlib
+
+    from mpsanalysis import extracts as _extracts
     from mpsanalysis.html import escape, table_html
 
-    used = sorted(
-        (k, v["sha256"]) for k, v in checksums.items()
-        if k.startswith("london-datastore/borough-crime/")
+    def sha256(path: Path) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    data_rows = [
+        [Path(k).name, "London Datastore: MPS recorded crime by borough", v["sha256"]]
+        for k, v in sorted(checksums.items())
+        if k.startswith("london-datastore/borough-crime/") and k.endswith(".csv")
+    ]
+    source = job.extracts
+    if source == "sample":
+        files = [_extracts.sample_extract_path()]
+        extract_label = "the SYNTHETIC sample extract shipped with mpsanalysis"
+    elif source:
+        chosen = Path(source)
+        files = sorted(chosen.glob("*.csv")) if chosen.is_dir() else [chosen]
+        extract_label = f"{chosen.name} (supplied for this run)"
+    else:
+        folder = _extracts.extracts_dir()
+        files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+        extract_label = "data/raw/extracts/" + ("" if files else " (none present)")
+    for path in files:
+        if path.is_file():
+            data_rows.append([path.name, "Internal extract", sha256(path)])
+    parameters = {**job.parameters, "extracts": (
+        "sample" if source == "sample" else (Path(source).name if source else ""))}
+    params = ", ".join(f"{k} = {v!r}" for k, v in parameters.items())
+    meta = [
+        ("Produced by", f"mpsanalysis {escape(__version__)}"),
+        ("Git commit", f"<code>{escape(commit)}</code>"),
+        ("Notebook", f"<code>{escape(Path(job.notebook).name)}</code>"),
+        ("Parameters", f"<code>{escape(params)}</code>"),
+        ("Internal extracts", escape(extract_label)),
+        ("Methods", "every statistic, its formula and its source are described in the "
+                    "project's <code>docs/methodology.md</code>; disclosure control in "
+                    "<code>docs/reports.md</code>"),
+        ("Run record", "<code>manifest.json</code> beside this report lists every input "
+                       "file, its checksum and the package versions"),
+    ]
+    items = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in meta)
+    table = table_html(
+        ["Data file", "Source", "SHA-256 checksum"],
+        [[name, src, f"<code>{escape(digest)}</code>"] for name, src, digest in data_rows],
+        "Data files read (published files: London Datastore, Open Government Licence)",
+        raw_columns=(2,), classes="data-table provenance-files",
     )
-    rows = [[Path(k).name, f"{v[:16]}…"] for k, v in used]
-    params = ", ".join(f"{k} = {v!r}" for k, v in job.parameters.items() if k != "extracts")
-    extracts = job.extracts
-    extract_label = ("the SYNTHETIC sample extract" if extracts == "sample"
-                     else (Path(extracts).name if extracts else "data/raw/extracts/ (if any)"))
-    return (
-        f"<p>Produced by mpsanalysis {escape(__version__)} (git commit "
-        f"<code>{escape(commit[:12])}</code>) from the notebook "
-        f"<code>{escape(Path(job.notebook).name)}</code> with parameters {escape(params)}. "
-        f"Internal extracts: {escape(extract_label)}. Methods and sources of every "
-        "statistic are described in the project's docs/methodology.md. The run's manifest "
-        "(manifest.json beside this report) lists every input file and its checksum.</p>"
-        + table_html(["Data file", "SHA-256 (first 16 characters)"], rows,
-                     "Published data files used (London Datastore, Open Government Licence)")
-    )
+    return f'<dl class="provenance-meta">{items}</dl>{table}'
 
 
 def export_html(nb, job: Job, checksums: dict[str, dict], commit: str,
                 synthetic: bool) -> str:
-    """Export an executed notebook to self-contained HTML with the house template."""
+    """Export an executed notebook to self-contained HTML with the house template.
+
+    Code, prompts, stderr and the machine-readable summary are left out; the contents
+    list is built from the ``##`` headings; the provenance footer is added. The finished
+    page is checked for anything that would fetch from outside it (scripts, stylesheets,
+    fonts, images not embedded): finding one is an error, never a silent fix.
+
+    Raises
+    ------
+    NotebookRunError
+        The page is not self-contained, or a heading cannot be linked from the contents.
+    """
     import copy
 
     from nbconvert import HTMLExporter
+
+    from mpsanalysis.html import CONTENT_SECURITY_POLICY, css_string, find_external_references
 
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
@@ -323,16 +394,27 @@ def export_html(nb, job: Job, checksums: dict[str, dict], commit: str,
     exporter.exclude_output_prompt = True
     exporter.anchor_link_text = ""
     objective = catalogue.get_objective(job.objective_id)
-    nb.metadata["title"] = f"{objective.title} — {job.geography} — {job.period_end}"
+    title = f"{objective.title} — {job.geography} — {job.period_end}"
+    nb.metadata["title"] = title
+    toc = _toc(nb)
     resources = {
         "report_css": _report_css(),
-        "report_toc": _toc(nb),
+        "report_csp": CONTENT_SECURITY_POLICY,
+        "report_print_title": css_string(title),
+        "report_toc": toc,
+        "report_toc_at": toc[0]["cell"] if toc else -1,
         "report_footer": _footer_html(job, checksums, commit),
         "report_synthetic": synthetic,
         "report_provisional": job.provisional,
+        "report_index_link": True,
         "metadata": {"name": job.stem},
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
+    problems = find_external_references(body)
+    if problems:
+        raise NotebookRunError(
+            f"the report would fetch from outside itself: {'; '.join(problems[:5])}"
+        )
     return body
 
 
