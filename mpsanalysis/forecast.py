@@ -92,7 +92,8 @@ def _fit_and_simulate(
             from statsmodels.tsa.statespace.sarimax import SARIMAX
 
             model = SARIMAX(history, order=(0, 1, 1), seasonal_order=(0, 1, 1, 12))
-            fitted = model.fit(disp=False)
+            # Parameter standard errors are not used, so skip computing them.
+            fitted = model.fit(disp=False, cov_type="none")
         point = np.asarray(fitted.forecast(horizon), dtype=float)
         paths = np.asarray(
             fitted.simulate(horizon, anchor="end", repetitions=n_simulations, rng=rng),
@@ -505,7 +506,7 @@ def summarise_backtest(backtest: pd.DataFrame) -> pd.DataFrame:
     grouped = backtest.groupby("method", sort=False)["pct_error"]
     out = pd.DataFrame(
         {
-            "years": grouped.count().astype(float),
+            "years": grouped.count(),
             "mape": grouped.apply(lambda s: s.abs().mean()),
             "mean_pct_error": grouped.mean(),
             "max_abs_pct_error": grouped.apply(lambda s: s.abs().max()),
