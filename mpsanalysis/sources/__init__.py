@@ -72,11 +72,12 @@ def _not_supplied(source: str, raw_root: Path, *keys: str) -> dict:
 
 def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], tuple]]]:
     """(source, required folder keys, zero-argument build) for every source."""
-    from mpsanalysis.sources import homicide, police_uk, wards
+    from mpsanalysis.sources import homicide, police_uk, stop_search, wards
 
     def folder(key: str) -> Path | None:
         return _present(raw_root, key)
 
+    boundaries = raw_root / FOLDERS["borough_boundaries"]
     return [
         ("ward_crime", ("ward_crime",), lambda: wards.build_wards(folder("ward_crime"))),
         ("homicide", ("homicide",), lambda: homicide.build_homicide(folder("homicide"))),
@@ -84,6 +85,13 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
             "policeuk_street",
             ("policeuk_street",),
             lambda: police_uk.build_police_uk(folder("policeuk_street")),
+        ),
+        (
+            "stop_search",
+            ("stop_search",),
+            lambda: stop_search.build_stop_search(
+                folder("stop_search"), boundaries if boundaries.is_dir() else None
+            ),
         ),
     ]
 

@@ -1,0 +1,160 @@
+"""Tests for mpsanalysis.sources.maps: hand-made boxes, then the real boundaries."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgba
+from shapely.geometry import box
+
+from mpsanalysis import boroughs, paths
+from mpsanalysis.errors import DataValidationError, ParameterError
+from mpsanalysis.sources import maps
+
+SQUARES = gpd.GeoDataFrame(
+    {
+        "borough_code": ["E09000002", "E09000003", "E09000004"],
+        "borough_name": ["Barking and Dagenham", "Barnet", "Bexley"],
+    },
+    geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+    crs=27700,
+)
+
+
+def _luminance(rgba) -> float:
+    r, g, b = rgba[:3]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_missing_boroughs_are_hatched_and_named():
+    fig = maps.plot_borough_choropleth(
+        pd.Series({"E09000002": 1.0, "E09000003": 3.0}),
+        "Rates",
+        boundaries=SQUARES,
+        label="per 1,000",
+    )
+    ax = fig.axes[0]
+    assert ax.get_title() == "Rates"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["no data (1 borough)"]  # Bexley has no value
+    hatched = [c for c in ax.collections if c.get_hatch()]
+    assert len(hatched) == 1 and hatched[0].get_hatch() == "////"
+    assert fig.axes[1].get_ylabel() == "per 1,000"  # the colour bar's label
+
+
+def test_default_colours_get_lighter_as_values_rise():
+    # Greyscale legibility: with the default sequential map, a higher value must be
+    # printed lighter (cividis' lightness rises monotonically).
+    fig = maps.plot_borough_choropleth(
+        pd.Series({"E09000002": 1.0, "E09000003": 2.0, "E09000004": 3.0}),
+        "t",
+        boundaries=SQUARES,
+    )
+    colours = fig.axes[0].collections[0].get_facecolors()
+    grey = [_luminance(c) for c in colours]
+    assert grey == sorted(grey) and grey[0] < grey[-1]
+
+
+def test_diverging_centres_on_zero_and_prints_values():
+    fig = maps.plot_borough_choropleth(
+        pd.Series({"E09000002": -4.0, "E09000003": 0.0, "E09000004": 2.0}),
+        "Change",
+        diverging=True,
+        boundaries=SQUARES,
+    )
+    ax = fig.axes[0]
+    middle = ax.collections[0].get_facecolors()[1]
+    # 0 sits at the centre of PuOr_r: the light neutral colour
+    from matplotlib import colormaps
+
+    assert np.allclose(middle, to_rgba(colormaps["PuOr_r"](0.5)), atol=0.02)
+    assert sorted(t.get_text() for t in ax.texts) == ["-4", "0", "2"]
+
+
+def test_airports_are_footnoted_not_mapped():
+    fig = maps.plot_borough_choropleth(
+        pd.Series({"E09000002": 1.0, boroughs.AIRPORTS_CODE: 12.0}), "t", boundaries=SQUARES
+    )
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("Not mapped: Heathrow and London City airports (12)" in t for t in texts)
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (pd.Series({"E09000099": 1.0}), "'E09000099', which is not a borough code on the map"),
+        (pd.Series([1.0, 2.0], index=["E09000002", "E09000002"]), "appears twice"),
+        (pd.Series({"E09000002": "lots"}), "is not a number"),
+        ({"E09000002": 1.0}, "must be a pandas Series"),
+    ],
+)
+def test_bad_values(values, message):
+    with pytest.raises(ParameterError, match=message):
+        maps.plot_borough_choropleth(values, "t", boundaries=SQUARES)
+
+
+def test_render_png_is_small():
+    fig = maps.plot_borough_choropleth(pd.Series({"E09000002": 1.0}), "t", boundaries=SQUARES)
+    png = maps.render_png(fig)
+    assert png.startswith(b"\x89PNG") and len(png) < 150_000
+    assert maps.render_png_data_uri(fig).startswith("data:image/png;base64,iVBOR")
+    with pytest.raises(ParameterError, match="even at 50 dpi"):
+        maps.render_png(fig, max_bytes=100)
+
+
+def test_boundaries_folder_must_hold_a_boundary_file(tmp_path):
+    with pytest.raises(DataValidationError, match="no borough boundary file"):
+        maps.read_borough_boundaries(tmp_path)
+
+
+def test_boundaries_with_a_wrong_code_are_rejected(tmp_path):
+    wrong = SQUARES.rename(columns={"borough_code": "LAD22CD", "borough_name": "LAD22NM"})
+    wrong.loc[0, "LAD22CD"] = "E09000099"
+    wrong.to_file(tmp_path / maps.BOUNDARY_FILE)
+    with pytest.raises(DataValidationError, match="is not a London borough"):
+        maps.read_borough_boundaries(tmp_path)
+
+
+# --------------------------------------------------------------------------- real data
+
+MIRROR = paths.default_mirror()
+FOLDER = MIRROR / "geography" / "borough" if MIRROR else None
+
+
+@pytest.fixture(scope="module")
+def real_boundaries():
+    if FOLDER is None or not FOLDER.is_dir():
+        pytest.skip("no ../shared/data mirror")
+    return maps.read_borough_boundaries(FOLDER)
+
+
+@pytest.mark.realdata
+def test_real_boundaries_are_cached(real_boundaries, monkeypatch):
+    # PROVENANCE: 33 polygons, British National Grid, LAD22CD E09000001..33.
+    assert len(real_boundaries) == 33 and real_boundaries.crs.to_epsg() == 27700
+    assert real_boundaries["borough_code"].tolist() == [f"E09{n:06d}" for n in range(1, 34)]
+    # A second read comes from the cache: reading the file again would fail.
+    monkeypatch.setattr(gpd, "read_file", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    again = maps.read_borough_boundaries(FOLDER)
+    assert again.equals(real_boundaries) and again is not real_boundaries  # a copy
+
+
+@pytest.mark.realdata
+def test_real_choropleth_png_is_small(real_boundaries):
+    values = pd.Series(
+        np.linspace(1, 10, 32),
+        index=[c for c in real_boundaries["borough_code"] if c != "E09000001"],
+    )
+    fig = maps.plot_borough_choropleth(
+        values,
+        "Recorded crime per 1,000 residents",
+        label="crimes per 1,000",
+        boundaries=real_boundaries,
+        source="Source: MPS",
+    )
+    png = maps.render_png(fig)
+    assert len(png) < 150_000
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["no data (1 borough)"]  # the City of London has its own force
