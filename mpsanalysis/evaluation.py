@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Real
 
 import numpy as np
 import pandas as pd
@@ -152,7 +153,7 @@ def evaluate_intervention(
         or not 1 <= n_harmonics <= 6
     ):
         raise ParameterError(f"n_harmonics must be a whole number from 1 to 6, not {n_harmonics!r}")
-    if not 0 < confidence < 1:
+    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
         raise ParameterError(f"confidence {confidence!r} must be between 0 and 1 (e.g. 0.95)")
     if not series.index[0] < start <= series.index[-1]:
         raise ParameterError(

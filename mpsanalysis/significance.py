@@ -66,6 +66,21 @@ def _check_confidence(confidence: float) -> float:
 def format_p_value(p_value: float) -> str:
     """A p-value as reports quote it: ``p < 0.001``, ``p = 0.012`` or ``p = 0.29``.
 
+    Parameters
+    ----------
+    p_value : float
+        A p-value between 0 and 1.
+
+    Returns
+    -------
+    str
+
+    Notes
+    -----
+    Two decimals from 0.1 up, three below 0.1 (so values near the 0.05 threshold are not
+    rounded onto it), and "< 0.001" below 0.001, following the usual journal convention
+    (e.g. the BMJ's guidance to authors on reporting p-values).
+
     Examples
     --------
     >>> format_p_value(0.2891), format_p_value(0.0123), format_p_value(0.00002)
