@@ -72,7 +72,7 @@ def _not_supplied(source: str, raw_root: Path, *keys: str) -> dict:
 
 def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], tuple]]]:
     """(source, required folder keys, zero-argument build) for every source."""
-    from mpsanalysis.sources import homicide, police_uk, stop_search, wards
+    from mpsanalysis.sources import homicide, police_uk, population, stop_search, wards
 
     def folder(key: str) -> Path | None:
         return _present(raw_root, key)
@@ -91,6 +91,18 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
             ("stop_search",),
             lambda: stop_search.build_stop_search(
                 folder("stop_search"), boundaries if boundaries.is_dir() else None
+            ),
+        ),
+        (
+            "borough_population",
+            ("population",),
+            lambda: population.build_borough_population(folder("population")),
+        ),
+        (
+            "lsoa_population",
+            ("lsoa_population",),
+            lambda: population.build_lsoa_population(
+                folder("lsoa_population"), folder("population")
             ),
         ),
     ]
