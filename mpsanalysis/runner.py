@@ -557,6 +557,13 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
     workers = workers or os.cpu_count() or 1
     checksums = fetch.read_checksums()
     commit = _git_commit()
+    try:  # uncommitted changes to tracked files: the commit alone does not reproduce it
+        dirty = bool(subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.project_root(),
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        dirty = None  # not a git checkout
     root = plan.output_dir.parent.parent
     root.mkdir(parents=True, exist_ok=True)
     # One run at a time per reports folder: a second run (a timer firing while an
@@ -618,6 +625,7 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
             "workers": 0 if scheduler else workers,
             "scheduler": "dask" if scheduler else "local",
             "git_commit": commit,
+            "git_dirty": dirty,
             "package_versions": _package_versions(),
             "input_files": {k: v["sha256"] for k, v in sorted(checksums.items())},
             "reports": [
