@@ -1,0 +1,73 @@
+"""Report sections on the real store: figures, narrative wording, statuses."""
+
+import pytest
+
+from mpsanalysis import report
+from mpsanalysis.errors import ParameterError
+
+pytestmark = pytest.mark.realdata
+
+HEADER = "month,geography,measure,value,numerator,denominator\n"
+
+
+def _extract(tmp_path, numerator, denominator):
+    """A one-measure sanction detection extract for Apr-Oct 2010 (7 equal months)."""
+    rows = "".join(
+        f"2010-{m:02d},London,sanction_detections,,{numerator},{denominator}\n"
+        for m in range(4, 11)
+    )
+    path = tmp_path / "sd.csv"
+    path.write_text(HEADER + rows)
+    return str(path)
+
+
+def test_period_beyond_the_data_is_refused(real_store):
+    with pytest.raises(ParameterError, match="beyond the data: the latest month available"):
+        report.ObjectiveReport("robbery", "2026-01")
+
+
+def test_narrative_sentence_in_the_reference_style(real_store):
+    r = report.ObjectiveReport("homicide", "2010-10")
+    sentence = r.narrative_sentences()[0]
+    assert sentence.startswith("There have been 69 offences of homicide in London financial "
+                               "year to date (Apr 2010 to Oct 2010), the same as in the same "
+                               "period last year (69).")
+    # 69 x 12 / 7 = 118.3, two significant figures: "around 120".
+    assert sentence.endswith("If the present rate continues, the year will end at around 120.")
+
+
+@pytest.mark.parametrize(
+    "numerator, denominator, status",
+    [
+        # 19.0% against a 20% target: 1 point short, inside the 2-point tolerance.
+        (1900, 10000, "at risk"),
+        # 15% of 70,000 over 7 months: 5 points short and significant -> not met.
+        (1500, 10000, "not met"),
+        # 15% of only 140 offences (3/20 a month): 5 points short, not significant.
+        (3, 20, "at risk"),
+        (2100, 10000, "on track"),
+    ],
+)
+def test_rate_target_status_uses_the_significance_test(real_store, tmp_path, numerator,
+                                                       denominator, status):
+    r = report.ObjectiveReport("confidence-and-outcomes", "2010-10", "London",
+                               _extract(tmp_path, numerator, denominator))
+    row = next(x for x in r.rows if x.result.measure.id == "sanction-detection-rate")
+    assert row.result.fytd_rate == pytest.approx(numerator / denominator * 100)
+    assert row.assessment.status == status
+
+
+def test_headline_marks_proxy_and_shows_the_target(real_store):
+    r = report.ObjectiveReport("gun-crime", "2025-12")
+    cells = {row[0]: row for row in r.headline_rows()}
+    proxy = cells["Firearms possession offences (proxy)"]
+    assert proxy[6] == "5% reduction on last year"
+    assert "data not supplied" in cells["Gun enabled crime"][1]
+
+
+def test_every_section_renders_for_a_borough(real_store):
+    r = report.ObjectiveReport("robbery", "2025-12", "Lambeth")
+    for html in (r.header_html(), r.headline_html(), r.narrative_html(), r.trend_html(),
+                 r.spc_html(), r.forecast_html(), r.borough_html(), r.notes_html()):
+        assert html and "Traceback" not in html
+    assert "Lambeth" in r.header_html()
