@@ -46,6 +46,7 @@ __all__ = [
     "DisclosureError",
     "default_threshold",
     "find_cells_to_suppress",
+    "find_derivable_cells",
     "suppress_small_counts",
     "check_no_record_level",
     "ward_table_html",
@@ -124,6 +125,86 @@ def _validate_counts(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return values
 
 
+def _derivable_cells(lines, withheld: np.ndarray) -> list[tuple[int, int]]:
+    """Withheld entries that the published lines determine exactly.
+
+    Each line is the equation "its counts add up to its total"; the unknowns are the
+    withheld entries. An unknown is determined when its unit vector lies in the row
+    space of the equations (adding it does not raise the rank).
+    """
+    unknowns = [tuple(int(v) for v in c) for c in zip(*np.nonzero(withheld), strict=True)]
+    if not unknowns or not lines:
+        return []
+    position = {c: k for k, c in enumerate(unknowns)}
+    matrix = np.zeros((len(lines), len(unknowns)))
+    for row, (cells, total) in enumerate(lines):
+        for cell in cells:
+            if cell in position:
+                matrix[row, position[cell]] = 1.0
+        if total in position:
+            matrix[row, position[total]] = -1.0
+    rank = np.linalg.matrix_rank(matrix)
+    found = []
+    for cell, k in position.items():
+        unit = np.zeros((1, len(unknowns)))
+        unit[0, k] = 1.0
+        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+            found.append(cell)
+    return found
+
+
+def _structure(table, columns, total_row, total_column):
+    """Validate a table with its totals; return the counts (rows x (columns + total
+    column)), those column names and the lines: (cells added up, cell of their total)."""
+    columns = list(columns)
+    if total_column is not None and total_column in columns:
+        raise ParameterError(
+            f"total_column {total_column!r} is also in columns: list only the counts it "
+            "totals in columns"
+        )
+    if len(set(columns)) != len(columns):
+        raise ParameterError("columns lists a column twice")
+    if total_row is not None and total_row not in table.index:
+        raise ParameterError(f"total_row {total_row!r} is not a row label of the table")
+    if table.index.has_duplicates:
+        raise ParameterError("row labels (the index) must be unique")
+    all_columns = columns + ([total_column] if total_column is not None else [])
+    values = _validate_counts(table, all_columns)
+    n_rows, n_cols = values.shape
+    inner_cols = list(range(len(columns)))
+    total_j = len(columns) if total_column is not None else None
+    total_i = table.index.get_loc(total_row) if total_row is not None else None
+    inner_rows = [i for i in range(n_rows) if i != total_i]
+
+    if total_j is not None:
+        for i in inner_rows + ([total_i] if total_i is not None else []):
+            if values[i, inner_cols].sum() != values[i, total_j]:
+                raise ParameterError(
+                    f"row {table.index[i]!r}: total_column {total_column!r} is "
+                    f"{values[i, total_j]} but the counts add up to "
+                    f"{values[i, inner_cols].sum()}"
+                )
+    if total_i is not None:
+        for j in range(n_cols):
+            if values[inner_rows, j].sum() != values[total_i, j]:
+                raise ParameterError(
+                    f"column {all_columns[j]!r}: total_row {total_row!r} is "
+                    f"{values[total_i, j]} but the rows add up to {values[inner_rows, j].sum()}"
+                )
+
+    # Each line is an equation: (the cells it adds up, the cell holding its total).
+    lines: list[tuple[list[tuple[int, int]], tuple[int, int]]] = []
+    if total_j is not None:
+        lines += [([(i, j) for j in inner_cols], (i, total_j)) for i in inner_rows]
+    if total_i is not None:
+        lines += [([(i, j) for i in inner_rows], (total_i, j)) for j in inner_cols]
+    if total_i is not None and total_j is not None:
+        lines.append(([(total_i, j) for j in inner_cols], (total_i, total_j)))
+        lines.append(([(i, total_j) for i in inner_rows], (total_i, total_j)))
+
+    return values, all_columns, lines
+
+
 def find_cells_to_suppress(
     table: pd.DataFrame,
     columns: list[str],
@@ -179,6 +260,12 @@ def find_cells_to_suppress(
     one more cell, so this stops. Lines without a published total are not equations and
     need no secondary suppression.
 
+    *Audit.* Two withheld cells per line is not always enough: a withheld cell can
+    still follow from several lines together (a "bridge" between two groups of withheld
+    cells). So the lines are finally solved as a system of equations: any withheld cell
+    whose value the system determines exactly gets one more cell withheld in its first
+    line (same choice as above), and the rules run again.
+
     *Zeros.* Shown by default: a count of zero recorded crimes identifies nobody and the
     absence of crime is itself a finding a committee needs. For tables of people (e.g.
     victims by age and sex) a zero can disclose something about everyone else in the
@@ -196,55 +283,11 @@ def find_cells_to_suppress(
     {'a': [True, False], 'b': [False, False]}
     """
     limit = default_threshold() if threshold is None else _check_threshold(threshold)
-    columns = list(columns)
-    if total_column is not None and total_column in columns:
-        raise ParameterError(
-            f"total_column {total_column!r} is also in columns: list only the counts it "
-            "totals in columns"
-        )
-    if len(set(columns)) != len(columns):
-        raise ParameterError("columns lists a column twice")
-    if total_row is not None and total_row not in table.index:
-        raise ParameterError(f"total_row {total_row!r} is not a row label of the table")
-    if table.index.has_duplicates:
-        raise ParameterError("row labels (the index) must be unique")
-    all_columns = columns + ([total_column] if total_column is not None else [])
-    values = _validate_counts(table, all_columns)
-    n_rows, n_cols = values.shape
-    inner_cols = list(range(len(columns)))
-    total_j = len(columns) if total_column is not None else None
-    total_i = table.index.get_loc(total_row) if total_row is not None else None
-    inner_rows = [i for i in range(n_rows) if i != total_i]
-
-    if total_j is not None:
-        for i in inner_rows + ([total_i] if total_i is not None else []):
-            if values[i, inner_cols].sum() != values[i, total_j]:
-                raise ParameterError(
-                    f"row {table.index[i]!r}: total_column {total_column!r} is "
-                    f"{values[i, total_j]} but the counts add up to "
-                    f"{values[i, inner_cols].sum()}"
-                )
-    if total_i is not None:
-        for j in range(n_cols):
-            if values[inner_rows, j].sum() != values[total_i, j]:
-                raise ParameterError(
-                    f"column {all_columns[j]!r}: total_row {total_row!r} is "
-                    f"{values[total_i, j]} but the rows add up to {values[inner_rows, j].sum()}"
-                )
+    values, all_columns, lines = _structure(table, columns, total_row, total_column)
 
     withheld = (values >= 1) & (values < limit)
     if suppress_zeros:
         withheld |= values == 0
-
-    # Each line is an equation: (the cells it adds up, the cell holding its total).
-    lines: list[tuple[list[tuple[int, int]], tuple[int, int]]] = []
-    if total_j is not None:
-        lines += [([(i, j) for j in inner_cols], (i, total_j)) for i in inner_rows]
-    if total_i is not None:
-        lines += [([(i, j) for i in inner_rows], (total_i, j)) for j in inner_cols]
-    if total_i is not None and total_j is not None:
-        lines.append(([(total_i, j) for j in inner_cols], (total_i, total_j)))
-        lines.append(([(i, total_j) for i in inner_rows], (total_i, total_j)))
 
     def needs_protection(line) -> bool:
         cells, total = line
@@ -261,24 +304,80 @@ def find_cells_to_suppress(
         for cell in [*cells, total]:
             lines_of.setdefault(cell, []).append(number)
 
-    while True:
-        pending = [n for n, line in enumerate(lines) if needs_protection(line)]
-        if not pending:
-            break
-        cells, total = lines[pending[0]]
+    def protect(number: int) -> bool:
+        """Withhold one more entry of line ``number`` (see Notes for the choice);
+        False when every entry of the line is withheld already."""
+        cells, total = lines[number]
         shown = [c for c in cells if not withheld[c]]
         pool = [c for c in shown if values[c] > 0] or shown
         if not pool:
+            if withheld[total]:
+                return False
             withheld[total] = True
-            continue
+            return True
 
-        def preference(cell, current=pending[0]):
-            crossing = [n for n in lines_of[cell] if n != current]
+        def preference(cell):
+            crossing = [n for n in lines_of[cell] if n != number]
             pairs = any(needs_protection(lines[n]) for n in crossing)
             return (not pairs, values[cell], cell)
 
         withheld[min(pool, key=preference)] = True
+        return True
+
+    while True:
+        pending = [n for n, line in enumerate(lines) if needs_protection(line)]
+        if pending:
+            protect(pending[0])
+            continue
+        derivable = _derivable_cells(lines, withheld)
+        if not derivable:
+            break
+        if not any(protect(n) for n in lines_of[derivable[0]]):
+            raise DisclosureError(  # pragma: no cover - every entry of its lines is withheld
+                f"cannot protect row {table.index[derivable[0][0]]!r}, column "
+                f"{all_columns[derivable[0][1]]!r}: publish the table without totals"
+            )
     return pd.DataFrame(withheld, index=table.index, columns=all_columns)
+
+
+def find_derivable_cells(
+    table: pd.DataFrame,
+    withheld: pd.DataFrame,
+    columns: list[str],
+    total_row: str | None = None,
+    total_column: str | None = None,
+) -> list[tuple]:
+    """Withheld cells that a reader can work out exactly from the published figures.
+
+    An audit for any suppressed table (e.g. one prepared by hand): the rows and columns
+    with published totals are solved as a system of equations in the withheld cells.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The true counts, with their totals.
+    withheld : pandas.DataFrame
+        True where a cell is withheld; the index of ``table`` and the columns
+        ``columns`` (+ ``total_column``).
+    columns, total_row, total_column
+        As for :func:`find_cells_to_suppress`.
+
+    Returns
+    -------
+    list of (row label, column name)
+        Empty when every withheld cell is safe from exact recovery.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"a": [3, 20, 23], "b": [40, 50, 90]}, index=["x", "y", "T"])
+    >>> hidden = pd.DataFrame({"a": [True, False, False], "b": [False] * 3}, index=t.index)
+    >>> find_derivable_cells(t, hidden, ["a", "b"], total_row="T")
+    [('x', 'a')]
+    """
+    _, all_columns, lines = _structure(table, columns, total_row, total_column)
+    mask = withheld.reindex(index=table.index, columns=all_columns).fillna(False)
+    found = _derivable_cells(lines, mask.to_numpy(dtype=bool))
+    return [(table.index[i], all_columns[j]) for i, j in found]
 
 
 def suppress_small_counts(

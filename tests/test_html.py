@@ -1,0 +1,400 @@
+"""HTML building blocks, the report template and the index page, without a kernel.
+
+The template tests export hand-made executed notebooks (outputs written here, as a
+kernel would) with :func:`mpsanalysis.runner.export_html`, so they run in a second and
+check what every report gets: no scripts or fetches, the policy, contents links that
+match the heading ids, code hidden, the stamps and the provenance footer.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import struct
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mpsanalysis import html as h
+from mpsanalysis import runner
+from mpsanalysis.index import render_index
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class Page(HTMLParser):
+    """Elements of a page: tags with attributes, ids, text, <style> contents."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self._skip = 0
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("style", "title"):
+            self._skip += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "title"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.text.append(data)
+
+    def all(self, tag: str) -> list[dict]:
+        return [a for t, a in self.tags if t == tag]
+
+    @property
+    def ids(self) -> set[str]:
+        return {a["id"] for _, a in self.tags if "id" in a}
+
+    @property
+    def visible_text(self) -> str:
+        return " ".join(" ".join(self.text).split())
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+# ----------------------------------------------------------------------------- formats
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(18_500_000, "£18.5m"), (250_000, "£250,000"), (-11_600_000, "−£11.6m"),
+     (-431_000, "−£431,000"), (0, "£0"), (-0.4, "£0"), (float("nan"), "n/a")],
+)
+def test_format_money(value, expected):
+    assert h.format_money(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(1_200_000, "+£1.2m"), (-431_000, "−£431,000"), (0, "£0"), (None, "n/a")],
+)
+def test_format_money_change(value, expected):
+    assert h.format_money_change(value) == expected
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def test_table_html_has_caption_column_and_row_headers():
+    page = Page(h.table_html(["Borough", "Offences"], [["Camden", "1,204"]], "Offences"))
+    assert page.all("caption") == [{}]
+    assert [a["scope"] for a in page.all("th")] == ["col", "col", "row"]
+
+
+def test_table_html_right_aligns_only_figure_columns():
+    text = h.table_html(
+        ["Measure", "FYTD", "Change", "Target", "Money"],
+        [["Robbery", "18,506", "+1,098 (+6.3%)", "none", "−£11.6m"],
+         ["Knife", "1,149", "n/a", "at least 225 in the year", "£0"],
+         ["Wards", "[c]", "−34 (−3.4%)", "none", "£16.6m"]],
+        "Headline",
+    )
+    header = re.findall(r'<th scope="col"( class="num")?>([^<]+)</th>', text)
+    assert {name for cls, name in header if cls} == {"FYTD", "Change", "Money"}
+    assert '<td class="num">[c]</td>' in text
+    assert "<td>at least 225 in the year</td>" in text
+
+
+def test_table_html_leaves_raw_columns_unescaped_and_unaligned():
+    cell = h.status_html("on track")
+    text = h.table_html(["Measure", "Status"], [["A", cell]], "T", raw_columns=(1,))
+    assert f"<td>{cell}</td>" in text
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot([1, 2, 3], [3, 1, 2], marker="o")
+    return fig
+
+
+def test_figure_html_embeds_a_compressed_png_at_screen_size():
+    raw = io.BytesIO()
+    fig = _figure()
+    fig.savefig(raw, format="png", dpi=144, bbox_inches="tight")
+    text = h.figure_html(fig, "Counts fell in two of three months.", "Test chart. Source: test.")
+    src = re.search(r'src="data:image/png;base64,([^"]+)"', text).group(1)
+    data = base64.b64decode(src)
+    width, height = png_size(data)
+    assert data[25] == 3, "a 256-colour palette PNG (colour type 3)"
+    assert len(data) < len(raw.getvalue())
+    shown = re.search(r'width="(\d+)" height="(\d+)"', text).groups()
+    assert (int(shown[0]), int(shown[1])) == (round(width * 96 / 144), round(height * 96 / 144))
+    assert 'alt="Counts fell in two of three months."' in text
+    assert "<figcaption>Test chart. Source: test.</figcaption>" in text
+
+
+def test_figure_html_refuses_a_chart_without_alt_text():
+    with pytest.raises(ValueError, match="alt text"):
+        h.figure_html(_figure(), "  ", "caption")
+
+
+# ----------------------------------------------------------------------------- status
+
+
+@pytest.mark.parametrize("status, icon", [("met", "✔"), ("at risk", "▲"), ("not met", "✖")])
+def test_status_is_icon_and_word_not_colour_alone(status, icon):
+    page = Page(h.status_html(status))
+    assert page.visible_text == f"{icon} {status}"
+    assert {"aria-hidden": "true"} in page.all("span")
+
+
+# ----------------------------------------------------------------------------- fetches
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        '<script src="https://cdn.jsdelivr.net/npm/x.js"></script>',
+        "<script>var a = 1;</script>",
+        '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">',
+        '<link rel="icon" href="favicon.ico">',
+        "<style>@import 'https://example.org/x.css';</style>",
+        "<style>body { background: url(https://example.org/bg.png) }</style>",
+        "<style>@font-face { src: url('font.woff2') }</style>",
+        '<img src="chart.png" alt="a">',
+        '<img src="https://example.org/a.png" alt="a">',
+        '<img srcset="a.png 2x" alt="a">',
+        '<iframe src="about:blank"></iframe>',
+        '<p style="background-image: url(x.png)">x</p>',
+        '<meta http-equiv="refresh" content="0; url=https://example.org">',
+        '<svg><use href="sprite.svg#icon"></use></svg>',
+    ],
+)
+def test_find_external_references_catches_every_kind_of_fetch(page):
+    assert h.find_external_references(page)
+
+
+def test_find_external_references_allows_embedded_and_links():
+    page = (
+        '<style>/* no url() here */ a { color: red }</style>'
+        '<img src="data:image/png;base64,iVBORw0KGgo=" alt="x">'
+        '<a href="https://data.london.gov.uk/">London Datastore</a><a href="index.html">i</a>'
+        '<a href="#s">s</a><svg><use href="#icon"></use></svg>'
+    )
+    assert h.find_external_references(page) == []
+
+
+def test_policy_forbids_scripts_and_fetches():
+    directives = dict(
+        part.strip().split(" ", 1) for part in h.CONTENT_SECURITY_POLICY.split(";")
+    )
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == "'none'"
+    assert directives["connect-src"] == "'none'"
+    assert directives["img-src"] == "data:"
+    assert "unsafe-eval" not in h.CONTENT_SECURITY_POLICY
+
+
+def test_css_string_cannot_end_the_string_or_the_style_element():
+    text = h.css_string('a "quote" \\ </style><script>')
+    assert '"' not in text and "<" not in text
+    assert text.count("\\") == 5  # two quotes, the backslash, two '<'
+
+
+# ----------------------------------------------------------------------------- template
+
+
+def _job(tmp_path: Path, extracts: str = "sample", provisional: bool = False,
+         objective: str = "serious-violence") -> runner.Job:
+    notebook = tmp_path / f"01_{objective}.ipynb"
+    return runner.Job(objective, str(notebook), "London", "2010-10", extracts, provisional)
+
+
+def _html_output(markup: str):
+    return nbformat.v4.new_output("display_data", data={"text/html": markup})
+
+
+HEADINGS = [
+    "Headline figures",
+    "Boroughs & wards: what's new?",
+    "Café *culture* (2010/11)",
+    "Year-end forecasts",
+]
+
+
+def _notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('period_end: str = "2010-10"  # secret_parameter_code')
+    params.metadata["tags"] = ["parameters"]
+    header = nbformat.v4.new_code_cell("report.show('header')  # secret_code")
+    header.outputs = [_html_output('<header class="report-header"><h1>Reduce serious '
+                                   'violence</h1></header>')]
+    cells = [params, header]
+    for i, title in enumerate(HEADINGS):
+        cells.append(nbformat.v4.new_markdown_cell(f"## {title}"))
+        code = nbformat.v4.new_code_cell(f"report.show('s{i}')  # secret_code")
+        code.outputs = [_html_output(
+            h.table_html(["Measure", "FYTD"], [["Homicide", "69"]], f"Section {i}",
+                         classes="data-table headline-table"))]
+        if i == 0:
+            code.outputs.append(nbformat.v4.new_output("stream", name="stderr",
+                                                       text="a warning the reader must not see"))
+        cells.append(code)
+    nb.cells = cells
+    return nb
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> str:
+    tmp_path = tmp_path_factory.mktemp("export")
+    checksums = {
+        "london-datastore/borough-crime/MPS_Borough_Level_Crime_Historic.csv":
+            {"sha256": "a" * 64},
+        "london-datastore/borough-crime/PROVENANCE.txt": {"sha256": "b" * 64},
+        "home-office/other/file.csv": {"sha256": "c" * 64},
+    }
+    return runner.export_html(_notebook(), _job(tmp_path, provisional=True), checksums,
+                              "0123456789abcdef0123456789abcdef01234567", synthetic=True)
+
+
+def test_report_is_self_contained(exported):
+    assert h.find_external_references(exported) == []
+    page = Page(exported)
+    assert page.all("script") == [] and page.all("link") == []
+    assert "require.js" not in exported and "mathjax" not in exported.lower()
+    assert "--jp-" not in exported, "no JupyterLab theme stylesheet"
+
+
+def test_report_carries_the_policy(exported):
+    metas = [a for a in Page(exported).all("meta") if a.get("http-equiv")]
+    assert metas == [{"http-equiv": "Content-Security-Policy",
+                      "content": h.CONTENT_SECURITY_POLICY}]
+    assert exported.index("Content-Security-Policy") < exported.index("<style")
+
+
+def test_report_hides_code_prompts_and_stderr(exported):
+    assert "secret_code" not in exported and "secret_parameter_code" not in exported
+    assert "a warning the reader must not see" not in exported
+    page = Page(exported)
+    classes = " ".join(a.get("class", "") for _, a in page.tags)
+    assert "jp-InputPrompt" not in classes and "jp-InputArea" not in classes
+    assert "In [" not in page.visible_text and "In\xa0[" not in page.visible_text
+
+
+def test_contents_links_match_the_heading_ids(exported):
+    page = Page(exported)
+    links = [a["href"] for a in page.all("a") if a.get("href", "").startswith("#")
+             and a.get("class") != "anchor-link" and a["href"] != "#content"]
+    h2_ids = [a["id"] for t, a in page.tags if t == "h2" and "id" in a
+              and a["id"] not in ("toc-heading", "provenance")]
+    assert len(h2_ids) == len(HEADINGS)
+    assert links == [f"#{i}" for i in h2_ids] + ["#provenance"]
+    titles = re.findall(r'<li><a href="#[^"]*">(.*?)</a></li>', exported)
+    assert titles == ["Headline figures", "Boroughs &amp; wards: what's new?",
+                      "Café culture (2010/11)", "Year-end forecasts", "About this report"]
+
+
+def test_contents_come_after_the_title_block_and_before_the_first_section(exported):
+    title = exported.index('class="report-header"')
+    toc = exported.index('id="toc-heading"')
+    first = exported.index('id="Headline-figures"')
+    assert title < toc < first
+
+
+def test_stamps_and_breadcrumb(exported):
+    assert "SYNTHETIC DATA</span>" in exported and "PROVISIONAL</span>" in exported
+    assert '<a href="index.html">All reports for this period</a>' in exported
+
+
+def test_provenance_footer(exported):
+    footer = exported[exported.index("<footer"):]
+    text = Page(footer).visible_text
+    assert "0123456789abcdef0123456789abcdef01234567" in text
+    assert "01_serious-violence.ipynb" in text
+    assert "period_end = '2010-10'" in text and "extracts = 'sample'" in text
+    assert "MPS_Borough_Level_Crime_Historic.csv" in text and "a" * 64 in text
+    assert "PROVENANCE.txt" not in text and "file.csv" not in text
+    sample = Path(runner.__file__).with_name("sample_extracts") / "sample_extract_SYNTHETIC.csv"
+    import hashlib
+
+    assert hashlib.sha256(sample.read_bytes()).hexdigest() in text
+    assert str(Path.home()) not in footer and "/tmp" not in footer
+
+
+def test_print_title_is_in_the_page_margin(exported):
+    assert '@page { @top-left { content: "Reduce serious violence — London — 2010-10"; } }' \
+        in exported
+
+
+def test_a_heading_with_markup_is_refused(tmp_path):
+    nb = _notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Risks <br> now"))
+    with pytest.raises(runner.NotebookRunError, match="Risks"):
+        runner.export_html(nb, _job(tmp_path), {}, "c", False)
+
+
+def test_script_outputs_are_replaced_by_a_note(tmp_path):
+    nb = _notebook()
+    code = nbformat.v4.new_code_cell("display(Javascript('alert(1)'))")
+    code.outputs = [nbformat.v4.new_output(
+        "display_data", data={"application/javascript": "alert(1)", "text/plain": "<JS>"})]
+    nb.cells.append(code)
+    text = runner.export_html(nb, _job(tmp_path), {}, "c", False)
+    assert "alert(1)" not in text and "<script" not in text
+    assert "An interactive output was removed" in text
+
+
+def test_empty_notebook_exports(tmp_path):
+    """The warm-up export of the engine: no cells, no contents list."""
+    text = runner.export_html(nbformat.v4.new_notebook(), _job(tmp_path, extracts=""), {},
+                              "c", False)
+    assert '<nav class="toc"' not in text and 'id="provenance"' in text
+
+
+# ----------------------------------------------------------------------------- index
+
+
+class _Plan:
+    period_end = "2010-10"
+    label = "2010-10"
+    provisional = True
+
+
+class _Result:
+    def __init__(self, job, ok=True, summary=None, error="", synthetic=False):
+        self.job, self.ok, self.summary, self.error, self.synthetic = (
+            job, ok, summary, error, synthetic)
+
+
+def test_index_groups_measures_under_their_objective(tmp_path):
+    summary = {"measures": [
+        {"measure": "Homicide", "figure": "69", "change": "0 (0.0%)", "status": "met",
+         "synthetic": False},
+        {"measure": "Cash seized", "figure": "£13.1m", "change": "−£431,000 (−3.2%)",
+         "status": "at risk", "synthetic": True},
+    ]}
+    results = [_Result(_job(tmp_path), summary=summary, synthetic=True),
+               _Result(_job(tmp_path, objective="robbery"), ok=False,
+                       error="robbery (London): cell 3: KeyError: 'x'")]
+    text = render_index(_Plan(), results)
+    page = Page(text)
+    assert h.find_external_references(text) == []
+    assert [a.get("scope") for a in page.all("th")][:6] == ["col"] * 6
+    groups = [a for a in page.all("th") if a.get("scope") == "rowgroup"]
+    assert groups == [{"scope": "rowgroup", "rowspan": "2"}]
+    assert '<a href="serious-violence.html">Reduce serious violence</a>' in text
+    assert '<a href="robbery.failed.ipynb">' in text
+    assert "Cash seized (S)" in text and "SYNTHETIC DATA" in text and "PROVISIONAL" in text
+    assert "▲</span> at risk" in text
+    assert '<a href="manifest.json">' in text and '<a href="../../index.html">' in text
