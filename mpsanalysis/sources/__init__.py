@@ -72,7 +72,14 @@ def _not_supplied(source: str, raw_root: Path, *keys: str) -> dict:
 
 def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], tuple]]]:
     """(source, required folder keys, zero-argument build) for every source."""
-    from mpsanalysis.sources import homicide, police_uk, population, stop_search, wards
+    from mpsanalysis.sources import (
+        homicide,
+        lsoa_annual,
+        police_uk,
+        population,
+        stop_search,
+        wards,
+    )
 
     def folder(key: str) -> Path | None:
         return _present(raw_root, key)
@@ -103,6 +110,13 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
             ("lsoa_population",),
             lambda: population.build_lsoa_population(
                 folder("lsoa_population"), folder("population")
+            ),
+        ),
+        (
+            "lsoa_crime_annual",
+            ("lsoa_crime_annual",),
+            lambda: lsoa_annual.build_lsoa_crime_annual(
+                folder("lsoa_crime_annual"), borough_crime_folder=folder("borough_crime")
             ),
         ),
     ]

@@ -280,6 +280,25 @@ def add_rate(
     return out
 
 
+def concat_categorical(tables: Sequence[pd.DataFrame], columns: Iterable[str]) -> pd.DataFrame:
+    """Concatenate tables whose ``columns`` become categoricals sharing one set of values.
+
+    Concatenating categoricals with different categories would fall back to slow
+    strings; unioning the categories first keeps long tables fast.
+    """
+    dtypes = {}
+    for column in columns:
+        values: set[str] = set()
+        for table in tables:
+            series = table[column]
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                values.update(series.cat.categories)
+            else:
+                values.update(series.dropna().unique())
+        dtypes[column] = pd.CategoricalDtype(sorted(values))
+    return pd.concat([t.astype(dtypes) for t in tables], ignore_index=True)
+
+
 def check_columns(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
     """A ParameterError naming the first column a tidy table lacks."""
     missing = [c for c in columns if c not in frame.columns]
