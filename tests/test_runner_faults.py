@@ -345,3 +345,52 @@ def test_incomplete_quarter_refused_then_provisional_reports(store_to_november_2
     assert manifest["parameters"]["provisional"] is True
     assert manifest["parameters"]["period_end"] == "2023-11"
     assert manifest["reports"][0]["provisional"] is True
+
+
+# --------------------------------------------------------- the scheduling examples
+DEPLOY = paths.project_root() / "deploy"
+
+
+def _parse_commands(text: str) -> list:
+    """Every `mpsanalysis ...` command in a text, parsed by the real command line."""
+    import shlex
+
+    parser = cli.build_parser()
+    found = []
+    for match in re.finditer(r"bin/mpsanalysis ([^&|>\n]+)", text):
+        words = shlex.split(match.group(1).replace("$PROVISIONAL", ""))
+        found.append(parser.parse_args([w.replace("$QUARTER", "latest") for w in words]))
+    return found
+
+
+def test_deploy_examples_run_valid_commands():
+    import yaml
+
+    service = (DEPLOY / "mpsanalysis-quarterly.service").read_text()
+    timer = (DEPLOY / "mpsanalysis-quarterly.timer").read_text()
+    crontab = (DEPLOY / "crontab").read_text()
+    workflow_text = (DEPLOY / "quarterly-run.github-workflow.yml").read_text()
+    workflow = yaml.safe_load(workflow_text)
+
+    for text in (service, crontab, workflow_text):
+        commands = _parse_commands(text)
+        assert [c.command for c in commands][:3] == ["fetch", "build", "run"]
+        runs = [c for c in commands if c.command == "run"]
+        assert runs and all(c.quarter == "latest" for c in runs)
+        assert not any(c.allow_provisional for c in runs)  # scheduled runs never are
+    exec_start = re.search(r"^ExecStart=(.+)$", service, re.M).group(1)
+    assert exec_start == "/opt/mpsanalysis/.venv/bin/mpsanalysis run --quarter latest"
+    assert re.search(r"^Type=oneshot$", service, re.M)
+    assert re.search(r"^Persistent=true$", timer, re.M)
+
+    # The three schedules agree: the 25th of Jan/Apr/Jul/Oct and the 5th of the month
+    # after, at 06:30.
+    calendars = re.findall(r"^OnCalendar=(.+)$", timer, re.M)
+    assert calendars == ["*-01,04,07,10-25 06:30:00", "*-02,05,08,11-05 06:30:00"]
+    cron_lines = [line.split()[:5] for line in crontab.splitlines()
+                  if line and not line.startswith("#") and "=" not in line.split()[0]]
+    expected = [["30", "6", "25", "1,4,7,10", "*"], ["30", "6", "5", "2,5,8,11", "*"]]
+    assert cron_lines == expected
+    triggers = workflow[True]  # YAML reads the key `on` as True
+    assert [s["cron"].split() for s in triggers["schedule"]] == expected
+    assert "allow_provisional" in triggers["workflow_dispatch"]["inputs"]
