@@ -73,6 +73,7 @@ def _not_supplied(source: str, raw_root: Path, *keys: str) -> dict:
 def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], tuple]]]:
     """(source, required folder keys, zero-argument build) for every source."""
     from mpsanalysis.sources import (
+        home_office,
         homicide,
         lsoa_annual,
         police_uk,
@@ -117,6 +118,20 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
             ("lsoa_crime_annual",),
             lambda: lsoa_annual.build_lsoa_crime_annual(
                 folder("lsoa_crime_annual"), borough_crime_folder=folder("borough_crime")
+            ),
+        ),
+        (
+            "force_crime",
+            ("force_crime",),
+            lambda: home_office.build_force_crime(folder("force_crime")),
+        ),
+        (
+            "force_population",
+            ("force_population",),
+            lambda: home_office.build_force_population(
+                folder("force_population"),
+                lsoa_population_folder=folder("lsoa_population"),
+                borough_population_folder=folder("population"),
             ),
         ),
     ]
