@@ -56,7 +56,10 @@ Builder = Callable[[Path], tuple[dict[str, pd.DataFrame], dict]]
 
 def _present(raw_root: Path, key: str) -> Path | None:
     folder = raw_root / FOLDERS[key]
-    return folder if folder.is_dir() and any(folder.glob("*.csv")) else None
+    pattern = "*.shp" if key == "borough_boundaries" else "*.csv"
+    if key == "borough_boundaries" and folder.is_dir() and not any(folder.glob(pattern)):
+        pattern = "*.geojson"
+    return folder if folder.is_dir() and any(folder.glob(pattern)) else None
 
 
 def _not_supplied(source: str, raw_root: Path, *keys: str) -> dict:
@@ -76,8 +79,10 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
         home_office,
         homicide,
         lsoa_annual,
+        maps,
         police_uk,
         population,
+        severity,
         stop_search,
         wards,
     )
@@ -133,6 +138,20 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
                 lsoa_population_folder=folder("lsoa_population"),
                 borough_population_folder=folder("population"),
             ),
+        ),
+        (
+            "severity_weights",
+            ("severity_weights",),
+            lambda: severity.build_severity(
+                folder("severity_weights"),
+                cchi_folder=folder("cchi_weights"),
+                prc_folder=folder("force_crime"),
+            ),
+        ),
+        (
+            "borough_boundaries",
+            ("borough_boundaries",),
+            lambda: maps.build_borough_boundaries(boundaries),
         ),
     ]
 

@@ -38,6 +38,7 @@ __all__ = [
     "plot_borough_choropleth",
     "render_png",
     "render_png_data_uri",
+    "build_borough_boundaries",
 ]
 
 #: The generalised borough shapefile (British National Grid).
@@ -368,3 +369,32 @@ def render_png_data_uri(fig: Figure, dpi: int = 90, max_bytes: int = 150_000) ->
     """
     png = render_png(fig, dpi=dpi, max_bytes=max_bytes)
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def build_borough_boundaries(folder: str | Path) -> tuple[dict, dict]:
+    """Validate the boundary files at build time (no table: maps read them directly).
+
+    Returns
+    -------
+    (dict, dict)
+        No tables, and a log entry naming the file read and its caveats.
+    """
+    folder = Path(folder)
+    frame = read_borough_boundaries(folder)
+    used = BOUNDARY_FILE if (folder / BOUNDARY_FILE).exists() else _GEOJSON_FILE
+    area = frame.geometry.area.sum() / 1e6
+    warnings = [
+        f"{used}: {len(frame)} boroughs, {area:,.0f} km2; the generalised boundaries follow "
+        "the river banks, so points on the Thames fall outside every borough (stop and search "
+        "snaps them to the nearest borough within 100 m)."
+    ]
+    files = sorted(
+        p.name for p in folder.iterdir() if p.suffix in (".shp", ".dbf", ".shx", ".prj", ".geojson")
+    )
+    return {}, {
+        "source": "borough_boundaries",
+        "tables": [],
+        "rows": len(frame),
+        "files": files,
+        "warnings": warnings,
+    }
