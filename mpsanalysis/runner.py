@@ -600,6 +600,37 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
                               encoding="utf-8")
         os.replace(source, target)
 
+    def kept_from_earlier_run(plan: RunPlan, done: set) -> list[JobResult]:
+        """Reports of this period folder from an earlier run that this run did not
+        redo, read back from its manifest."""
+        try:
+            earlier = json.loads((plan.output_dir / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return []
+        before = earlier.get("parameters", {}) if isinstance(earlier, dict) else {}
+        if (before.get("period_end"), before.get("provisional")) != (plan.period_end,
+                                                                     plan.provisional):
+            return []  # reports of another period end are not carried into this index
+        redone = {(j.objective_id, j.geography) for j in done}
+        kept = []
+        for entry in earlier.get("reports", []):
+            try:
+                job = Job(*(entry[k] for k in ("objective_id", "notebook", "geography",
+                                               "period_end", "extracts", "provisional")))
+                catalogue.get_objective(job.objective_id)
+            except (KeyError, TypeError, MpsAnalysisError):
+                continue
+            if (job.objective_id, job.geography) in redone:
+                continue
+            suffix = ".html" if entry.get("ok") else ".failed.ipynb"
+            if not (plan.output_dir / f"{job.stem}{suffix}").exists():
+                continue
+            redone.add((job.objective_id, job.geography))
+            kept.append(JobResult(job, bool(entry.get("ok")), float(entry.get("seconds", 0)),
+                                  summary=entry.get("summary"), error=entry.get("error", ""),
+                                  synthetic=bool(entry.get("synthetic"))))
+        return kept
+
     try:
         if scheduler:
             results = _run_dask(plan, staging, checksums, commit, scheduler)
@@ -617,7 +648,16 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
             elif (staging / f"{stem}.failed.ipynb").exists():
                 publish_notebook(staging / f"{stem}.failed.ipynb",
                                  plan.output_dir / f"{stem}.failed.ipynb", result.job)
-        index = write_index(plan, results)
+        # A run of some objectives only (e.g. re-running one that failed) keeps the
+        # period's other reports in the index and manifest, as long as they are for the
+        # same period end and their report is still in the folder.
+        listed = results + kept_from_earlier_run(plan, {r.job for r in results})
+        rank = {o: i for i, o in enumerate(catalogue.objective_ids())}
+        places = [boroughs.LONDON] + boroughs.borough_names()
+        listed.sort(key=lambda r: (rank.get(r.job.objective_id, len(rank)),
+                                   places.index(r.job.geography)
+                                   if r.job.geography in places else len(places)))
+        index = write_index(plan, listed)
         manifest = {
             "parameters": plan.parameters,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
@@ -630,8 +670,9 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
             "input_files": {k: v["sha256"] for k, v in sorted(checksums.items())},
             "reports": [
                 {**asdict(r.job), "notebook": Path(r.job.notebook).name, "ok": r.ok,
-                 "seconds": round(r.seconds, 1), "error": r.error, "synthetic": r.synthetic}
-                for r in results
+                 "seconds": round(r.seconds, 1), "error": r.error, "synthetic": r.synthetic,
+                 "summary": r.summary, "from_earlier_run": r not in results}
+                for r in listed
             ],
         }
         for report in manifest["reports"]:

@@ -95,6 +95,18 @@ def test_failing_notebook_is_isolated_kept_and_marked(reports, tmp_path, capsys)
     assert status["robbery"][0] is False and "RuntimeError" in status["robbery"][1]
     assert not list(reports.glob(".staging-*"))  # the staging folder was removed
 
+    # Re-running only the fixed objective keeps the other report in the index.
+    assert run_cli("--period-end", PERIOD, "--objective", "robbery", "--workers", "1") == 0
+    assert (out / "robbery.html").exists()
+    assert not (out / "robbery.failed.ipynb").exists()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "FAILED" not in index
+    assert 'href="robbery.html"' in index and 'href="homicide.html"' in index
+    assert "2 of 2 reports produced" in index
+    manifest = json.loads((out / "manifest.json").read_text())
+    carried = {r["objective_id"]: (r["ok"], r["from_earlier_run"]) for r in manifest["reports"]}
+    assert carried == {"homicide": (True, True), "robbery": (True, False)}
+
 
 # ------------------------------------------------------------------ kill -9 mid-run
 def _kernels_of(parent: int) -> list[int]:
