@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from mpsanalysis.errors import DataValidationError, ParameterError
+from mpsanalysis.significance import wilson_interval
 
 _YYYYMM = re.compile(r"^(\d{4})(\d{2})$")
 
@@ -205,60 +205,30 @@ def wilson_bounds(
     trials: np.ndarray | pd.Series | float,
     confidence: float = 0.95,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for proportions, vectorised. NaN where ``trials`` is 0.
+    """Wilson score intervals for many proportions at once. NaN where ``trials`` is 0.
 
     Notes
     -----
-    With :math:`\\hat p = x/n` and :math:`z` the two-sided normal quantile,
-
-    .. math:: \\frac{\\hat p + z^2/2n \\pm z\\sqrt{\\hat p(1-\\hat p)/n + z^2/4n^2}}{1 + z^2/n}
-
-    (Wilson, 1927; Newcombe, 1998, method 3). Uses
-    :func:`mpsanalysis.significance.wilson_interval` for the arithmetic when that module
-    exists, so every report shares one implementation.
+    Each interval is :func:`mpsanalysis.significance.wilson_interval` (Wilson, 1927;
+    Newcombe, 1998, method 3), so every report shares one implementation.
 
     Examples
     --------
     8 of 10 (Newcombe's table gives 0.4902 to 0.9433):
 
-    >>> low, high = wilson_bounds(8, 10)
-    >>> round(float(low), 4), round(float(high), 4)
-    (0.4902, 0.9433)
+    >>> low, high = wilson_bounds([8, 0], [10, 0])
+    >>> [round(float(v), 4) for v in low], [round(float(v), 4) for v in high]
+    ([0.4902, nan], [0.9433, nan])
     """
     if not 0 < confidence < 1:
         raise ParameterError(f"confidence {confidence!r} must be between 0 and 1, e.g. 0.95")
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    if np.any(x < 0) or np.any(n < 0) or np.any(x > n):
-        raise ParameterError("successes must be between 0 and the number of trials")
-    shared = _shared_wilson()
-    if shared is not None:
-        xb, nb = np.broadcast_arrays(x, n)
-        pairs = [
-            shared(float(a), float(b), confidence=confidence) if b > 0 else (np.nan, np.nan)
-            for a, b in zip(xb.ravel(), nb.ravel(), strict=True)
-        ]
-        low = np.array([p[0] for p in pairs], dtype=float).reshape(xb.shape)
-        high = np.array([p[1] for p in pairs], dtype=float).reshape(xb.shape)
-        return low, high
-    z = norm.ppf(1 - (1 - confidence) / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z / denom * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
-        low = np.where(n > 0, np.clip(centre - half, 0, 1), np.nan)
-        high = np.where(n > 0, np.clip(centre + half, 0, 1), np.nan)
+    x, n = np.broadcast_arrays(np.asarray(successes, dtype=float), np.asarray(trials, dtype=float))
+    low = np.full(x.shape, np.nan)
+    high = np.full(x.shape, np.nan)
+    for index in np.ndindex(x.shape):
+        if n[index] > 0:
+            low[index], high[index] = wilson_interval(x[index], n[index], confidence=confidence)
     return low, high
-
-
-def _shared_wilson():
-    """The package-wide Wilson interval if mpsanalysis.significance provides one."""
-    try:
-        from mpsanalysis.significance import wilson_interval
-    except ImportError:
-        return None
-    return wilson_interval
 
 
 def add_rate(
