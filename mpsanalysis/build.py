@@ -17,9 +17,15 @@ from pathlib import Path
 import pandas as pd
 
 from mpsanalysis import fetch, loaders, paths, store
-from mpsanalysis.errors import DataValidationError
+from mpsanalysis.errors import DataValidationError, MpsAnalysisError
 
-__all__ = ["BOROUGH_CRIME_FOLDER", "build_borough_crime", "build_store", "recover_store"]
+__all__ = [
+    "BOROUGH_CRIME_FOLDER",
+    "build_borough_crime",
+    "build_store",
+    "recover_store",
+    "lock_store",
+]
 
 BOROUGH_CRIME_FOLDER = "london-datastore/borough-crime"
 
@@ -108,6 +114,54 @@ def _refuse_unrecorded(raw: Path, checksums: dict[str, dict]) -> None:
             )
 
 
+class _StoreLock:
+    """An advisory lock on the data folder, released by :meth:`close`."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock_store(processed: Path, *, shared: bool) -> _StoreLock:
+    """Lock the processed store: shared while a run reads it, exclusive while a build
+    replaces it, so a run never mixes tables of two builds and a build never swaps the
+    store under a running notebook.
+
+    The lock is taken on the folder that holds the store (no lock file is left
+    behind) and released by ``close()``, or by the operating system however the
+    process ends.
+
+    Raises
+    ------
+    MpsAnalysisError
+        When the other kind of user holds the store (nothing is changed).
+    """
+    processed.parent.mkdir(parents=True, exist_ok=True)
+    if os.name != "posix":  # pragma: no cover - advisory locks are POSIX only
+        return _StoreLock(None)
+    import fcntl
+
+    fd = os.open(processed.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        if shared:
+            raise MpsAnalysisError(
+                "`mpsanalysis build` is rewriting data/processed/: run again when it has "
+                "finished (nothing was changed)"
+            ) from None
+        raise MpsAnalysisError(
+            "data/processed/ is in use by a running `mpsanalysis run` or another build: "
+            "build again when it has finished (nothing was changed)"
+        ) from None
+    return _StoreLock(fd)
+
+
 def recover_store(processed: Path | None = None) -> None:
     """Put back the previous store if a build was killed between its two renames."""
     processed = processed or paths.processed_dir()
@@ -139,10 +193,19 @@ def build_store(
     """
     raw = raw or paths.raw_dir()
     processed = processed or paths.processed_dir()
+    lock = lock_store(processed, shared=False)
+    try:
+        return _build_locked(raw, processed, include_sources)
+    finally:
+        lock.close()
+
+
+def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
     recover_store(processed)
+    for stale in processed.parent.glob(".processed-staging-*"):  # a killed build's
+        shutil.rmtree(stale, ignore_errors=True)
     checksums = fetch.verify_checksums(raw)
     _refuse_unrecorded(raw, checksums)
-    processed.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".processed-staging-", dir=processed.parent))
     try:
         tables, log = build_borough_crime(raw / BOROUGH_CRIME_FOLDER)

@@ -581,6 +581,14 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
                 "another `mpsanalysis run` is writing to this reports folder: wait for it "
                 "to finish (nothing was changed)"
             ) from None
+    # The notebooks read data/processed/: a build must not replace it meanwhile.
+    from mpsanalysis.build import lock_store
+
+    try:
+        store_lock = lock_store(paths.processed_dir(), shared=True)
+    except MpsAnalysisError:
+        lock.close()
+        raise
     for stale in root.glob(".staging-*"):  # left behind by a killed run
         shutil.rmtree(stale, ignore_errors=True)
     plan.output_dir.mkdir(parents=True, exist_ok=True)
@@ -681,6 +689,7 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
         _atomic_text(plan.output_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        store_lock.close()
         lock.close()
     failed = [r for r in results if not r.ok]
     print(f"{len(results) - len(failed)} of {len(results)} reports written to "

@@ -406,3 +406,44 @@ def test_deploy_examples_run_valid_commands():
     triggers = workflow[True]  # YAML reads the key `on` as True
     assert [s["cron"].split() for s in triggers["schedule"]] == expected
     assert "allow_provisional" in triggers["workflow_dispatch"]["inputs"]
+
+
+def test_build_while_a_run_reads_the_store_is_refused(tiny):
+    from mpsanalysis.build import lock_store
+    from mpsanalysis.errors import MpsAnalysisError
+
+    processed = tiny["data"] / "processed"
+    before = {p.name: p.read_bytes() for p in processed.iterdir()}
+    reading = lock_store(processed, shared=True)  # what a run holds while it runs
+    try:
+        also_reading = lock_store(processed, shared=True)  # runs can share the store
+        also_reading.close()
+        with pytest.raises(MpsAnalysisError, match="in use by a running `mpsanalysis run`"):
+            build.build_store(tiny["data"] / "raw", processed, include_sources=False)
+    finally:
+        reading.close()
+    assert {p.name: p.read_bytes() for p in processed.iterdir()} == before
+
+
+def test_run_while_a_build_replaces_the_store_is_refused(tiny, capsys):
+    from mpsanalysis.build import lock_store
+
+    building = lock_store(tiny["data"] / "processed", shared=False)
+    try:
+        code = run_cli("--period-end", "2010-05", "--objective", "robbery")
+    finally:
+        building.close()
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "`mpsanalysis build` is rewriting data/processed/" in err
+    assert not list(tiny["reports"].glob(".staging-*"))
+
+
+def test_killed_build_leaves_nothing_behind_after_the_next_build(tiny):
+    data = tiny["data"]
+    stale = data / ".processed-staging-killed"  # what a build killed with -9 leaves
+    stale.mkdir()
+    (stale / "borough_crime.parquet").write_bytes(b"half written")
+    build.build_store(data / "raw", data / "processed", include_sources=False)
+    assert not stale.exists()
+    assert not list(data.glob(".processed-staging-*"))
