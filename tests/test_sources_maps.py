@@ -101,7 +101,7 @@ def test_render_png_is_small():
     assert png.startswith(b"\x89PNG") and len(png) < 150_000
     assert maps.render_png_data_uri(fig).startswith("data:image/png;base64,iVBOR")
     with pytest.raises(ParameterError, match="even at 50 dpi"):
-        maps.render_png(fig, max_bytes=100)
+        maps.render_png(fig, dpi=50, max_bytes=100)
 
 
 def test_boundaries_folder_must_hold_a_boundary_file(tmp_path):
