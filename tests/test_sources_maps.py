@@ -75,10 +75,13 @@ def test_diverging_centres_on_zero_and_prints_values():
 
 def test_airports_are_footnoted_not_mapped():
     fig = maps.plot_borough_choropleth(
-        pd.Series({"E09000002": 1.0, boroughs.AIRPORTS_CODE: 12.0}), "t", boundaries=SQUARES
+        pd.Series({"E09000002": 1.0, boroughs.AIRPORTS_CODE: 12.0, boroughs.UNKNOWN_CODE: 3.0}),
+        "t",
+        boundaries=SQUARES,
     )
-    texts = [t.get_text() for t in fig.axes[0].texts]
-    assert any("Not mapped: Heathrow and London City airports (12)" in t for t in texts)
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "Not mapped: Heathrow and London City airports (12)" in texts
+    assert "crimes with no borough ('Unknown') (3)" in texts
 
 
 @pytest.mark.parametrize(

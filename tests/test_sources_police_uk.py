@@ -187,12 +187,16 @@ def test_street_table_counts_by_lsoa_and_month(built):
 
 def test_outcome_lag(built):
     tables, _ = built
-    lag = police_uk.compute_outcome_lag(tables["policeuk_crimes"], tables["policeuk_outcomes"])
+    lag = police_uk.compute_outcome_lag(tables["policeuk_outcomes"], tables["policeuk_crimes"])
     # a1: crime Jan, outcome Feb -> 1; b1, b2: Feb -> Feb -> 0. Shares 2/3 and 1/3.
     assert lag["months_to_outcome"].tolist() == [0, 1]
     assert lag["outcomes"].tolist() == [2, 1]
     assert lag["share"].tolist() == pytest.approx([2 / 3, 1 / 3])
     assert lag["cumulative_share"].tolist() == pytest.approx([2 / 3, 1.0])
+    # the stored table carries months_to_outcome, so the crimes are not needed
+    again = police_uk.compute_outcome_lag(tables["policeuk_outcomes"])
+    pd.testing.assert_frame_equal(again, lag)
+    assert "warning" not in lag.attrs
 
 
 def test_build_warnings(built):
@@ -223,17 +227,26 @@ def test_count_all_crime_with_every_type():
 
 
 def test_same_month_outcomes_are_detected(folder):
-    # Only outcomes for crimes of the same month: the author's filtering defect.
+    # Only outcomes for crimes of the same month, in two months: the author's filtering.
     write(
         folder,
         "2017-02-metropolitan-outcomes.csv",
         OUTCOME_HEADER,
         [outcome_row("b1", "2017-02", "Suspect charged")],
     )
-    _, log = police_uk.build_police_uk(folder)
+    write(
+        folder,
+        "2017-01-metropolitan-outcomes.csv",
+        OUTCOME_HEADER,
+        [outcome_row("a1", "2017-01", "Offender fined")],
+    )
+    tables, log = police_uk.build_police_uk(folder)
     assert "100.0% of the outcomes are in the same month as their crime" in " ".join(
         log["warnings"]
     )
+    with pytest.warns(UserWarning, match="cut down to each month's own crimes"):
+        lag = police_uk.compute_outcome_lag(tables["policeuk_outcomes"])
+    assert lag["outcomes"].tolist() == [2] and "warning" in lag.attrs
 
 
 @pytest.mark.parametrize(
@@ -311,6 +324,9 @@ def test_real_burglary_only_filtering_is_detected(real):
     # PROVENANCE: 19,421 outcomes rows.
     assert len(tables["policeuk_outcomes"]) == 19_421
     assert any("same month as their crime" in w for w in log["warnings"])
+    with pytest.warns(UserWarning, match="cut down to each month's own crimes"):
+        lag = police_uk.compute_outcome_lag(tables["policeuk_outcomes"])
+    assert lag["months_to_outcome"].tolist() == [0]
 
 
 @pytest.mark.realdata

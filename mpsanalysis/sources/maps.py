@@ -141,7 +141,11 @@ def _check_values(values: pd.Series, known: set[str]) -> tuple[pd.Series, list[s
     index = values.index.astype(str)
     if index.duplicated().any():
         raise ParameterError(f"borough_code {index[index.duplicated()][0]!r} appears twice")
-    unknown = [c for c in index if c not in known and c != boroughs.AIRPORTS_CODE]
+    unmapped = {
+        boroughs.AIRPORTS_CODE: "Heathrow and London City airports",
+        boroughs.UNKNOWN_CODE: "crimes with no borough ('Unknown')",
+    }
+    unknown = [c for c in index if c not in known and c not in unmapped]
     if unknown:
         raise ParameterError(
             f"values are indexed by {unknown[0]!r}, which is not a borough code on the map "
@@ -154,10 +158,11 @@ def _check_values(values: pd.Series, known: set[str]) -> tuple[pd.Series, list[s
             f"value for {bad.idxmax()!r} is not a number: {values.iloc[bad.argmax()]!r}"
         )
     notes = []
-    if boroughs.AIRPORTS_CODE in numeric.index:
-        airports = numeric[boroughs.AIRPORTS_CODE]
-        notes.append(f"Not mapped: Heathrow and London City airports ({airports:,.4g})")
-        numeric = numeric.drop(boroughs.AIRPORTS_CODE)
+    for code, label in unmapped.items():
+        if code in numeric.index:
+            if pd.notna(numeric[code]):
+                notes.append(f"Not mapped: {label} ({numeric[code]:,.4g})")
+            numeric = numeric.drop(code)
     return numeric, notes
 
 
@@ -180,8 +185,8 @@ def plot_borough_choropleth(
     ----------
     values : pandas.Series
         One number per borough, indexed by GSS ``borough_code``. Boroughs absent or NaN
-        are hatched and labelled "no data"; the airports pseudo-borough (no polygon) is
-        named in a footnote with its value.
+        are hatched and labelled "no data"; the airports and "Unknown" pseudo-boroughs
+        (no polygon) are named in a footnote with their values.
     title : str
         The map's title.
     cmap : str, optional

@@ -19,6 +19,7 @@ crime type "Burglary"), so these files can never give an "all crime" figure.
 from __future__ import annotations
 
 import re
+import warnings as _warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -582,34 +583,40 @@ def compute_positive_outcome_rate(
 
 
 def compute_outcome_lag(
-    crimes: pd.DataFrame, outcomes: pd.DataFrame, by: Sequence[str] | None = None
+    outcomes: pd.DataFrame,
+    crimes: pd.DataFrame | None = None,
+    by: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Distribution of months from the crime month to the outcome month.
 
     Parameters
     ----------
-    crimes : pandas.DataFrame
-        Row-level crimes (needs ``crime_id`` and ``month``).
     outcomes : pandas.DataFrame
-        Row-level outcomes (needs ``crime_id``, ``month`` and any ``by`` columns, e.g.
-        ``outcome_group``).
+        Row-level outcomes: the store's ``policeuk_outcomes`` (which has
+        ``months_to_outcome``), or :func:`read_outcomes` output (``crime_id``, ``month``)
+        together with ``crimes``.
+    crimes : pandas.DataFrame, optional
+        Row-level crimes (``crime_id``, ``month``): needed when ``outcomes`` has no
+        ``months_to_outcome`` column.
     by : sequence of str, optional
-        Outcome columns to split the distribution by.
+        Outcome columns to split the distribution by (e.g. ``["outcome_group"]``).
 
     Returns
     -------
     pandas.DataFrame
         The ``by`` columns, ``months_to_outcome`` (0 = same month), ``outcomes``,
         ``share`` and ``cumulative_share`` (within each ``by`` group). Outcomes whose
-        crime is not in ``crimes`` are left out (the build log counts them).
+        crime is unknown are left out (the build log counts them). When 99% or more of
+        the lags are 0 although the crimes span several months, ``.attrs["warning"]``
+        says why the distribution is not meaningful and a ``UserWarning`` is issued.
 
     Notes
     -----
     The outcomes files only cover outcomes published up to their last month, so the
-    longest lags are under-represented for recent crimes (right-censoring): read the
-    tail of the distribution with that in mind. The mirrored Met files are worse: each
-    month's outcomes file was cut down to that month's own crimes, so every lag is 0
-    and the distribution says nothing (the build log warns).
+    longest lags are under-represented for recent crimes (right-censoring). The mirrored
+    Met files are worse: each month's outcomes file was cut down to that month's own
+    crimes, so every lag is 0 and the distribution says nothing; quote the warning, not
+    the distribution.
 
     Examples
     --------
@@ -619,22 +626,30 @@ def compute_outcome_lag(
     ...     "month": pd.PeriodIndex(["2017-01", "2017-02"], freq="M")})
     >>> outcomes = pd.DataFrame({"crime_id": ["a", "b"],
     ...     "month": pd.PeriodIndex(["2017-03", "2017-02"], freq="M")})
-    >>> compute_outcome_lag(crimes, outcomes)
+    >>> compute_outcome_lag(outcomes, crimes)
        months_to_outcome  outcomes  share  cumulative_share
     0                  0         1    0.5               0.5
     1                  2         1    0.5               1.0
     """
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    _common.check_columns(crimes, ["crime_id", "month"], "compute_outcome_lag: crimes")
-    _common.check_columns(outcomes, ["crime_id", "month", *by], "compute_outcome_lag: outcomes")
-    first = crimes.dropna(subset=["crime_id"]).groupby("crime_id")["month"].min()
-    crime_month = outcomes["crime_id"].map(first)
-    known = crime_month.notna()
-    lag = pd.Series(
-        outcomes.loc[known, "month"].array.asi8 - _ordinals(crime_month[known]),
-        index=outcomes.index[known],
-    )
-    data = outcomes.loc[known, by].assign(months_to_outcome=lag)
+    if crimes is not None:
+        _common.check_columns(crimes, ["crime_id", "month"], "compute_outcome_lag: crimes")
+        _common.check_columns(outcomes, ["crime_id", "month"], "compute_outcome_lag: outcomes")
+        first = crimes.dropna(subset=["crime_id"]).groupby("crime_id")["month"].min()
+        crime_month = outcomes["crime_id"].map(first)
+        known = crime_month.notna()
+        lag = pd.Series(np.nan, index=outcomes.index)
+        lag[known] = outcomes.loc[known, "month"].array.asi8 - _ordinals(crime_month[known])
+    elif "months_to_outcome" in outcomes.columns:
+        lag = pd.to_numeric(outcomes["months_to_outcome"], errors="coerce")
+    else:
+        raise ParameterError(
+            "compute_outcome_lag needs outcomes with a months_to_outcome column (the store's "
+            "policeuk_outcomes table) or the crimes table to work it out"
+        )
+    _common.check_columns(outcomes, by, "compute_outcome_lag: outcomes")
+    known = lag.notna()
+    data = outcomes.loc[known, by].assign(months_to_outcome=lag[known].astype("int64"))
     table = data.groupby([*by, "months_to_outcome"], observed=True).size()
     table = table.reset_index(name="outcomes")
     totals = table.groupby(by)["outcomes"].transform("sum") if by else table["outcomes"].sum()
@@ -642,6 +657,16 @@ def compute_outcome_lag(
     table["cumulative_share"] = (
         table.groupby(by)["share"].cumsum() if by else table["share"].cumsum()
     )
+    months = outcomes["month"].nunique() if "month" in outcomes.columns else 0
+    zero = (lag[known] == 0).mean() if known.any() else 0.0
+    if months > 1 and zero >= 0.99:
+        message = (
+            f"{zero:.1%} of outcomes are in the month of their crime although the outcomes span "
+            f"{months} months: the outcomes files were cut down to each month's own crimes, so "
+            "this distribution does not show how long outcomes take."
+        )
+        table.attrs["warning"] = message
+        _warnings.warn(message, UserWarning, stacklevel=2)
     return table
 
 
@@ -733,7 +758,7 @@ def build_police_uk(folder: str | Path) -> tuple[dict[str, pd.DataFrame], dict]:
             "right-censored."
         )
         same_month = (outcomes.loc[matched, "months_to_outcome"] == 0).mean()
-        if matched.sum() and same_month > 0.99:
+        if matched.sum() and same_month > 0.99 and outcomes["month"].nunique() > 1:
             warnings.append(
                 f"{same_month:.1%} of the outcomes are in the same month as their crime: each "
                 "month's outcomes file was filtered to that month's own crimes (by the file's "
