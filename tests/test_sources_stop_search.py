@@ -177,6 +177,25 @@ def test_compare_ethnicity_shares_with_wilson(searches):
         stop_search.compare_ethnicity(searches, "perceived")
 
 
+@pytest.mark.parametrize(
+    "text, group",
+    [
+        ("White - White British (W1)", "White"),
+        ("White - English/Welsh/Scottish/Northern Irish/British", "White"),
+        ("Black or Black British - Caribbean (B1)", "Black"),
+        ("Asian/Asian British - Chinese", "Asian"),
+        ("Chinese or other ethnic group - Chinese (O1)", "Asian"),
+        ("Chinese or other ethnic group - Any other ethnic group (O9)", "Other"),
+        ("Other ethnic group - Any other ethnic group", "Other"),
+        ("Mixed - White and Black Caribbean (M1)", "Mixed"),
+        ("Not Stated (NS)", "Not stated"),
+        ("Other ethnic group - Not stated", "Not stated"),
+    ],
+)
+def test_self_defined_groups(text, group):
+    assert stop_search.map_self_defined_ethnicity(pd.Series([text])).tolist() == [group]
+
+
 def test_snapping_can_be_turned_off(tmp_path):
     path = write(tmp_path, "2018-06-metropolitan-stop-and-search.csv", ROWS[5:])
     got = stop_search.assign_boroughs(stop_search.read_stop_search(path), BOXES, snap_metres=0)

@@ -134,15 +134,17 @@ def map_self_defined_ethnicity(values: pd.Series) -> pd.Series:
     -----
     The group is the text before " - " ("White", "Black...", "Asian...", "Mixed...").
     "Chinese" is Asian, as in the 2011 census (the older wording grouped it with "other
-    ethnic group"); "Any other ethnic group" is Other; "Not stated" and "Not Stated (NS)"
+    ethnic group"); "Any other ethnic group" is Other, including the older "Chinese or
+    other ethnic group - Any other ethnic group (O9)"; "Not stated" and "Not Stated (NS)"
     are Not stated.
 
     Examples
     --------
     >>> map_self_defined_ethnicity(pd.Series([
     ...     "White - Irish", "Chinese or other ethnic group - Chinese (O1)",
+    ...     "Chinese or other ethnic group - Any other ethnic group (O9)",
     ...     "Other ethnic group - Not stated", None])).tolist()
-    ['White', 'Asian', 'Not stated', 'Not recorded']
+    ['White', 'Asian', 'Other', 'Not stated', 'Not recorded']
     """
     unique = pd.Series(values.dropna().unique())
     groups = dict(zip(unique, _group_ethnicity(unique), strict=True))
@@ -157,8 +159,8 @@ def _group_ethnicity(values: pd.Series) -> pd.Series:
     result[text.eq("")] = "Not recorded"
     lower = text.str.casefold()
     result[lower.str.contains("not stated")] = "Not stated"
-    result[result.isna() & lower.str.contains("chinese")] = "Asian"
     result[result.isna() & lower.str.contains("any other ethnic group")] = "Other"
+    result[result.isna() & lower.str.contains("chinese")] = "Asian"
     for prefix, group in _SELF_DEFINED_PREFIXES:
         result[result.isna() & text.str.startswith(prefix)] = group
     return result
