@@ -140,6 +140,19 @@ def test_renamed_column_is_reported(tmp_path):
     assert info.value.row == 1
 
 
+def test_truncated_last_line_is_reported(tmp_path):
+    path = write(
+        tmp_path,
+        "cut.csv",
+        f"{HEADER},201703,201704\n"
+        "Robbery,Robbery of Personal Property,Abbey,E05000026,Barking and Dagenham,3,5\n"
+        "Robbery,Robbery of Personal Property,Alibon,E05000027,Bark",
+    )
+    with pytest.raises(DataValidationError, match="has 5 field.s. but the header has 7") as info:
+        wards.read_ward_crime(path)
+    assert info.value.row == 3
+
+
 @pytest.mark.parametrize("header", ["201713", "2017-03", "March"])
 def test_malformed_month_header(tmp_path, header):
     path = write(

@@ -5,6 +5,7 @@ Private to :mod:`mpsanalysis.sources`; the public functions live in the topic mo
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -83,6 +84,7 @@ def read_csv_checked(
     except pd.errors.EmptyDataError as exc:
         raise DataValidationError("the file has no header", file=name) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    _check_last_line(text, len(frame.columns), name)
     if aliases:
         frame = frame.rename(
             columns={k: v for k, v in aliases.items() if k in frame.columns and v not in frame}
@@ -104,6 +106,23 @@ def read_csv_checked(
     if frame.empty:
         raise DataValidationError("has a header but no data rows", file=name)
     return frame
+
+
+def _check_last_line(text: str, n_columns: int, name: str) -> None:
+    """A truncated download ends mid-row: the last line then has too few fields."""
+    body = text.rstrip("\r\n")
+    cut = body.rfind("\n")
+    last = body[cut + 1 :].rstrip("\r")
+    if cut < 0 or not last.strip():
+        return
+    fields = next(csv.reader([last]))
+    if len(fields) < n_columns:
+        raise DataValidationError(
+            f"has {len(fields)} field(s) but the header has {n_columns}: the last line is cut "
+            "short (is the file truncated?)",
+            file=name,
+            row=body.count("\n") + 1,
+        )
 
 
 def raise_at_first(
