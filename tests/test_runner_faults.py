@@ -109,19 +109,26 @@ def test_failing_notebook_is_isolated_kept_and_marked(reports, tmp_path, capsys)
 
 
 # ------------------------------------------------------------------ kill -9 mid-run
-def _kernels_of(parent: int) -> list[int]:
-    """Kernel processes whose launcher was ``parent`` (jupyter sets JPY_PARENT_PID)."""
-    found = []
+def _kernels_of(session: int) -> list[int]:
+    """Kernel processes started by any process of a session (the run and its workers).
+
+    Kernels run in sessions of their own; jupyter marks each with its launcher's
+    process id in ``JPY_PARENT_PID``.
+    """
+    members, environs = set(), {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            stat = (entry / "stat").read_text()
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if f"JPY_PARENT_PID={parent}".encode() in environ:
-            found.append(int(entry.name))
-    return found
+        if int(stat.rsplit(")", 1)[1].split()[3]) == session:  # field 6: session id
+            members.add(int(entry.name))
+        environs[int(entry.name)] = environ
+    return [pid for pid, environ in environs.items()
+            if any(f"JPY_PARENT_PID={m}".encode() in environ for m in members)]
 
 
 @pytest.mark.slow
@@ -141,13 +148,14 @@ def test_sigkill_mid_run_never_damages_previous_reports(reports):
     )
     try:
         deadline = time.monotonic() + 120
-        # papermill saves the notebook into staging as soon as the kernel has started.
-        while not list(reports.glob(".staging-*/*.ipynb")):
+        # Wait until the run has its staging folder and a kernel is executing the notebook.
+        kernels: list[int] = []
+        while not (list(reports.glob(".staging-*")) and kernels):
             assert second.poll() is None, "the second run ended before it could be killed"
             assert time.monotonic() < deadline, "no kernel started within 120 s"
-            time.sleep(0.05)
-        kernels = _kernels_of(second.pid)
-        assert kernels, "a kernel should be running when the run is killed"
+            time.sleep(0.1)
+            kernels = _kernels_of(second.pid)
+        time.sleep(1.0)  # let the kernel get into the notebook's cells
         os.killpg(second.pid, signal.SIGKILL)
         assert second.wait(timeout=30) == -signal.SIGKILL
     finally:
