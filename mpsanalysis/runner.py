@@ -519,11 +519,20 @@ def _run_dask(plan: RunPlan, staging: Path, checksums, commit, address: str) -> 
 
 
 def _atomic_text(path: Path, text: str) -> None:
+    """Write a text file so that it is either the old or the new one, never half of
+    either: a temporary file, flushed to disk, then renamed over the target. A failed
+    write (disk full) leaves no temporary file behind."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _package_versions() -> dict[str, str]:

@@ -455,3 +455,17 @@ def test_killed_build_leaves_nothing_behind_after_the_next_build(tiny):
     build.build_store(data / "raw", data / "processed", include_sources=False)
     assert not stale.exists()
     assert not list(data.glob(".processed-staging-*"))
+
+
+def test_failed_manifest_write_leaves_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "manifest.json"
+    target.write_text('{"old": true}\n')
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runner.os, "replace", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        runner._atomic_text(target, '{"new": true}\n')
+    assert target.read_text() == '{"old": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
