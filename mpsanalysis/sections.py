@@ -301,7 +301,11 @@ def outcomes_html(report) -> str:
         f"{last.strftime('%b %Y')} (data.police.uk)"))
     outcomes = _read("policeuk_outcomes")
     if outcomes is not None:
-        lag = compute_outcome_lag(crimes, outcomes)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the warning is read from lag.attrs instead
+            lag = compute_outcome_lag(outcomes, crimes)
         parts.append(_p(_describe_lag(lag)))
     return "".join(parts)
 
@@ -310,6 +314,8 @@ def _describe_lag(lag: pd.DataFrame) -> str:
     """A sentence on how long outcomes take, from compute_outcome_lag's distribution."""
     if lag.empty:
         return "No outcome can be matched to its crime, so the time to an outcome is unknown."
+    if lag.attrs.get("warning"):
+        return str(lag.attrs["warning"])
     if int(lag["months_to_outcome"].max()) == 0:
         return ("Every outcome in the files supplied falls in its crime's own month: each "
                 "month's outcomes file was cut down to that month's crimes, so how long "

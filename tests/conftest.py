@@ -56,7 +56,7 @@ def real_store(tmp_path_factory, shared_data):
     os.environ["MPSANALYSIS_DATA_DIR"] = str(data)
     os.environ["MPSANALYSIS_REPORTS_DIR"] = str(reports)
     fetch.fetch_from_mirror(shared_data, data / "raw")
-    build.build_store(data / "raw", data / "processed", include_sources=False)
+    build.build_store(data / "raw", data / "processed", include_sources=True)
     yield {"data": data, "raw": data / "raw", "processed": data / "processed",
            "reports": reports}
     for key, value in saved.items():
