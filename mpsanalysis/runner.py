@@ -234,15 +234,28 @@ def plan_run(
 
 # --------------------------------------------------------------------------- execution
 def _kernel_manager_class():
-    """A kernel manager on local IPC sockets (no TCP ports) where the OS allows it."""
+    """A kernel manager on local IPC sockets (no TCP ports) where the OS allows it.
+
+    Each kernel gets its own private folder for its sockets, removed when the kernel
+    shuts down.
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     class LocalKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
+            self._socket_dir = None
             if os.name == "posix":
+                self._socket_dir = tempfile.mkdtemp(prefix="mpsk-")
                 self.transport = "ipc"
-                self.ip = os.path.join(tempfile.mkdtemp(prefix="mpsk-"), "kernel")
+                self.ip = os.path.join(self._socket_dir, "kernel")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart and self._socket_dir:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources
 
     return LocalKernelManager
 
@@ -440,37 +453,16 @@ def execute_job(job: Job, staging: str, checksums: dict, commit: str) -> JobResu
     """Execute one notebook and export its HTML into the staging folder.
 
     Never raises for a notebook failure: the result says what failed, and the partial
-    executed notebook is kept as ``<stem>.failed.ipynb``.
+    executed notebook is kept as ``<stem>.failed.ipynb``. The notebook runs in this
+    worker's warm kernel (:mod:`mpsanalysis.engine`: imports loaded once, namespace and
+    caches reset between reports); ``MPSANALYSIS_ENGINE=papermill`` runs it with
+    ``papermill.execute_notebook`` in a fresh kernel instead.
     """
-    import nbformat
-    import papermill
+    from mpsanalysis import engine
 
-    started = time.perf_counter()
-    staging_dir = Path(staging)
-    executed = staging_dir / f"{job.stem}.ipynb"
-    try:
-        papermill.execute_notebook(
-            job.notebook, str(executed), parameters=job.parameters, progress_bar=False,
-            request_save_on_cell_execute=False, kernel_name="python3",
-            cwd=str(Path(job.notebook).parent), kernel_manager_class=_kernel_manager_class(),
-        )
-    except Exception as exc:  # any failure of this one notebook is isolated
-        if executed.exists():
-            os.replace(executed, staging_dir / f"{job.stem}.failed.ipynb")
-        return JobResult(job, False, time.perf_counter() - started,
-                         error=_describe_failure(exc, job))
-    nb = nbformat.read(executed, as_version=4)
-    summary = _summary_from(nb)
-    synthetic = bool(summary and summary.get("synthetic"))
-    try:
-        html = export_html(nb, job, checksums, commit, synthetic)
-    except Exception as exc:
-        os.replace(executed, staging_dir / f"{job.stem}.failed.ipynb")
-        return JobResult(job, False, time.perf_counter() - started,
-                         error=f"{job.objective_id} ({job.geography}): HTML export: {exc}")
-    (staging_dir / f"{job.stem}.html").write_text(html, encoding="utf-8")
-    return JobResult(job, True, time.perf_counter() - started, summary=summary,
-                     synthetic=synthetic)
+    if engine.engine_name() == "papermill":
+        return engine.execute_job_papermill(job, staging, checksums, commit)
+    return engine.execute_job_warm(job, staging, checksums, commit)
 
 
 def _progress(total: int):
@@ -482,40 +474,64 @@ def _progress(total: int):
 
 
 def _run_local(plan: RunPlan, staging: Path, checksums, commit, workers: int) -> list[JobResult]:
+    """Run the jobs here (one worker) or in worker processes, each with a warm kernel
+    started as the worker starts, so kernel start-up overlaps across workers."""
+    from mpsanalysis import engine
+
     results: list[JobResult] = []
     bar = _progress(len(plan.jobs))
-    if workers <= 1 or len(plan.jobs) == 1:
-        for job in plan.jobs:
-            results.append(execute_job(job, str(staging), checksums, commit))
-            if bar:
-                bar.update()
-    else:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [pool.submit(execute_job, job, str(staging), checksums, commit)
-                       for job in plan.jobs]
-            for future in as_completed(futures):
-                results.append(future.result())
+    workers = max(1, min(workers, len(plan.jobs)))
+    try:
+        if workers == 1:
+            for job in plan.jobs:
+                results.append(execute_job(job, str(staging), checksums, commit))
                 if bar:
                     bar.update()
-    if bar:
-        bar.close()
+        else:
+            import multiprocessing
+
+            context = multiprocessing.get_context("spawn")
+            cwd = str(Path(plan.jobs[0].notebook).parent)
+            initializer = engine.start_worker if engine.engine_name() == "warm" else None
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                     initializer=initializer,
+                                     initargs=(cwd,) if initializer else ()) as pool:
+                futures = [pool.submit(execute_job, job, str(staging), checksums, commit)
+                           for job in plan.jobs]
+                for future in as_completed(futures):
+                    results.append(future.result())
+                    if bar:
+                        bar.update()
+    finally:
+        engine.close_engines()  # the serial path's kernel; workers close their own
+        if bar:
+            bar.close()
     return results
 
 
 def _run_dask(plan: RunPlan, staging: Path, checksums, commit, address: str) -> list[JobResult]:
+    """Run the jobs on a Dask cluster: one task per report, each worker thread keeping a
+    warm kernel for the run; the kernels are stopped when the run ends. Workers need
+    mpsanalysis installed and the same paths (notebooks, data, staging) as this machine.
+    """
     if not re.match(r"^(tcp|tls|inproc|ucx)://[\w.\-\[\]:]+$", address):
         raise ParameterError(f"--scheduler {address!r} is not an address such as tcp://HOST:PORT")
     try:
         from distributed import Client
     except ImportError as exc:
         raise ParameterError("--scheduler needs the 'distributed' package installed") from exc
+    from mpsanalysis import engine
+
     with Client(address, timeout="20s") as client:
-        futures = client.map(execute_job, plan.jobs, staging=str(staging),
-                             checksums=checksums, commit=commit, pure=False)
-        return client.gather(futures)
+        try:
+            futures = client.map(execute_job, plan.jobs, staging=str(staging),
+                                 checksums=checksums, commit=commit, pure=False)
+            return client.gather(futures)
+        finally:
+            try:
+                client.run(engine.close_engines)
+            except Exception as exc:  # the results stand; say the kernels may linger
+                print(f"note: could not stop the workers' kernels ({exc})", file=sys.stderr)
 
 
 def _atomic_text(path: Path, text: str) -> None:

@@ -1,0 +1,174 @@
+"""Target 1: one objective report (execute + HTML).
+
+Compared side by side, in interleaved rounds on the same notebook and parameters:
+
+* the naive chain: the ``papermill`` command, then ``jupyter nbconvert --to html``, each
+  its own process;
+* the floor: a bare kernel start (same IPC kernel manager as the engine) plus importing
+  every module the notebook loads in a fresh kernel (found by running it once);
+* the warm engine: one report in a worker whose kernel is already running
+  (:mod:`mpsanalysis.engine`), from parameters to HTML written.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import BIN, Section, at_least, at_most, check, info, median, run, timed
+
+OBJECTIVE = "serious-violence"
+PERIOD = "2010-10"
+GEOGRAPHY = "London"
+ROUNDS = 3
+REPORTS_PER_ROUND = 2
+
+
+def _kernel_modules(kernel) -> set[str]:
+    from mpsanalysis import engine
+
+    kernel.settle()
+    lines: list[str] = []
+
+    def hook(message):
+        if message["msg_type"] == "stream":
+            lines.append(message["content"]["text"])
+
+    engine._run(kernel.kc.execute_interactive,
+                "print(__import__('json').dumps(sorted(__import__('sys').modules)))",
+                store_history=False, output_hook=hook, timeout=120)
+    return set(json.loads("".join(lines)))
+
+
+def notebook_imports(job, staging: Path) -> list[str]:
+    """Modules the notebook loads in a fresh kernel (no warm-up)."""
+    from mpsanalysis import engine
+
+    eng = engine.ReportEngine(preload=())
+    try:
+        eng.start(Path(job.notebook).parent)
+        before = _kernel_modules(eng.kernel)
+        result = eng.run_job(job, str(staging), {}, "benchmark")
+        if not result.ok:
+            raise RuntimeError(result.error)
+        after = _kernel_modules(eng.kernel)
+    finally:
+        eng.close()
+    return sorted(after - before)
+
+
+def floor_once(cwd: str, modules: list[str]) -> tuple[float, float]:
+    """(seconds to a ready bare kernel, seconds to import ``modules`` in it)."""
+    from mpsanalysis import engine
+    from mpsanalysis.runner import _kernel_manager_class
+
+    started = time.perf_counter()
+    km = _kernel_manager_class()(kernel_name="python3")
+    engine._run(km.start_kernel, cwd=cwd, extra_arguments=[engine._HISTORY_IN_MEMORY])
+    kc = km.client()
+    kc.start_channels()
+    try:
+        engine._run(kc.wait_for_ready, timeout=120)
+        ready = time.perf_counter()
+        code = (f"import importlib\nfor _m in {modules!r}:\n    try:\n"
+                "        importlib.import_module(_m)\n    except Exception:\n        pass\n")
+        reply = engine._run(kc.execute_interactive, code, store_history=False,
+                            output_hook=lambda m: None, timeout=300)
+        if reply["content"]["status"] != "ok":
+            raise RuntimeError(f"floor imports failed: {reply['content']}")
+        imported = time.perf_counter()
+    finally:
+        kc.stop_channels()
+        engine._run(km.shutdown_kernel, now=True)
+    return ready - started, imported - ready
+
+
+def naive_once(job, folder: Path) -> tuple[float, float]:
+    """(papermill command seconds, nbconvert command seconds)."""
+    executed = folder / "naive.ipynb"
+    p = job.parameters
+    papermill = run([
+        str(BIN / "papermill"), job.notebook, str(executed), "-k", "python3",
+        "--cwd", str(Path(job.notebook).parent), "--no-progress-bar",
+        "-p", "period_end", p["period_end"], "-p", "geography", p["geography"],
+        "-p", "extracts", p["extracts"], "-p", "provisional", str(p["provisional"]),
+    ])
+    nbconvert = run([str(BIN / "jupyter"), "nbconvert", "--to", "html", str(executed),
+                     "--output-dir", str(folder)])
+    return papermill, nbconvert
+
+
+def bench_report() -> Section:
+    from mpsanalysis import engine, fetch, runner
+
+    section = Section("report")
+    job = runner.plan_run(period_end=PERIOD, objectives=[OBJECTIVE],
+                          geographies=[GEOGRAPHY]).jobs[0]
+    checksums = fetch.read_checksums()
+    commit = runner._git_commit()
+    cwd = str(Path(job.notebook).parent)
+    with tempfile.TemporaryDirectory(prefix="mps-bench-report-") as tmp:
+        tmp = Path(tmp)
+        for name in ("naive", "warm", "papermill", "discover"):
+            (tmp / name).mkdir()
+        modules = notebook_imports(job, tmp / "discover")
+
+        eng = engine.ReportEngine()
+        cold_start, _ = timed(eng.start, cwd)
+        preloaded = _kernel_modules(eng.kernel)
+        first, result = timed(eng.run_job, job, str(tmp / "warm"), checksums, commit)
+        if not result.ok:
+            raise RuntimeError(result.error)
+        naive, floor, warm, breakdown = [], [], [], []
+        try:
+            for _ in range(ROUNDS):
+                papermill_s, nbconvert_s = naive_once(job, tmp / "naive")
+                naive.append(papermill_s + nbconvert_s)
+                floor.append(floor_once(cwd, modules))
+                for _ in range(REPORTS_PER_ROUND):
+                    result = eng.run_job(job, str(tmp / "warm"), checksums, commit)
+                    if not result.ok:
+                        raise RuntimeError(result.error)
+                    warm.append(result.seconds)
+                    breakdown.append(dict(eng.timings))
+        finally:
+            eng.close()
+        not_preloaded = [m for m in modules if m not in preloaded]
+        reference, ref = timed(engine.execute_job_papermill, job, str(tmp / "papermill"),
+                               checksums, commit)
+        identical = ref.ok and ((tmp / "warm" / f"{job.stem}.html").read_bytes() ==
+                                (tmp / "papermill" / f"{job.stem}.html").read_bytes())
+
+    floor_total = [a + b for a, b in floor]
+    per_report = median(warm)
+    section.figures += [
+        info("report: naive chain (papermill CLI + nbconvert CLI)", median(naive), "s"),
+        info("report: floor (bare kernel start + notebook imports)", median(floor_total), "s",
+             f"{len(modules)} modules"),
+        info("report: warm engine, per report", per_report, "s"),
+        info("report: cold engine (warm-up + first report)", cold_start + first, "s"),
+        info("report: papermill path used before (fresh kernel)", reference, "s"),
+        at_least("report: speed-up of warm engine over naive chain",
+                 median(naive) / per_report, 3.0),
+        at_most("report: warm engine / floor", per_report / median(floor_total), 1.5),
+        info("report: cold engine speed-up over naive chain",
+             median(naive) / (cold_start + first), "x"),
+        check("report: HTML byte-identical to papermill path", identical),
+        info("report: notebook modules the warm-up does not preload",
+             len(not_preloaded), "modules", ", ".join(not_preloaded[:8])),
+    ]
+    section.notes = {
+        "job": {"objective": OBJECTIVE, "period_end": PERIOD, "geography": GEOGRAPHY},
+        "naive_s": naive, "floor_s": floor, "warm_s": warm, "cold_start_s": cold_start,
+        "cold_first_report_s": first, "papermill_path_s": reference,
+        "breakdown": {
+            "kernel_start_s": median([a for a, _ in floor]),
+            "notebook_imports_s": median([b for _, b in floor]),
+            "cells_and_notebook_write_s": median([b["execute"] for b in breakdown]),
+            "html_export_s": median([b["export"] for b in breakdown]),
+        },
+        "notebook_modules": len(modules),
+    }
+    return section

@@ -1,0 +1,273 @@
+"""The warm-kernel engine: same results as a fresh kernel, nothing carried between reports.
+
+The reference for every comparison is an independent run: the same notebook in a fresh
+kernel (papermill's own ``execute_notebook``, or a new warm kernel), never the engine's
+own earlier output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mpsanalysis import engine, runner
+
+pytestmark = pytest.mark.slow  # every test here starts a kernel
+
+PARAMETERS = (
+    'period_end: str = "2010-10"  # last month of the reporting period, YYYY-MM\n'
+    'geography: str = "London"  # London or a borough\n'
+    'extracts: str = ""  # internal extracts\n'
+    "provisional: bool = False  # the period is incomplete"
+)
+
+# Everything a notebook could leave behind in a kernel, printed as one JSON line.
+STATE_PROBE = """\
+import json, os, sys, warnings
+import matplotlib, numpy, pandas
+from mpsanalysis import catalogue
+print(json.dumps({
+    "names": sorted(k for k in globals() if not k.startswith("_") and k not in
+                    ("In", "Out", "exit", "quit", "get_ipython", "open")),
+    "pandas_max_rows": pandas.get_option("display.max_rows"),
+    "environ": os.environ.get("MPS_LEAK_TEST"),
+    "cwd": os.getcwd(),
+    "linewidth": matplotlib.rcParams["lines.linewidth"],
+    "warning_filters": len(warnings.filters),
+    "numpy_precision": numpy.get_printoptions()["precision"],
+    "sys_path_leak": "/nonexistent-leak" in sys.path,
+    "cached_in_package": sum(
+        f.cache_info().currsize for name, m in list(sys.modules.items())
+        if name.startswith("mpsanalysis") and m is not None
+        for f in vars(m).values() if hasattr(f, "cache_info")),
+    "out_history": len(Out),
+}, sort_keys=True))
+"""
+
+POLLUTER = """\
+import os, sys, warnings
+import matplotlib, numpy, pandas
+secret = 42
+pandas.set_option("display.max_rows", 3)
+numpy.set_printoptions(precision=2)
+os.environ["MPS_LEAK_TEST"] = "leaked"
+os.chdir("/")
+matplotlib.rcParams["lines.linewidth"] = 9.0
+warnings.simplefilter("ignore")
+sys.path.insert(0, "/nonexistent-leak")
+from mpsanalysis import catalogue
+catalogue.objective_ids()
+secret
+"""
+
+
+def _notebook(*sources: str, parameters: bool = True):
+    cells = []
+    if parameters:
+        cell = nbformat.v4.new_code_cell(PARAMETERS)
+        cell.metadata["tags"] = ["parameters"]
+        cells.append(cell)
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def _write(path: Path, nb) -> str:
+    nbformat.write(nb, path)
+    return str(path)
+
+
+def _outputs(nb) -> list:
+    """Cell outputs and execution counts, without timing metadata."""
+    return [(c.get("execution_count"), c.get("outputs")) for c in nb.cells
+            if c.cell_type == "code"]
+
+
+@pytest.fixture
+def fresh_engine():
+    eng = engine.ReportEngine()
+    yield eng
+    eng.close()
+
+
+def test_reset_leaves_nothing_from_the_previous_notebook(tmp_path, fresh_engine):
+    probe = _write(tmp_path / "probe.ipynb", _notebook(STATE_PROBE))
+    polluter = _write(tmp_path / "polluter.ipynb", _notebook(POLLUTER))
+    out = str(tmp_path / "out.ipynb")
+
+    fresh = fresh_engine.execute_notebook(probe, out, {})  # first notebook in a new kernel
+    fresh_engine.execute_notebook(polluter, out, {})
+    after = fresh_engine.execute_notebook(probe, out, {})  # same kernel, after the polluter
+
+    assert fresh_engine.kernels_started == 1
+    assert _outputs(after) == _outputs(fresh)
+    state = json.loads(after.cells[-1].outputs[0]["text"])
+    assert "secret" not in state["names"]
+    assert state["environ"] is None and state["cwd"] == str(tmp_path)
+    assert state["pandas_max_rows"] != 3 and state["linewidth"] != 9.0
+    assert not state["sys_path_leak"] and state["numpy_precision"] == 8
+    assert state["cached_in_package"] == 0 and state["out_history"] == 0
+
+
+def test_injected_parameters_and_metadata_match_papermill(tmp_path, fresh_engine):
+    import papermill
+
+    source = _write(tmp_path / "nb.ipynb",
+                    _notebook("print(period_end, geography, provisional)"))
+    parameters = {"period_end": "2011-03", "geography": "Lambeth", "provisional": True}
+    warm = fresh_engine.execute_notebook(source, str(tmp_path / "warm.ipynb"), parameters)
+    reference = papermill.execute_notebook(
+        source, str(tmp_path / "pm.ipynb"), parameters=parameters, progress_bar=False,
+        kernel_name="python3", cwd=str(tmp_path),
+    )
+    assert [c.source for c in warm.cells] == [c.source for c in reference.cells]
+    assert [c.metadata.get("tags") for c in warm.cells] == \
+        [c.metadata.get("tags") for c in reference.cells]
+    assert _outputs(warm) == _outputs(reference)
+    assert warm.cells[-1].outputs[0]["text"] == "2011-03 Lambeth True\n"
+    assert warm.metadata.papermill.parameters == reference.metadata.papermill.parameters
+
+
+def _job(notebook: str, objective: str = "serious-violence") -> runner.Job:
+    return runner.Job(objective, notebook, "London", "2010-10", "", False)
+
+
+def test_failed_notebook_is_kept_and_its_kernel_is_not_reused(tmp_path, fresh_engine):
+    broken = _write(tmp_path / "broken.ipynb",
+                    _notebook("x = 1", "raise ValueError('deliberate failure')"))
+    dying = _write(tmp_path / "dying.ipynb", _notebook("import os; os._exit(3)"))
+    fine = _write(tmp_path / "fine.ipynb", _notebook("print('fine')"))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+
+    first = fresh_engine.run_job(_job(broken), str(staging), {}, "test")
+    assert not first.ok and "ValueError: deliberate failure" in first.error
+    failed = nbformat.read(staging / "serious-violence.failed.ipynb", as_version=4)
+    assert any("papermill-error-cell-tag" in c.metadata.get("tags", []) for c in failed.cells)
+    assert not (staging / "serious-violence.ipynb").exists()
+    assert fresh_engine.kernel is None  # thrown away
+
+    second = fresh_engine.run_job(_job(dying), str(staging), {}, "test")
+    assert not second.ok and second.error
+    assert fresh_engine.kernel is None
+
+    third = fresh_engine.run_job(_job(fine), str(staging), {}, "test")
+    assert third.ok, third.error
+    assert (staging / "serious-violence.html").exists()
+    assert fresh_engine.kernels_started == 3
+
+
+def test_changed_environment_starts_a_new_kernel(tmp_path, fresh_engine, monkeypatch):
+    probe = _write(tmp_path / "env.ipynb", _notebook(
+        "import os; print(os.environ.get('MPSANALYSIS_DATA_DIR'))", parameters=False))
+    out = str(tmp_path / "out.ipynb")
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path / "one"))
+    first = fresh_engine.execute_notebook(probe, out, {})
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path / "two"))
+    second = fresh_engine.execute_notebook(probe, out, {})
+    assert first.cells[0].outputs[0]["text"].strip().endswith("one")
+    assert second.cells[0].outputs[0]["text"].strip().endswith("two")
+    assert fresh_engine.kernels_started == 2
+
+
+def test_kernel_sockets_are_removed_on_close(tmp_path):
+    eng = engine.ReportEngine().start(tmp_path)
+    folder = Path(eng.kernel.km._socket_dir)
+    assert folder.is_dir()
+    eng.close()
+    assert not folder.exists()
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    modules = ["mpsanalysis", "mpsanalysis.report", "mpsanalysis.measures",
+               "mpsanalysis.runner", "mpsanalysis.cli", "mpsanalysis.engine",
+               "mpsanalysis.charts", "mpsanalysis.store", "mpsanalysis.largedata"]
+    code = (f"import sys\nfor m in {modules!r}: __import__(m)\n"
+            "print(sorted(h for h in ('matplotlib', 'statsmodels', 'geopandas', 'scipy') "
+            "if h in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+# ------------------------------------------------------------------ real notebooks
+@pytest.mark.realdata
+def test_a_then_b_in_one_kernel_equals_b_fresh(real_store, tmp_path):
+    """Notebook A then B in one warm kernel: B's HTML is byte-identical to B run with
+    papermill in a fresh kernel, and to B as the first notebook of a new warm kernel."""
+    plan = runner.plan_run(period_end="2010-10", objectives=["robbery", "serious-violence"],
+                           geographies=["Lambeth"])
+    job_a, job_b = plan.jobs
+    staging = {name: tmp_path / name for name in ("chain", "papermill", "first")}
+    for folder in staging.values():
+        folder.mkdir()
+    chained = engine.ReportEngine()
+    first = engine.ReportEngine()
+    try:
+        assert chained.run_job(job_a, str(staging["chain"]), {}, "test").ok
+        assert chained.run_job(job_b, str(staging["chain"]), {}, "test").ok
+        assert chained.kernels_started == 1
+        assert first.run_job(job_b, str(staging["first"]), {}, "test").ok
+    finally:
+        chained.close()
+        first.close()
+    reference = engine.execute_job_papermill(job_b, str(staging["papermill"]), {}, "test")
+    assert reference.ok, reference.error
+    html = {k: (v / f"{job_b.stem}.html").read_bytes() for k, v in staging.items()}
+    assert html["chain"] == html["papermill"]
+    assert html["first"] == html["papermill"]
+
+
+@pytest.mark.realdata
+def test_every_objective_html_identical_to_papermill(real_store, tmp_path):
+    """All objectives one after another in one warm kernel, each compared byte for byte
+    with the reference path (papermill, fresh kernel)."""
+    plan = runner.plan_run(period_end="2010-10")
+    warm, reference = tmp_path / "warm", tmp_path / "papermill"
+    warm.mkdir()
+    reference.mkdir()
+    eng = engine.ReportEngine()
+    try:
+        for job in plan.jobs:
+            result = eng.run_job(job, str(warm), {}, "test")
+            assert result.ok, result.error
+    finally:
+        eng.close()
+    for job in plan.jobs:
+        result = engine.execute_job_papermill(job, str(reference), {}, "test")
+        assert result.ok, result.error
+        assert (warm / f"{job.stem}.html").read_bytes() == \
+            (reference / f"{job.stem}.html").read_bytes(), job.stem
+
+
+@pytest.mark.realdata
+def test_execute_job_contract_unchanged(real_store, tmp_path, monkeypatch):
+    """runner.execute_job writes <stem>.html and <stem>.ipynb, with either engine."""
+    job = runner.plan_run(period_end="2010-10", objectives=["homicide"]).jobs[0]
+    for name in ("warm", "papermill"):
+        monkeypatch.setenv("MPSANALYSIS_ENGINE", name)
+        staging = tmp_path / name
+        staging.mkdir()
+        result = runner.execute_job(job, str(staging), {}, "test")
+        assert result.ok, result.error
+        assert result.summary and result.summary["objective"] == "homicide"
+        assert {p.name for p in staging.iterdir()} == {"homicide.html", "homicide.ipynb"}
+    engine.close_engines()
+    assert (tmp_path / "warm" / "homicide.html").read_bytes() == \
+        (tmp_path / "papermill" / "homicide.html").read_bytes()
+
+
+def test_unknown_engine_name_is_refused(monkeypatch):
+    from mpsanalysis.errors import ParameterError
+
+    monkeypatch.setenv("MPSANALYSIS_ENGINE", "turbo")
+    with pytest.raises(ParameterError, match="'warm' or 'papermill'"):
+        engine.engine_name()
