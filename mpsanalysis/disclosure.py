@@ -125,30 +125,50 @@ def _validate_counts(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
     return values
 
 
-def _derivable_cells(lines, withheld: np.ndarray) -> list[tuple[int, int]]:
-    """Withheld entries that the published lines determine exactly.
+def _derivable_cells(lines, withheld: np.ndarray, values: np.ndarray) -> list[tuple[int, int]]:
+    """Withheld entries whose value a reader can pin down from the published figures.
 
-    Each line is the equation "its counts add up to its total"; the unknowns are the
-    withheld entries. An unknown is determined when its unit vector lies in the row
-    space of the equations (adding it does not raise the rank).
+    The unknowns are the withheld entries, each a count (0 or more); every line is the
+    equation "its counts add up to its total", with the published entries moved to the
+    right-hand side. For each unknown, linear programming (scipy's HiGHS) finds the
+    smallest and largest value the equations and ``>= 0`` allow; when they are less
+    than 1 apart the count is known. This catches a cell fixed by several lines
+    together, and one fixed by a zero bound (e.g. withheld zeros in a row that must add
+    up to nothing), which counting withheld cells per line cannot see.
     """
     unknowns = [tuple(int(v) for v in c) for c in zip(*np.nonzero(withheld), strict=True)]
     if not unknowns or not lines:
         return []
+    from scipy.optimize import linprog
+
     position = {c: k for k, c in enumerate(unknowns)}
     matrix = np.zeros((len(lines), len(unknowns)))
+    rhs = np.zeros(len(lines))
     for row, (cells, total) in enumerate(lines):
+        known = 0
         for cell in cells:
             if cell in position:
                 matrix[row, position[cell]] = 1.0
+            else:
+                known += int(values[cell])
         if total in position:
             matrix[row, position[total]] = -1.0
-    rank = np.linalg.matrix_rank(matrix)
+            rhs[row] = -known
+        else:
+            rhs[row] = int(values[total]) - known
+    used = np.any(matrix != 0, axis=1)
+    matrix, rhs = matrix[used], rhs[used]
     found = []
     for cell, k in position.items():
-        unit = np.zeros((1, len(unknowns)))
-        unit[0, k] = 1.0
-        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+        if not matrix[:, k].any():
+            continue  # in no published equation: nothing bounds it
+        objective = np.zeros(len(unknowns))
+        objective[k] = 1.0
+        low = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+        high = linprog(-objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+        if low.status != 0:  # pragma: no cover - the true counts always satisfy the lines
+            raise DisclosureError(f"the table's totals are inconsistent ({low.message})")
+        if high.status == 0 and -high.fun - low.fun < 1 - 1e-9:
             found.append(cell)
     return found
 
@@ -247,24 +267,28 @@ def find_cells_to_suppress(
     the grand total) an equation, so a line is unsafe when
 
     * exactly one of its entries is withheld: it equals the total minus the others; or
-    * its total is shown and the withheld counts add up to between 1 and
-      ``threshold - 1``: that sum (total minus the shown counts) is itself a small count.
+    * its total is shown and the withheld counts add up to less than ``threshold``:
+      that sum (total minus the shown counts) is itself a small count (or zero, which
+      would give every withheld count away).
 
     While any line is unsafe, take the first (rows in table order, then columns, then
     the totals row and the totals column) and also withhold the next smallest non-zero
     count still shown in it, preferring one whose crossing line (its column, for a row)
     is itself unsafe, so that one cell protects both lines (the classic 2 x 2 pattern
-    rather than a cascade across the table). A zero is taken only when no non-zero count
-    is left (withholding a zero protects nothing: the withheld pair would add up to the
-    small count), and the line's total only when no count is left. Each step withholds
-    one more cell, so this stops. Lines without a published total are not equations and
+    rather than a cascade across the table). When no non-zero count is left, the line's
+    total is withheld instead; a zero only when the total is withheld already
+    (withholding a zero protects little: the withheld pair would add up to the small
+    count, and a zero in a column whose total is 0 is known anyway). Each step
+    withholds one more cell, so this stops. Lines without a published total are not equations and
     need no secondary suppression.
 
     *Audit.* Two withheld cells per line is not always enough: a withheld cell can
     still follow from several lines together (a "bridge" between two groups of withheld
-    cells). So the lines are finally solved as a system of equations: any withheld cell
-    whose value the system determines exactly gets one more cell withheld in its first
-    line (same choice as above), and the rules run again.
+    cells), or from the fact that counts are never negative (withheld zeros in a line
+    that must add up to nothing). So the published figures are finally solved as a
+    linear programme (:func:`find_derivable_cells`): any withheld cell whose smallest and
+    largest possible values are less than 1 apart gets one more cell withheld in its
+    lines (same choice as above), and the rules run again.
 
     *Zeros.* Shown by default: a count of zero recorded crimes identifies nobody and the
     absence of crime is itself a finding a committee needs. For tables of people (e.g.
@@ -294,10 +318,10 @@ def find_cells_to_suppress(
         hidden = [c for c in cells if withheld[c]]
         if len(hidden) + bool(withheld[total]) == 1:
             return True  # the one withheld entry = total - the others
-        if withheld[total]:
+        if withheld[total] or not hidden:
             return False
         combined = sum(int(values[c]) for c in hidden)
-        return 0 < combined < limit  # the withheld cells' sum is published, and small
+        return combined < limit  # the withheld counts' sum is published, and small
 
     lines_of: dict[tuple[int, int], list[int]] = {}
     for number, (cells, total) in enumerate(lines):
@@ -309,12 +333,13 @@ def find_cells_to_suppress(
         False when every entry of the line is withheld already."""
         cells, total = lines[number]
         shown = [c for c in cells if not withheld[c]]
-        pool = [c for c in shown if values[c] > 0] or shown
-        if not pool:
-            if withheld[total]:
-                return False
+        pool = [c for c in shown if values[c] > 0]
+        if not pool and not withheld[total]:
             withheld[total] = True
             return True
+        pool = pool or shown
+        if not pool:
+            return False
 
         def preference(cell):
             crossing = [n for n in lines_of[cell] if n != number]
@@ -327,9 +352,10 @@ def find_cells_to_suppress(
     while True:
         pending = [n for n, line in enumerate(lines) if needs_protection(line)]
         if pending:
-            protect(pending[0])
+            if not protect(pending[0]):  # pragma: no cover - a line always has a shown entry
+                raise DisclosureError("secondary suppression found no cell to withhold")
             continue
-        derivable = _derivable_cells(lines, withheld)
+        derivable = _derivable_cells(lines, withheld, values)
         if not derivable:
             break
         if not any(protect(n) for n in lines_of[derivable[0]]):
@@ -349,8 +375,10 @@ def find_derivable_cells(
 ) -> list[tuple]:
     """Withheld cells that a reader can work out exactly from the published figures.
 
-    An audit for any suppressed table (e.g. one prepared by hand): the rows and columns
-    with published totals are solved as a system of equations in the withheld cells.
+    An audit for any suppressed table (e.g. one prepared by hand): for each withheld
+    cell, the smallest and largest values consistent with every published figure (rows
+    and columns add up to their totals, counts are 0 or more) are found by linear
+    programming; a cell whose range is narrower than 1 is disclosed.
 
     Parameters
     ----------
@@ -374,9 +402,9 @@ def find_derivable_cells(
     >>> find_derivable_cells(t, hidden, ["a", "b"], total_row="T")
     [('x', 'a')]
     """
-    _, all_columns, lines = _structure(table, columns, total_row, total_column)
+    values, all_columns, lines = _structure(table, columns, total_row, total_column)
     mask = withheld.reindex(index=table.index, columns=all_columns).fillna(False)
-    found = _derivable_cells(lines, mask.to_numpy(dtype=bool))
+    found = _derivable_cells(lines, mask.to_numpy(dtype=bool), values)
     return [(table.index[i], all_columns[j]) for i, j in found]
 
 

@@ -77,6 +77,20 @@ def test_a_bad_threshold_is_refused(monkeypatch, value):
         default_threshold()
 
 
+def test_a_row_whose_other_counts_are_zero_withholds_its_total():
+    """By hand: r0's 1 and its total 1 are primary. Column c0 then has one withheld
+    cell: r1's 10. Row r1 has one: its other count is a zero (known anyway: column c1
+    totals 0), so its total 10 is withheld instead, which also protects the column of
+    row totals."""
+    table = frame({"r0": [1, 0, 1], "r1": [10, 0, 10], "Total": [11, 0, 11]},
+                  ["c0", "c1", "Total"])
+    shown = suppress_small_counts(table, ["c0", "c1"], total_row="Total",
+                                  total_column="Total")
+    pd.testing.assert_frame_equal(shown, expected({
+        "r0": [C, "0", C], "r1": [C, "0", C], "Total": ["11", "0", "11"]},
+        ["c0", "c1", "Total"]))
+
+
 def test_zeros_are_shown_unless_asked():
     table = pd.DataFrame({"n": [0, 12]})
     assert suppress_small_counts(table, ["n"])["n"].tolist() == ["0", "12"]
@@ -240,13 +254,15 @@ def count_tables(draw):
     return table
 
 
+@pytest.mark.parametrize("suppress_zeros", [False, True])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(count_tables())
-def test_no_withheld_count_can_be_worked_out(table):
+@given(table=count_tables())
+def test_no_withheld_count_can_be_worked_out(table, suppress_zeros):
     columns = [c for c in table.columns if c != "Total"]
     rows = [r for r in table.index if r != "Total"]
-    mask = find_cells_to_suppress(table, columns, total_row="Total", total_column="Total")
-    small = (table >= 1) & (table < 10)
+    mask = find_cells_to_suppress(table, columns, total_row="Total", total_column="Total",
+                                  suppress_zeros=suppress_zeros)
+    small = (table >= (0 if suppress_zeros else 1)) & (table < 10)
     assert mask[small].fillna(True).all().all(), "every small count withheld"
     for line in [mask.loc[r] for r in mask.index] + [mask[c] for c in mask.columns]:
         assert line.sum() != 1
