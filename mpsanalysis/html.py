@@ -28,6 +28,7 @@ __all__ = [
     "format_money",
     "format_money_change",
     "table_html",
+    "figure_cell_html",
     "figure_html",
     "callout_html",
     "status_html",
@@ -157,6 +158,23 @@ def _figure_columns(rows: Sequence[Sequence[object]], skip: set[int]) -> set[int
     return out
 
 
+def figure_cell_html(value: object) -> str:
+    """A figure for a table cell, escaped: it may wrap between its parts (a change and
+    its percentage) but never inside one (not after a minus sign).
+
+    Examples
+    --------
+    >>> figure_cell_html("−£431,000 (−3.2%)")
+    '<span class="nw">−£431,000</span> <span class="nw">(−3.2%)</span>'
+    >>> figure_cell_html("1,204")
+    '1,204'
+    """
+    text = escape(value)
+    if " " not in text:
+        return text
+    return " ".join(f'<span class="nw">{part}</span>' for part in text.split(" "))
+
+
 def table_html(
     header: Sequence[str],
     rows: Sequence[Sequence[object]],
@@ -170,7 +188,8 @@ def table_html(
 
     Cells are escaped, except in ``raw_columns`` whose cells the caller built from
     escaped parts (e.g. a status icon with its word). Columns that hold only figures get
-    ``class="num"`` (right-aligned, tabular digits); text stays left-aligned.
+    ``class="num"`` (right-aligned, tabular digits; a figure and its percentage may go
+    on two lines, but neither is broken); text stays left-aligned.
 
     Examples
     --------
@@ -203,7 +222,10 @@ def table_html(
     for row in rows:
         parts.append("<tr>")
         for i, cell in enumerate(row):
-            text = str(cell) if i in raw_columns else escape(cell)
+            if i in raw_columns:
+                text = str(cell)
+            else:
+                text = figure_cell_html(cell) if i in numeric else escape(cell)
             if i == 0 and row_header:
                 parts.append(f'<th scope="row">{text}</th>')
             else:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mpsanalysis import catalogue, periods
 from mpsanalysis.assessment import STATUS_ICONS, STATUSES
-from mpsanalysis.html import csp_meta, escape, status_html
+from mpsanalysis.html import csp_meta, escape, figure_cell_html, status_html
 
 __all__ = ["write_index", "render_index", "write_reports_home"]
 
@@ -69,8 +69,8 @@ def _objective_rows(result) -> str:
         name = m["measure"] + (" (S)" if m.get("synthetic") else "")
         rows.append(
             f'<tr>{lead}<th scope="row">{escape(name)}</th>'
-            f'<td class="num">{escape(m["figure"])}</td>'
-            f'<td class="num">{escape(m["change"])}</td>'
+            f'<td class="num">{figure_cell_html(m["figure"])}</td>'
+            f'<td class="num">{figure_cell_html(m["change"])}</td>'
             f"<td>{status_html(m['status'])}</td></tr>"
         )
     return f"<tbody>{''.join(rows)}</tbody>"
@@ -91,10 +91,10 @@ def render_index(plan, results) -> str:
     ]
     stamps = ""
     if synthetic or plan.provisional:
-        stamps = ('<div class="stamps" role="note" aria-label="Data status">'
-                  + ('<span class="stamp stamp-synthetic">SYNTHETIC DATA</span>'
+        stamps = ('<div class="stamps">'
+                  + ('<div class="synthetic-stamp" role="note">SYNTHETIC DATA</div>'
                      if synthetic else "")
-                  + ('<span class="stamp stamp-provisional">PROVISIONAL</span>'
+                  + ('<div class="provisional-stamp" role="note">PROVISIONAL</div>'
                      if plan.provisional else "")
                   + "</div>\n")
     if synthetic:

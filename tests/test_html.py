@@ -313,7 +313,9 @@ def test_contents_come_after_the_title_block_and_before_the_first_section(export
 
 
 def test_stamps_and_breadcrumb(exported):
-    assert "SYNTHETIC DATA</span>" in exported and "PROVISIONAL</span>" in exported
+    assert '<div class="synthetic-stamp" role="note">SYNTHETIC DATA</div>' in exported
+    assert '<div class="provisional-stamp" role="note">PROVISIONAL</div>' in exported
+    assert '@top-right { content: "SYNTHETIC DATA \\B7  PROVISIONAL"' in exported
     assert '<a href="index.html">All reports for this period</a>' in exported
 
 
