@@ -520,12 +520,17 @@ def _run_dask(plan: RunPlan, staging: Path, checksums, commit, address: str) -> 
         from distributed import Client
     except ImportError as exc:
         raise ParameterError("--scheduler needs the 'distributed' package installed") from exc
+    import functools
+
     from mpsanalysis import engine
 
     with Client(address, timeout="20s") as client:
         try:
-            futures = client.map(execute_job, plan.jobs, staging=str(staging),
-                                 checksums=checksums, commit=commit, pure=False)
+            # The shared arguments travel inside the function (a dict given to map as a
+            # keyword would be taken for a task).
+            task = functools.partial(execute_job, staging=str(staging), checksums=checksums,
+                                     commit=commit)
+            futures = client.map(task, plan.jobs, key="mpsanalysis-report", pure=False)
             return client.gather(futures)
         finally:
             try:
