@@ -107,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     except MpsAnalysisError as exc:
         print(f"mpsanalysis {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # disk full, permission denied, a folder that vanished
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        print(f"mpsanalysis {args.command}: error: {exc.strerror or exc}{where}",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"mpsanalysis {args.command}: interrupted", file=sys.stderr)
         return 130

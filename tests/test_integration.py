@@ -27,7 +27,8 @@ def _independent_fytd(raw_folder, major, minors=None):
 
 def _headline_cells(html, measure_title):
     match = re.search(
-        rf'<th scope="row">{re.escape(measure_title)}</th><td>([^<]*)</td><td>([^<]*)</td>', html
+        rf'<th scope="row">{re.escape(measure_title)}</th><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>',
+        html,
     )
     assert match, f"no headline row for {measure_title}"
     return match.group(1), match.group(2)
