@@ -38,7 +38,8 @@ def setup_style() -> None:
     })
 
 
-def plot_financial_year_months(monthly: pd.Series, period_end: pd.Period, title: str):
+def plot_financial_year_months(monthly: pd.Series, period_end: pd.Period, title: str,
+                               ylabel: str = "Offences per month"):
     """This financial year's months against the same months last year.
 
     Returns
@@ -60,7 +61,7 @@ def plot_financial_year_months(monthly: pd.Series, period_end: pd.Period, title:
     ax.plot(labels, before, label=periods.financial_year_label(fy - 1), **_LAST_YEAR)
     ax.plot(labels, now, label=periods.financial_year_label(fy), **_THIS_YEAR)
     ax.set_title(title, loc="left")
-    ax.set_ylabel("Offences per month")
+    ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.legend(frameon=False, loc="lower right")
@@ -109,9 +110,12 @@ def plot_borough_comparison(
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="y", visible=False)
     if len(data):
+        whole = bool((data % 1 == 0).all())
+        fmt = "{:,.0f}" if whole else "{:,.2f}"
         alt = (
             f"{title}: {len(data)} boroughs ranked. Highest: {data.index[-1]} "
-            f"({data.iloc[-1]:,.2f}); lowest: {data.index[0]} ({data.iloc[0]:,.2f})."
+            f"({fmt.format(data.iloc[-1])}); lowest: {data.index[0]} "
+            f"({fmt.format(data.iloc[0])})."
         )
     else:
         alt = f"{title}: no borough figures for this period."

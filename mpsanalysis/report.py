@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mpsanalysis import boroughs, catalogue, charts, extracts, measures, periods
-from mpsanalysis.assessment import STATUS_ICONS, Assessment, assess_against_target
+from mpsanalysis.assessment import STATUS_ICONS, STATUSES, Assessment, assess_against_target
 from mpsanalysis.errors import ParameterError
 from mpsanalysis.html import (
     callout_html,
@@ -25,7 +25,9 @@ from mpsanalysis.html import (
     format_change,
     format_count,
     format_money,
+    format_money_change,
     format_percent,
+    status_html,
     table_html,
 )
 
@@ -253,17 +255,16 @@ class ObjectiveReport:
         """Title block: objective, period, geography, data vintage and status summary."""
         o = self.objective
         counts = self.status_counts
-        summary = ", ".join(
-            f"{STATUS_ICONS[s]} {n} {s}" for s, n in sorted(counts.items()) if n
+        summary = "; ".join(
+            f"{STATUS_ICONS[s]} {s}: {counts[s]}" for s in STATUSES if counts.get(s)
         )
         fy = periods.financial_year_label(periods.financial_year(self.period_end))
         items = [
-            ("Objective", o.title),
             ("Plan", o.plan),
             ("Lead", o.lead),
             ("Period", f"financial year {fy} to date: {self.window.label}"),
             ("Geography", self.geography),
-            ("Data up to", self.last_month.strftime("%B %Y")),
+            ("Data available to", self.last_month.strftime("%B %Y")),
             ("Status", summary),
         ]
         rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
@@ -279,12 +280,9 @@ class ObjectiveReport:
             r, a = row.result, row.assessment
             m = r.measure
             name = m.title + (" (proxy)" if m.proxy else "") + (" (S)" if r.synthetic else "")
-            status = (
-                f'<span class="status status-{escape(a.status.replace(" ", "-"))}">'
-                f'<span aria-hidden="true">{STATUS_ICONS[a.status]}</span> {escape(a.status)}</span>'
-            )
+            status = status_html(a.status)
             target = m.target.describe(m.direction) if m.target else "none"
-            variation = row.spc["label"] if row.spc else "–"
+            variation = row.spc["variation_label"] if row.spc else "–"
             if not r.supplied:
                 out.append([name, "data not supplied", "", "", "", "", target, status, ""])
             elif m.unit == "proportion":
@@ -301,8 +299,7 @@ class ObjectiveReport:
                 if math.isnan(c.change):
                     change = "n/a"
                 elif m.unit == "money":
-                    sign = "+" if c.change > 0 else ("−" if c.change < 0 else "")
-                    change = f"{sign}{format_money(abs(c.change))} ({format_change(c.percent_change)})"
+                    change = f"{format_money_change(c.change)} ({format_change(c.percent_change)})"
                 else:
                     change = f"{format_change(c.change, 0, '')} ({format_change(c.percent_change)})"
                 out.append([
@@ -316,14 +313,14 @@ class ObjectiveReport:
         """The headline table: FYTD, last year, change, forecasts, target and status."""
         last = periods.same_period_last_year(self.window)
         header = [
-            "Measure", f"FYTD {self.window.label}", f"Same period last year ({last.label})",
+            "Measure", "This year to date", "Same period last year",
             "Change", "Year-end forecast (present rate)", "Year-end forecast (last year's pattern)",
-            "Target", "Status", "Variation (SPC, latest month)",
+            "Target", "Status", "Variation (latest month)",
         ]
         table = table_html(
             header, self.headline_rows(),
             caption=f"Headline figures: {self.objective.title}, {self.geography}, "
-                    f"{self.window.label}",
+                    f"{self.window.label} against {last.label}",
             raw_columns=(7,), classes="data-table headline-table",
         )
         notes = [
@@ -393,7 +390,11 @@ class ObjectiveReport:
             if r.measure.unit not in ("count", "money") or r.monthly.empty:
                 continue
             title = f"{r.measure.title}, {self.geography}"
-            fig, alt = charts.plot_financial_year_months(r.monthly, self.period_end, title)
+            ylabel = {"money": "£ per month"}.get(r.measure.unit, "Offences per month")
+            if r.measure.source == "extract" and r.measure.unit == "count":
+                ylabel = "Number per month"
+            fig, alt = charts.plot_financial_year_months(r.monthly, self.period_end, title,
+                                                         ylabel=ylabel)
             caption = f"{title}: this financial year against last. Source: {r.source_label}."
             parts.append(figure_html(fig, alt, caption))
         return "".join(parts) or "<p>No monthly series to chart for this period.</p>"
@@ -455,6 +456,7 @@ class ObjectiveReport:
                 "are signals, marked by shape as well as colour."
             )
             parts.append(figure_html(fig, alt, caption))
+            parts.append(escape_paragraph(f"{r.measure.title}, latest month: {row.spc['label']}."))
         if not parts:
             return "<p>No monthly series with a direction of improvement to chart.</p>"
         return "".join(parts)
