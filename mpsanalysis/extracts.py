@@ -35,7 +35,7 @@ import pandas as pd
 
 from mpsanalysis import boroughs, paths
 from mpsanalysis.errors import DataValidationError, ParameterError
-from mpsanalysis.loaders import check_csv_shape
+from mpsanalysis.loaders import check_csv_shape, read_text_file
 
 __all__ = [
     "EXTRACT_COLUMNS",
@@ -96,19 +96,7 @@ def read_extract(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     name = path.name
-    try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise _error(
-            f"is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
-            "re-save it as UTF-8 CSV", name, line,
-        ) from exc
-    except OSError as exc:
-        raise _error(f"cannot be read ({exc.strerror})", name) from exc
-    if not text.strip():
-        raise _error("the file is empty", name)
+    text = read_text_file(path)
     check_csv_shape(text, name)  # rectangular: no cut-short, shifted or blank lines
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,

@@ -8,11 +8,9 @@ Content-Security-Policy and stylesheet as the reports: no scripts, nothing fetch
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
-from mpsanalysis import catalogue, periods
+from mpsanalysis import catalogue, periods, store
 from mpsanalysis.assessment import STATUS_ICONS, STATUSES
 from mpsanalysis.html import csp_meta, escape, figure_cell_html, status_html
 
@@ -135,13 +133,7 @@ def render_index(plan, results) -> str:
 
 
 def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    return store.write_text_atomic(path, text)
 
 
 def write_index(plan, results) -> Path:

@@ -35,6 +35,7 @@ __all__ = [
     "combine_vintages",
     "find_missing_months",
     "canonical_category_names",
+    "read_text_file",
 ]
 
 TIDY_COLUMNS = [
@@ -61,7 +62,10 @@ _LAYOUTS = {
 }
 
 
-def _read_text(path: Path) -> str:
+def read_text_file(path: Path) -> str:
+    """A data file's text: UTF-8 (a byte-order mark tolerated), or a DataValidationError
+    naming the file (empty, unreadable, or not UTF-8 with the line of the first bad byte).
+    """
     name = path.name
     try:
         raw = path.read_bytes()
@@ -332,7 +336,7 @@ def read_borough_crime(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     name = path.name
-    text = _read_text(path)
+    text = read_text_file(path)
     check_csv_shape(text, name)  # rectangular: no cut-short, shifted or blank lines
     try:
         frame = pd.read_csv(

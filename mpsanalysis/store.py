@@ -20,7 +20,15 @@ import pandas as pd
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError
 
-__all__ = ["table_path", "write_table", "read_table", "table_exists", "write_json", "read_json"]
+__all__ = [
+    "table_path",
+    "write_table",
+    "read_table",
+    "table_exists",
+    "write_json",
+    "read_json",
+    "write_text_atomic",
+]
 
 
 def table_path(name: str, directory: Path | None = None) -> Path:
@@ -142,3 +150,21 @@ def read_json(name: str, directory: Path | None = None) -> Any:
         raise DataValidationError(
             f"corrupted JSON ({exc}); run `mpsanalysis build` again", file=target.name
         ) from exc
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write a text file so that it is either the old or the new one, never half of
+    either: a temporary file beside it, flushed to disk, made readable (0644), then renamed
+    over the target. A failed write (disk full) leaves no temporary file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+
+    _atomic_write(path, write)
+    return path

@@ -15,29 +15,10 @@ import numpy as np
 import pandas as pd
 
 from mpsanalysis.errors import DataValidationError, ParameterError
+from mpsanalysis.loaders import read_text_file as read_text
 from mpsanalysis.significance import wilson_interval
 
 _YYYYMM = re.compile(r"^(\d{4})(\d{2})$")
-
-
-def read_text(path: Path) -> str:
-    """The file's text (UTF-8, a byte-order mark tolerated), or a DataValidationError."""
-    name = path.name
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataValidationError(f"cannot be read ({exc.strerror})", file=name) from exc
-    if not raw.strip():
-        raise DataValidationError("the file is empty", file=name)
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataValidationError(
-            f"is not UTF-8 text (byte {raw[exc.start]:#04x}); re-save it as UTF-8 CSV",
-            file=name,
-            row=line,
-        ) from exc
 
 
 def read_csv_checked(
