@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mpsanalysis import __version__, boroughs, catalogue, paths, periods
+from mpsanalysis import __version__, boroughs, catalogue, paths, periods, store
 from mpsanalysis.errors import MpsAnalysisError, NotebookRunError, ParameterError
 
 __all__ = [
@@ -234,7 +234,13 @@ def plan_run(
 
 # --------------------------------------------------------------------------- execution
 def _kernel_manager_class():
-    """A kernel manager on local IPC sockets (no TCP ports) where the OS allows it.
+    """A kernel manager on local IPC sockets where the OS allows it.
+
+    The five kernel channels (shell, iopub, stdin, control, heartbeat) use IPC sockets,
+    so no kernel channel listens on a TCP port. ipykernel itself still opens one socket
+    on 127.0.0.1 for output from processes a notebook forks; it cannot be switched off,
+    and it is bound to loopback only (tests/test_security.py checks nothing listens on
+    a network interface).
 
     Each kernel gets its own private folder for its sockets, removed when the kernel
     shuts down.
@@ -514,8 +520,7 @@ def _run_dask(plan: RunPlan, staging: Path, checksums, commit, address: str) -> 
     warm kernel for the run; the kernels are stopped when the run ends. Workers need
     mpsanalysis installed and the same paths (notebooks, data, staging) as this machine.
     """
-    if not re.match(r"^(tcp|tls|inproc|ucx)://[\w.\-\[\]:]+$", address):
-        raise ParameterError(f"--scheduler {address!r} is not an address such as tcp://HOST:PORT")
+    _check_scheduler(address)
     try:
         from distributed import Client
     except ImportError as exc:
@@ -539,21 +544,15 @@ def _run_dask(plan: RunPlan, staging: Path, checksums, commit, address: str) -> 
                 print(f"note: could not stop the workers' kernels ({exc})", file=sys.stderr)
 
 
+def _check_scheduler(address: str) -> None:
+    """Refuse a --scheduler value that is not a Dask address such as tcp://HOST:PORT."""
+    if not re.match(r"^(tcp|tls|inproc|ucx)://[\w.\-\[\]:]+$", address):
+        raise ParameterError(f"--scheduler {address!r} is not an address such as tcp://HOST:PORT")
+
+
 def _atomic_text(path: Path, text: str) -> None:
-    """Write a text file so that it is either the old or the new one, never half of
-    either: a temporary file, flushed to disk, then renamed over the target. A failed
-    write (disk full) leaves no temporary file behind."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a text file atomically (see :func:`mpsanalysis.store.write_text_atomic`)."""
+    store.write_text_atomic(path, text)
 
 
 def _package_versions() -> dict[str, str]:
@@ -579,11 +578,8 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
 
     if workers is not None and workers < 1:
         raise ParameterError(f"--workers {workers} must be at least 1")
-    if scheduler is not None and not re.match(r"^(tcp|tls|inproc|ucx)://[\w.\-\[\]:]+$",
-                                              scheduler):
-        raise ParameterError(
-            f"--scheduler {scheduler!r} is not an address such as tcp://HOST:PORT"
-        )
+    if scheduler is not None:
+        _check_scheduler(scheduler)
     workers = workers or os.cpu_count() or 1
     checksums = fetch.read_checksums()
     commit = _git_commit()
