@@ -136,6 +136,24 @@ class TreeMemory:
         return self.peak / 2**20
 
 
+_BUSY = "n = 0\nwhile n < {n}:\n    n += 1\n"
+
+
+def parallel_capacity(iterations: int = 15_000_000) -> float:
+    """How many cores this run can use now: the same busy loop in one process, then in
+    two at once (2.0 = two idle cores; about 1.0 = the other core is busy elsewhere)."""
+    command = [sys.executable, "-c", _BUSY.format(n=iterations)]
+    started = time.perf_counter()
+    subprocess.run(command, check=True)
+    one = time.perf_counter() - started
+    started = time.perf_counter()
+    procs = [subprocess.Popen(command) for _ in range(2)]
+    for p in procs:
+        p.wait()
+    two = time.perf_counter() - started
+    return 2 * one / two
+
+
 def machine() -> dict:
     """nproc, CPU model, memory, Python, OS and the load average now."""
     model = "unknown"
