@@ -5,6 +5,10 @@ from start to exit, worker and kernel start-up included), on the same subset: th
 two objectives of the catalogue for London and seven boroughs (16 reports). The two runs must write
 byte-identical HTML. The peak resident memory of the whole process tree (command,
 workers, kernels) is sampled during the 2-worker run.
+
+The machine may be shared: each run waits for two free cores, and the CPU other
+processes used during each run is measured (machine busy time minus the run's own); if
+it exceeds 0.15 cores the pair is run once more and the figures say so.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from benchmarks.common import (
     at_least,
     check,
     info,
-    parallel_capacity,
+    wait_for_free_cores,
 )
 
 OBJECTIVES = ("serious-violence", "protect-young-people")  # the catalogue's first two
@@ -31,9 +35,18 @@ GEOGRAPHIES = ("London", "Barnet", "Camden", "Croydon", "Hackney", "Lambeth", "N
 PERIOD = "2010-10"
 
 
+def _busy_cpu() -> float:
+    """CPU seconds the whole machine has spent busy (steal included) since boot."""
+    import psutil
+
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
 def run_cli(reports: Path, workers: int, objectives=OBJECTIVES, geographies=GEOGRAPHIES,
-            period: str = PERIOD) -> tuple[float, float]:
-    """(wall seconds, peak MB of the process tree) of one ``mpsanalysis run``."""
+            period: str = PERIOD) -> dict:
+    """One ``mpsanalysis run``: wall seconds, peak MB of its process tree, the CPU it
+    used and the CPU other processes used meanwhile (in cores)."""
     command = [str(BIN / "mpsanalysis"), "run", "--period-end", period,
                "--workers", str(workers)]
     for objective in objectives:
@@ -41,46 +54,65 @@ def run_cli(reports: Path, workers: int, objectives=OBJECTIVES, geographies=GEOG
     for geography in geographies:
         command += ["--geography", geography]
     env = {**os.environ, "MPSANALYSIS_REPORTS_DIR": str(reports)}
+    busy = _busy_cpu()
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     with TreeMemory(process.pid) as memory:
-        out, err = process.communicate()
+        err = process.stderr.read()
+        _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    process.stderr.close()
+    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{out[-2000:]}\n{err[-4000:]}")
-    return seconds, memory.peak_mb
+        raise RuntimeError(f"{' '.join(command)} failed:\n{err[-4000:]}")
+    mine = usage.ru_utime + usage.ru_stime  # the command and every process it waited for
+    others = max(0.0, _busy_cpu() - busy - mine)
+    return {"seconds": seconds, "peak_mb": memory.peak_mb, "cpu_s": mine,
+            "other_cores": others / seconds}
 
 
 def _html(reports: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in reports.rglob("*.html") if p.name != "index.html"}
 
 
+ATTEMPTS = 2  # a run pair is repeated once if other processes took CPU meanwhile
+CLEAN = 0.15  # cores other processes may use during a run for it to count as clean
+
+
 def bench_fanout() -> Section:
     section = Section("fanout")
     jobs = len(OBJECTIVES) * len(GEOGRAPHIES)
+    attempts = []
     with tempfile.TemporaryDirectory(prefix="mps-bench-fanout-") as tmp:
         tmp = Path(tmp)
-        capacity_before = parallel_capacity()
-        one, _ = run_cli(tmp / "w1", 1)
-        two, peak = run_cli(tmp / "w2", 2)
-        capacity_after = parallel_capacity()
-        html1, html2 = _html(tmp / "w1"), _html(tmp / "w2")
-    same = len(html1) == jobs and html1 == html2
+        for attempt in range(ATTEMPTS):
+            wait_for_free_cores()
+            one = run_cli(tmp / f"w1-{attempt}", 1)
+            wait_for_free_cores()
+            two = run_cli(tmp / f"w2-{attempt}", 2)
+            same = (len(_html(tmp / f"w1-{attempt}")) == jobs
+                    and _html(tmp / f"w1-{attempt}") == _html(tmp / f"w2-{attempt}"))
+            attempts.append({"one": one, "two": two, "same": same})
+            if max(one["other_cores"], two["other_cores"]) <= CLEAN:
+                break
+    chosen = attempts[-1]
+    one, two = chosen["one"], chosen["two"]
+    others = max(one["other_cores"], two["other_cores"])
     section.figures += [
-        info(f"fan-out: {jobs} reports, 1 worker", one, "s"),
-        info(f"fan-out: {jobs} reports, 2 workers", two, "s"),
-        at_least("fan-out: speed-up of 2 workers over 1", one / two, 1.8),
-        check("fan-out: HTML identical, 1 and 2 workers", same),
-        info("fan-out: peak memory of the 2-worker run (all processes)", peak, "MB"),
-        info("fan-out: cores free for this run (busy-loop test before, after)",
-             min(capacity_before, capacity_after), "cores",
-             f"{capacity_before:.2f} before, {capacity_after:.2f} after; below about 1.9 "
-             "other work on the machine limits any speed-up"),
+        info(f"fan-out: {jobs} reports, 1 worker", one["seconds"], "s"),
+        info(f"fan-out: {jobs} reports, 2 workers", two["seconds"], "s"),
+        at_least("fan-out: speed-up of 2 workers over 1", one["seconds"] / two["seconds"],
+                 1.8),
+        check("fan-out: HTML identical, 1 and 2 workers", all(a["same"] for a in attempts)),
+        info("fan-out: peak memory of the 2-worker run (all processes)", two["peak_mb"], "MB"),
+        info("fan-out: CPU other processes used during the runs", others, "cores",
+             f"attempt {len(attempts)} of {ATTEMPTS}"
+             + ("" if others <= CLEAN else "; the machine was shared, so the speed-up is "
+                "understated")),
     ]
     section.notes = {"jobs": jobs, "objectives": OBJECTIVES, "geographies": GEOGRAPHIES,
-                     "seconds_1_worker": one, "seconds_2_workers": two, "peak_mb": peak,
-                     "cores_free_before": capacity_before, "cores_free_after": capacity_after}
+                     "attempts": attempts}
     return section
 
 
@@ -90,9 +122,9 @@ def bench_full_run() -> Section:
 
     section = Section("full-run")
     with tempfile.TemporaryDirectory(prefix="mps-bench-full-") as tmp:
-        seconds, peak = run_cli(Path(tmp), os.cpu_count() or 1,
-                                objectives=tuple(catalogue.objective_ids()),
-                                geographies=("all",))
+        run = run_cli(Path(tmp), os.cpu_count() or 1,
+                      objectives=tuple(catalogue.objective_ids()), geographies=("all",))
+        seconds, peak = run["seconds"], run["peak_mb"]
         reports = len(_html(Path(tmp)))
     section.figures += [
         info(f"full run: {reports} reports, --geography all", seconds, "s"),

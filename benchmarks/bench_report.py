@@ -133,9 +133,10 @@ def bench_report() -> Section:
             ranked = sorted(jobs, key=lambda j: survey[j.objective_id])
             job, heaviest = ranked[len(ranked) // 2], ranked[-1]
             modules = notebook_imports(job, tmp / "discover")
-            naive, floor, warm, breakdown = [], [], [], []
+            naive, naive_parts, floor, warm, breakdown = [], [], [], [], []
             for _ in range(ROUNDS):
-                naive.append(sum(naive_once(job, tmp / "naive")))
+                naive_parts.append(naive_once(job, tmp / "naive"))
+                naive.append(sum(naive_parts[-1]))
                 floor.append(floor_once(cwd, modules))
                 for _ in range(REPORTS_PER_ROUND):
                     seconds, steps = _warm(eng, job, tmp / "warm", checksums, commit)
@@ -193,6 +194,8 @@ def bench_report() -> Section:
         "naive_s": naive, "floor_s": floor, "warm_s": warm, "cold_start_s": cold_start,
         "cold_first_report_s": cold_first, "papermill_path_s": reference,
         "breakdown": {
+            "naive_papermill_command_s": median([a for a, _ in naive_parts]),
+            "naive_nbconvert_command_s": median([b for _, b in naive_parts]),
             "kernel_start_s": median([a for a, _ in floor]),
             "notebook_imports_s": median([b for _, b in floor]),
             "cells_and_notebook_write_s": median([b["execute"] for b in breakdown]),
