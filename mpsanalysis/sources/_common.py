@@ -300,3 +300,41 @@ def make_log(
 def fmt_int(value: float) -> str:
     """A whole number with thousands separators and an explicit sign when negative."""
     return f"{int(round(value)):,}"
+
+
+_LSOA_2011 = re.compile(r"^E01\d{6}$")
+
+
+def check_lsoa_boroughs(frame: pd.DataFrame, file: str) -> pd.Series:
+    """Validate the LSOA11CD, LAD11NM and LAD11CD columns of an LSOA-level file.
+
+    Every LSOA code must be a 2011 English LSOA code, every borough name a London
+    borough, and every borough code the GSS code of the name on the same line.
+
+    Returns
+    -------
+    pandas.Series
+        The canonical borough name of each row.
+    """
+    raise_at_first(
+        ~frame["LSOA11CD"].str.match(_LSOA_2011),
+        frame,
+        "LSOA11CD",
+        "LSOA code {value!r} is not a 2011 LSOA code (E01 and six digits)",
+        file,
+    )
+    from mpsanalysis import boroughs
+
+    canonical = frame["LAD11NM"].map(
+        {n: boroughs.normalise_borough_name(n) for n in frame["LAD11NM"].unique()}
+    )
+    raise_at_first(canonical.isna(), frame, "LAD11NM", "unknown borough {value!r}", file)
+    codes = canonical.map({n: boroughs.lookup_borough_code(n) for n in set(canonical)})
+    raise_at_first(
+        codes.ne(frame["LAD11CD"]),
+        frame,
+        "LAD11CD",
+        "LAD11CD {value!r} does not match the borough name on the same line",
+        file,
+    )
+    return canonical

@@ -76,7 +76,6 @@ UNRELIABLE_YEAR = 2020
 
 _REQUIRED = ["LSOA11CD", "LSOA11NM", "LAD11CD", "LAD11NM"]
 _FILE = re.compile(r"^london-\d{4}-\d{4}-(?P<slug>.+)\.csv$")
-_LSOA = re.compile(r"^E01\d{6}$")
 _YEAR = re.compile(r"^\d{4}$")
 
 
@@ -136,25 +135,7 @@ def read_lsoa_crime_annual(path: str | Path) -> pd.DataFrame:
     if not years:
         raise DataValidationError("has no year columns (YYYY)", file=name, row=1)
     _common.check_not_blank(frame, _REQUIRED, name)
-    _common.raise_at_first(
-        ~frame["LSOA11CD"].str.match(_LSOA),
-        frame,
-        "LSOA11CD",
-        "LSOA code {value!r} is not a 2011 LSOA code (E01 and six digits)",
-        name,
-    )
-    canonical = frame["LAD11NM"].map(
-        {n: boroughs.normalise_borough_name(n) for n in frame["LAD11NM"].unique()}
-    )
-    _common.raise_at_first(canonical.isna(), frame, "LAD11NM", "unknown borough {value!r}", name)
-    codes = canonical.map({n: boroughs.lookup_borough_code(n) for n in set(canonical)})
-    _common.raise_at_first(
-        codes.ne(frame["LAD11CD"]),
-        frame,
-        "LAD11CD",
-        "LAD11CD {value!r} does not match the borough name on the same line",
-        name,
-    )
+    canonical = _common.check_lsoa_boroughs(frame, name)
     duplicated = frame["LSOA11CD"].duplicated(keep=False)
     if duplicated.any():
         lines = [int(i) for i in frame.index[duplicated]]

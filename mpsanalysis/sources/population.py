@@ -52,7 +52,6 @@ LSOA_POPULATION_COLUMNS = ["lsoa_code", "lsoa_name", "borough_code", "year", "po
 _ESTIMATE = "ONS MYE"
 _LONDON_CODE = "E12000007"
 _GSS = re.compile(r"^E(09|12|13)\d{6}$")
-_LSOA_CODE = re.compile(r"^E01\d{6}$")
 _BOROUGH_REQUIRED = ["Code", "Name", "Year", "Source", "Population"]
 _LSOA_REQUIRED = ["LSOA11CD", "LSOA11NM", "LAD11CD", "LAD11NM", "Persons_All-Ages"]
 
@@ -278,25 +277,7 @@ def read_lsoa_population(path: str | Path, year: int | None = None) -> pd.DataFr
         year = int(match.group(1))
     frame = _common.read_csv_checked(path, _LSOA_REQUIRED, what="ONS LSOA population file")
     _common.check_not_blank(frame, _LSOA_REQUIRED[:4], name)
-    _common.raise_at_first(
-        ~frame["LSOA11CD"].str.match(_LSOA_CODE),
-        frame,
-        "LSOA11CD",
-        "LSOA code {value!r} is not a 2011 LSOA code (E01 and six digits)",
-        name,
-    )
-    canonical = frame["LAD11NM"].map(
-        {n: boroughs.normalise_borough_name(n) for n in frame["LAD11NM"].unique()}
-    )
-    _common.raise_at_first(canonical.isna(), frame, "LAD11NM", "unknown borough {value!r}", name)
-    expected = canonical.map({n: boroughs.lookup_borough_code(n) for n in set(canonical)})
-    _common.raise_at_first(
-        expected.ne(frame["LAD11CD"]),
-        frame,
-        "LAD11CD",
-        "LAD11CD {value!r} does not match the borough name on the same line",
-        name,
-    )
+    _common.check_lsoa_boroughs(frame, name)
     count_columns = [c for c in frame.columns if c.split("_")[0] in ("Persons", "Males", "Females")]
     counts = pd.DataFrame(
         _common.parse_counts(frame, count_columns, name, what="population"),
