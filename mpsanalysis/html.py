@@ -235,20 +235,26 @@ def table_html(
     return "".join(parts)
 
 
-def _compress_png(raw: bytes) -> tuple[bytes, tuple[int, int]]:
-    """Requantise a chart PNG to a 256-colour palette (charts have few colours, so this
-    is visually lossless and about 2.5 times smaller); returns the bytes and pixel size."""
+def _palette_png(image) -> bytes:
+    """A chart image as a 256-colour palette PNG.
+
+    Charts have few colours (300 to 600, counting the anti-aliased edges), so a
+    256-colour palette without dithering is visually lossless. Pillow's
+    maximum-coverage quantiser is used: on the project's charts no pixel differs from
+    the original by more than 2 levels of 255 (median cut: up to 17, fast octree: up to
+    14 and a tint over the whole background) and it is about twice as fast as median
+    cut. The file is about 2.5 times smaller than a full-colour PNG.
+    ``compress_level=6`` (zlib's default) costs 5 ms a chart where ``optimize=True``
+    costs 30 ms, for files about 15% larger (``docs/performance.md``).
+    """
     from PIL import Image
 
-    with Image.open(io.BytesIO(raw)) as image:
-        size = image.size
-        palette = image.convert("RGB").quantize(
-            colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
-        )
-        out = io.BytesIO()
-        palette.save(out, format="PNG", optimize=True)
-    data = out.getvalue()
-    return (data, size) if len(data) < len(raw) else (raw, size)
+    palette = image.convert("RGB").quantize(
+        colors=256, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE
+    )
+    out = io.BytesIO()
+    palette.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
 
 
 def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
@@ -272,11 +278,29 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
 
     if not alt or not alt.strip():
         raise ValueError("a chart needs alt text that states its message")
+    from PIL import Image
+
+    # Drawn once into an uncompressed TIFF (a plain copy of the pixels that keeps the
+    # size of the "tight" bounding box), then encoded once as a palette PNG: encoding a
+    # full-colour PNG first and decoding it again cost three times as much.
+    # The tight bounding box is measured at the figure's own resolution and given to
+    # savefig: with bbox_inches="tight" savefig lays the figure out a second time at
+    # ``dpi`` just to measure it, which cost as much as drawing it. Text extents in
+    # inches hardly depend on the resolution, and the padding absorbs the difference.
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    bbox = fig.get_tightbbox(canvas.get_renderer())
+    bbox = bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight",
-                pil_kwargs={"optimize": True}, metadata={"Software": None})
+    fig.savefig(buffer, format="tiff", dpi=dpi, bbox_inches=bbox,
+                pil_kwargs={"compression": "raw"})
     plt.close(fig)
-    png, (width, height) = _compress_png(buffer.getvalue())
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        width, height = image.size
+        png = _palette_png(image)
     data = base64.b64encode(png).decode("ascii")
     shown_w, shown_h = round(width * 96 / dpi), round(height * 96 / dpi)
     return (
