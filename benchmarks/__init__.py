@@ -11,7 +11,8 @@ module         what it measures
 =============  ==========================================================================
 bench_imports  import time of the package; no heavy library loaded at import
 bench_report   one report: warm engine against the naive CLI chain and the floor
-bench_fanout   16 reports with 1 and 2 worker processes (``mpsanalysis run``)
+bench_fanout   54 reports (every objective, London + 5 boroughs, latest quarter) with
+               1 and 2 worker processes, runs in the order 1, 2, 2, 1 (``mpsanalysis run``)
 bench_largedata 45 million SYNTHETIC LSOA rows: build, query against the raw CSV
 =============  ==========================================================================
 

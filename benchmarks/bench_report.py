@@ -64,7 +64,7 @@ def notebook_imports(job, staging: Path) -> list[str]:
 def floor_once(cwd: str, modules: list[str]) -> tuple[float, float]:
     """(seconds to a ready bare kernel, seconds to import ``modules`` in it)."""
     from mpsanalysis import engine
-    from mpsanalysis.runner import _kernel_manager_class
+    from mpsanalysis.engine import _kernel_manager_class
 
     started = time.perf_counter()
     km = _kernel_manager_class()(kernel_name="python3")

@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -282,6 +284,39 @@ def _kernel_call(function: str, *args: Any) -> str:
 
 
 # ----------------------------------------------------------------- in the worker
+def _kernel_manager_class():
+    """A kernel manager on local IPC sockets where the OS allows it.
+
+    The five kernel channels (shell, iopub, stdin, control, heartbeat) use IPC sockets,
+    so no kernel channel listens on a TCP port. ipykernel itself still opens one socket
+    on 127.0.0.1 for output from processes a notebook forks; it cannot be switched off,
+    and it is bound to loopback only (tests/test_security.py checks nothing listens on
+    a network interface).
+
+    Each kernel gets its own private folder for its sockets, removed when the kernel
+    shuts down.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LocalKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._socket_dir = None
+            if os.name == "posix":
+                self._socket_dir = tempfile.mkdtemp(prefix="mpsk-")
+                self.transport = "ipc"
+                self.ip = os.path.join(self._socket_dir, "kernel")
+
+        async def _async_cleanup_resources(self, restart: bool = False) -> None:
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart and self._socket_dir:
+                shutil.rmtree(self._socket_dir, ignore_errors=True)
+
+        cleanup_resources = _async_cleanup_resources
+
+    return LocalKernelManager
+
+
 def _environment_key() -> tuple:
     """The environment a kernel was started with, as far as reports depend on it."""
     return tuple(sorted(
@@ -327,8 +362,6 @@ class WarmKernel:
     # -- start-up ------------------------------------------------------------
     def start(self) -> WarmKernel:
         """Launch the kernel process and return at once (see :meth:`ready`)."""
-        from mpsanalysis.runner import _kernel_manager_class
-
         self._started = time.perf_counter()
         self.km = _kernel_manager_class()(kernel_name=KERNEL_NAME)
         _run(self.km.start_kernel, cwd=self.cwd, extra_arguments=[_HISTORY_IN_MEMORY])
@@ -673,7 +706,7 @@ def execute_job_papermill(job: Job, staging: str, checksums: dict, commit: str) 
             job.notebook, str(executed), parameters=job.parameters, progress_bar=False,
             request_save_on_cell_execute=False, kernel_name=KERNEL_NAME,
             cwd=str(Path(job.notebook).parent),
-            kernel_manager_class=runner._kernel_manager_class(),
+            kernel_manager_class=_kernel_manager_class(),
         )
     except Exception as exc:  # any failure of this one notebook is isolated
         if executed.exists():

@@ -278,8 +278,6 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
 
     if not alt or not alt.strip():
         raise ValueError("a chart needs alt text that states its message")
-    from PIL import Image
-
     # Drawn once into an uncompressed TIFF (a plain copy of the pixels that keeps the
     # size of the "tight" bounding box), then encoded once as a palette PNG: encoding a
     # full-colour PNG first and decoding it again cost three times as much.
@@ -289,6 +287,7 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
     # inches hardly depend on the resolution, and the padding absorbs the difference.
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
 
     canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
     bbox = fig.get_tightbbox(canvas.get_renderer())

@@ -271,3 +271,32 @@ def test_unknown_engine_name_is_refused(monkeypatch):
     monkeypatch.setenv("MPSANALYSIS_ENGINE", "turbo")
     with pytest.raises(ParameterError, match="'warm' or 'papermill'"):
         engine.engine_name()
+
+
+def test_summary_sent_back_from_a_worker_is_plain_json():
+    """A result crossing from a worker process must not need nbformat to unpickle."""
+    import pickle
+
+    nb = nbformat.v4.new_notebook()
+    summary = {"objective": "robbery", "measures": [{"measure": "Robbery", "figure": "1,234"}]}
+    nb.cells.append(nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+        "display_data", data={runner.SUMMARY_MIMETYPE: summary})]))
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # as the engine reads it back
+    assert isinstance(nb.cells[0].outputs[0].data[runner.SUMMARY_MIMETYPE]["measures"][0],
+                      nbformat.NotebookNode)  # what the fix guards against
+    got = runner._summary_from(nb)
+    assert got == summary
+    assert b"nbformat" not in pickle.dumps(got)
+
+
+def test_html_exporter_is_built_once_per_thread():
+    import threading
+
+    first = runner._html_exporter()
+    assert runner._html_exporter() is first
+    assert first.exclude_input and first.exclude_output_prompt
+    other = []
+    thread = threading.Thread(target=lambda: other.append(runner._html_exporter()))
+    thread.start()
+    thread.join()
+    assert other[0] is not first

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mpsanalysis import boroughs, catalogue, cli, runner, store
+from mpsanalysis import boroughs, catalogue, cli, engine, runner, store
 from mpsanalysis.errors import CatalogueError, ParameterError
 
 PACKAGE = Path(runner.__file__).parent
@@ -102,8 +102,8 @@ def test_kernel_manager_uses_ipc_not_tcp():
     manager = _manager()
     assert manager.transport == "ipc"
     assert manager.ip.startswith("/") and not re.fullmatch(r"[\d.:]+", manager.ip)
-    # The runner's notebooks are executed with this kernel manager.
-    assert "_kernel_manager_class()" in inspect.getsource(runner)
+    # Both engines (warm and papermill) execute notebooks with this kernel manager.
+    assert "_kernel_manager_class()" in inspect.getsource(engine)
 
 
 def _tcp_sockets() -> dict[str, tuple[str, str]]:
