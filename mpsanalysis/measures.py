@@ -146,7 +146,8 @@ def measure_monthly(
     categories = load_category_vintages() if categories is None else categories
     if classification not in measure.categories:
         return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
-    rows = crime[_category_mask(crime, measure, classification)]
+    rows = crime.loc[_category_mask(crime, measure, classification),
+                     ["month", "borough_name", "count"]]  # copy only what is used
     if geography != boroughs.LONDON:
         rows = rows[rows["borough_name"].eq(geography)]
     sums = rows.groupby("month")["count"].sum().astype(float)
@@ -335,7 +336,8 @@ def borough_breakdown(
     """
     end = periods.parse_month(period_end)
     crime = load_borough_crime() if crime is None else crime
-    rows = crime[_category_mask(crime, measure, classification)]
+    rows = crime.loc[_category_mask(crime, measure, classification),
+                     ["month", "borough_name", "count"]]  # copy only what is used
     window = periods.fytd_window(end)
     last = periods.same_period_last_year(window)
     table = boroughs.borough_table()
