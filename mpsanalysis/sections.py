@@ -178,10 +178,16 @@ def homicide_html(report) -> str:
         parts.append(callout_html(
             f"The published MPS homicide data covers {coverage}; the tables below end "
             f"with {years[-1]}, before this report's period.", "note"))
-    solved = compute_solved_rate(shown, by=["year"])
-    rows = [[str(r.year), format_count(r.victims), format_count(r.solved),
-             format_percent(r.solved_rate * 100),
-             _interval(r.solved_rate_low, r.solved_rate_high)] for r in solved.itertuples()]
+    solved = compute_solved_rate(shown, by=["year"]).set_index("year")
+    rows = []
+    for year in years:  # a year without victims (small boroughs) is a row of zeros
+        if year in solved.index and solved.at[year, "victims"] > 0:
+            r = solved.loc[year]
+            rows.append([str(year), format_count(r["victims"]), format_count(r["solved"]),
+                         format_percent(r["solved_rate"] * 100),
+                         _interval(r["solved_rate_low"], r["solved_rate_high"])])
+        else:
+            rows.append([str(year), "0", "0", "no victims", ""])
     parts.append(table_html(
         ["Year", "Victims", "Solved", "Solved rate", "95% interval (Wilson)"], rows,
         f"Homicide victims and the solved rate by year, {report.geography}"))
@@ -190,10 +196,16 @@ def homicide_html(report) -> str:
     latest = [y for y in years[-3:]]
     recent = victims[victims["year"].isin(latest)]
     label = f"{latest[0]} to {latest[-1]}"
+    if recent.empty:
+        parts.append(_p(f"No homicide victims in {report.geography} from {label}, so there "
+                        "is no breakdown by age group, sex, method or domestic abuse."))
+        return "".join(parts)
     for column, title in (("age_group", "age group"), ("sex", "sex"), ("method", "method"),
                           ("domestic_abuse", "domestic abuse")):
         table = count_victims_by(recent, [column, "year"]).pivot(
-            index=column, columns="year", values="victims").fillna(0).astype(int)
+            index=column, columns="year", values="victims")
+        # every year is a column, with 0 where the geography had no victims that year
+        table = table.reindex(columns=latest).fillna(0).astype(int)
         table.columns = [str(c) for c in table.columns]
         table.index = [("Domestic abuse" if v is True else "Not domestic abuse")
                        if column == "domestic_abuse" else str(v) for v in table.index]

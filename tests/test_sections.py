@@ -84,3 +84,20 @@ def test_sections_say_when_a_source_is_missing(real_store, monkeypatch, tmp_path
     r.geography, r.period_end = "London", pd.Period("2010-10", "M")
     assert "not in the processed store" in sections.homicide_html(r)
     assert "not in the processed store" in sections.stop_search_html(r)
+
+
+def test_homicide_years_without_victims_are_zero_rows_and_columns(real_store, shared_data):
+    """Sutton had homicide victims in 2020 but none in 2018 or 2019 (found by the full
+    --geography all run, where the breakdown tables failed on the missing year column)."""
+    raw = pd.read_csv(shared_data / "london-datastore" / "homicide" /
+                      "homicide_victims_2003-2020.csv")
+    year = raw["Recorded Date"].str[-4:].astype(int)
+    sutton = raw[raw["Borough"].str.casefold().eq("sutton")]
+    by_year = sutton.groupby(year[sutton.index])["Count of Victims"].sum()
+    empty = [y for y in (2018, 2019, 2020) if by_year.get(y, 0) == 0]
+    assert empty, "the raw file no longer has a year without victims in Sutton"
+    html = sections.homicide_html(report.ObjectiveReport("homicide", "2021-03", "Sutton"))
+    for y in empty:
+        assert _cells(html, str(y))[:3] == ["0", "0", "no victims"]
+    header = re.search(r"by age group, Sutton, 2018 to 2020.*?</thead>", html, re.S)
+    assert header and all(f">{y}<" in header.group(0) for y in (2018, 2019, 2020))
