@@ -117,6 +117,34 @@ def test_reset_leaves_nothing_from_the_previous_notebook(tmp_path, fresh_engine)
     assert state["cached_in_package"] == 0 and state["out_history"] == 0
 
 
+CYCLE_MAKER = """\
+import builtins, weakref
+class Node:
+    pass
+a, b = Node(), Node()
+a.other, b.other = b, a  # a reference cycle: only the cyclic collector frees it
+builtins._mps_cycle_probe = weakref.ref(a)  # survives the namespace reset
+"""
+
+CYCLE_PROBE = """\
+import builtins, gc
+print(builtins._mps_cycle_probe() is None, gc.get_freeze_count() > 0)
+"""
+
+
+def test_reset_frees_a_reports_garbage_cycles_and_freezes_only_survivors(tmp_path,
+                                                                        fresh_engine):
+    """The reset freezes what survives it (imported code) so later collections are cheap;
+    a report's own garbage, cycles included, must be collected first, never frozen."""
+    maker = _write(tmp_path / "maker.ipynb", _notebook(CYCLE_MAKER))
+    probe = _write(tmp_path / "probe.ipynb", _notebook(CYCLE_PROBE))
+    out = str(tmp_path / "out.ipynb")
+    fresh_engine.execute_notebook(maker, out, {})
+    after = fresh_engine.execute_notebook(probe, out, {})
+    assert fresh_engine.kernels_started == 1
+    assert after.cells[-1].outputs[0]["text"].split() == ["True", "True"]
+
+
 def test_injected_parameters_and_metadata_match_papermill(tmp_path, fresh_engine):
     import papermill
 
