@@ -17,8 +17,9 @@ With 54 reports it is about 6%, still more than in the real run (timed by
 ``python -m benchmarks --full-run``).
 
 The machine may be shared: each run waits for two free cores, and the CPU other
-processes used during each run is measured (machine busy time minus the run's own);
-above 0.15 cores the figures say the machine was shared.
+processes used during each run is measured (machine busy time, steal included, minus the
+run's own); a run during which they used more than 0.15 cores is run once more, and if
+the repeat is shared too the figures say so.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def _html(reports: Path) -> dict[str, bytes]:
 
 ORDER = (1, 2, 2, 1)  # workers per run: ABBA, so a steady drift in machine speed cancels
 CLEAN = 0.15  # cores other processes may use during a run for it to count as clean
+ATTEMPTS = 2  # a run during which other processes used more is run once more
 
 
 def bench_fanout() -> Section:
@@ -102,19 +104,25 @@ def bench_fanout() -> Section:
     objectives = _objectives()
     jobs = len(objectives) * len(GEOGRAPHIES)
     runs: list[dict] = []
+    discarded: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="mps-bench-fanout-") as tmp:
         tmp = Path(tmp)
         first_html = None
         same = True
         for number, workers in enumerate(ORDER):
-            capacity = wait_for_free_cores()
-            folder = tmp / f"run{number}-w{workers}"
-            run = run_cli(folder, workers)
-            run.update(workers=workers, free_cores_before=capacity)
-            html = _html(folder)
-            same = same and len(html) == jobs and (first_html is None or html == first_html)
-            first_html = first_html or html
-            shutil.rmtree(folder)
+            for attempt in range(ATTEMPTS):
+                capacity = wait_for_free_cores()
+                folder = tmp / f"run{number}-w{workers}-{attempt}"
+                run = run_cli(folder, workers)
+                run.update(workers=workers, free_cores_before=capacity, attempt=attempt + 1)
+                html = _html(folder)
+                same = same and len(html) == jobs and (first_html is None
+                                                       or html == first_html)
+                first_html = first_html or html
+                shutil.rmtree(folder)
+                if run["other_cores"] <= CLEAN or attempt == ATTEMPTS - 1:
+                    break
+                discarded.append(run)  # other processes took CPU: run it again
             runs.append(run)
     one = [r["seconds"] for r in runs if r["workers"] == 1]
     two = [r["seconds"] for r in runs if r["workers"] == 2]
@@ -133,11 +141,13 @@ def bench_fanout() -> Section:
         info("fan-out: free cores before each run (busy loop: 2 at once against 1)", capacity,
              "cores", "lowest of the runs"),
         info("fan-out: CPU other processes used during the runs", others, "cores",
-             "" if others <= CLEAN else "the machine was shared, so the speed-up is "
-             "understated"),
+             (f"{len(discarded)} shared run(s) run again; " if discarded else "")
+             + ("" if others <= CLEAN else "the machine was still shared during a run, "
+                "so the speed-up is unreliable (over- or understated)")),
     ]
     section.notes = {"jobs": jobs, "objectives": objectives, "geographies": GEOGRAPHIES,
-                     "quarter": QUARTER, "order": ORDER, "runs": runs}
+                     "quarter": QUARTER, "order": ORDER, "runs": runs,
+                     "discarded_runs": discarded}
     return section
 
 
