@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from mpsanalysis import __version__, boroughs, catalogue, paths, periods, store
-from mpsanalysis.engine import _kernel_manager_class  # noqa: F401  (used by benchmarks)
+from mpsanalysis.engine import _kernel_manager_class  # noqa: F401  (re-exported: its old home)
 from mpsanalysis.errors import MpsAnalysisError, NotebookRunError, ParameterError
 
 __all__ = [
