@@ -16,6 +16,10 @@ loads). ``--geography all`` runs 297 reports, so start-up is about 1% of its wor
 With 54 reports it is about 6%, still more than in the real run (timed by
 ``python -m benchmarks --full-run``).
 
+A fifth run, with two workers whose kernels keep the numerical libraries' default
+thread pools (``MPSANALYSIS_KERNEL_THREADS=0``), shows what the one-thread default of
+:func:`mpsanalysis.engine.kernel_threads` is worth (information, no target).
+
 The machine may be shared: each run waits for two free cores, and the CPU other
 processes used during each run is measured (machine busy time, steal included, minus the
 run's own); a run during which they used more than 0.15 cores is run once more, and if
@@ -60,17 +64,19 @@ def _busy_cpu() -> float:
 
 
 def run_cli(reports: Path, workers: int, objectives: tuple[str, ...] = (),
-            geographies=GEOGRAPHIES, quarter: str = QUARTER, check: bool = True) -> dict:
+            geographies=GEOGRAPHIES, quarter: str = QUARTER, check: bool = True,
+            environment: dict[str, str] | None = None) -> dict:
     """One ``mpsanalysis run``: wall seconds, peak MB of its process tree, the CPU it
     used and the CPU other processes used meanwhile (in cores), and the ``FAILED``
-    lines it printed (``check``: raise if any report failed)."""
+    lines it printed (``check``: raise if any report failed). ``environment``: extra
+    variables for the command."""
     command = [str(BIN / "mpsanalysis"), "run", "--quarter", quarter,
                "--workers", str(workers)]
     for objective in objectives or _objectives():
         command += ["--objective", objective]
     for geography in geographies:
         command += ["--geography", geography]
-    env = {**os.environ, "MPSANALYSIS_REPORTS_DIR": str(reports)}
+    env = {**os.environ, **(environment or {}), "MPSANALYSIS_REPORTS_DIR": str(reports)}
     busy = _busy_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
@@ -124,6 +130,14 @@ def bench_fanout() -> Section:
                     break
                 discarded.append(run)  # other processes took CPU: run it again
             runs.append(run)
+        # The kernels' thread setting (engine.kernel_threads), measured against the
+        # libraries' own default (a pool per core): one more 2-worker run.
+        capacity = wait_for_free_cores()
+        folder = tmp / "threads-default"
+        default_threads = run_cli(folder, 2, environment={"MPSANALYSIS_KERNEL_THREADS": "0"})
+        default_threads.update(workers=2, free_cores_before=capacity,
+                               kernel_threads="library default")
+        same = same and _html(folder) == first_html
     one = [r["seconds"] for r in runs if r["workers"] == 1]
     two = [r["seconds"] for r in runs if r["workers"] == 2]
     others = max(r["other_cores"] for r in runs)
@@ -136,6 +150,12 @@ def bench_fanout() -> Section:
         at_least("fan-out: speed-up of 2 workers over 1", sum(one) / sum(two), 1.8,
                  detail="runs in the order 1, 2, 2, 1 workers"),
         check("fan-out: HTML identical in all runs", same),
+        info("fan-out: 2 workers, kernels with the libraries' default threads",
+             default_threads["seconds"], "s",
+             f"{default_threads['seconds'] / (sum(two) / len(two)):.2f} times the time with "
+             f"one thread per kernel (MPSANALYSIS_KERNEL_THREADS=0; CPU "
+             f"{default_threads['cpu_s']:.0f} s against "
+             f"{sum(r['cpu_s'] for r in runs if r['workers'] == 2) / len(two):.0f} s)"),
         info("fan-out: peak memory of a 2-worker run (all processes)",
              max(r["peak_mb"] for r in runs if r["workers"] == 2), "MB"),
         info("fan-out: free cores before each run (busy loop: 2 at once against 1)", capacity,
@@ -147,7 +167,7 @@ def bench_fanout() -> Section:
     ]
     section.notes = {"jobs": jobs, "objectives": objectives, "geographies": GEOGRAPHIES,
                      "quarter": QUARTER, "order": ORDER, "runs": runs,
-                     "discarded_runs": discarded}
+                     "discarded_runs": discarded, "default_threads_run": default_threads}
     return section
 
 

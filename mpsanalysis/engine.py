@@ -71,6 +71,8 @@ __all__ = [
     "execute_job_warm",
     "execute_job_papermill",
     "engine_name",
+    "kernel_environment",
+    "kernel_threads",
 ]
 
 KERNEL_NAME = "python3"
@@ -101,6 +103,75 @@ _HISTORY_IN_MEMORY = "--HistoryManager.hist_file=:memory:"
 #: import (3-4 s of CPU on the benchmark machine). Notebook schemas use no "iri"
 #: format, so notebook validation is unchanged (``tests/test_engine.py`` checks it).
 SKIPPED_OPTIONAL_IMPORTS: tuple[str, ...] = ("rfc3987_syntax",)
+
+#: The variables that size the thread pools of the numerical libraries in a kernel:
+#: OpenBLAS (NumPy's and SciPy's wheels), MKL (some conda builds), and OpenMP, whose
+#: variable Apache Arrow also reads for its CPU pool.
+THREAD_VARIABLES: tuple[str, ...] = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                     "OMP_NUM_THREADS")
+
+
+def kernel_threads() -> int | None:
+    """Threads each report kernel's numerical libraries may use; ``None``: their default.
+
+    ``MPSANALYSIS_KERNEL_THREADS`` sets it (default 1; ``0`` leaves the libraries to
+    size their pools by the core count). One thread is the default because the reports
+    fit models to series of tens or hundreds of points, where a second BLAS thread only
+    adds hand-over and busy-waiting: measured on the benchmark machine, one worker ran
+    54 reports in about 9% less time and two workers in about 25% less
+    (``docs/performance.md``, "Threads in a kernel").
+
+    Raises
+    ------
+    ParameterError
+        The variable is not a whole number of 0 or more.
+
+    Examples
+    --------
+    >>> import os
+    >>> saved = os.environ.pop("MPSANALYSIS_KERNEL_THREADS", None)
+    >>> kernel_threads()
+    1
+    >>> os.environ["MPSANALYSIS_KERNEL_THREADS"] = "0"
+    >>> kernel_threads() is None
+    True
+    >>> if saved is None:
+    ...     del os.environ["MPSANALYSIS_KERNEL_THREADS"]
+    ... else:
+    ...     os.environ["MPSANALYSIS_KERNEL_THREADS"] = saved
+    """
+    from mpsanalysis.errors import ParameterError
+
+    raw = os.environ.get("MPSANALYSIS_KERNEL_THREADS", "1").strip() or "1"
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = -1
+    if threads < 0:
+        raise ParameterError(
+            f"MPSANALYSIS_KERNEL_THREADS={raw!r} must be a whole number: 1 (the default) "
+            "or more threads per report kernel, or 0 for the libraries' own default"
+        )
+    return threads or None
+
+
+def kernel_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment a report kernel is started with: ``base`` (default this process's)
+    with each of :data:`THREAD_VARIABLES` set to :func:`kernel_threads`, unless ``base``
+    sets it already (an explicit setting wins).
+
+    Examples
+    --------
+    >>> env = kernel_environment({"PATH": "/usr/bin", "OMP_NUM_THREADS": "4"})
+    >>> env["OPENBLAS_NUM_THREADS"], env["OMP_NUM_THREADS"], env["PATH"]
+    ('1', '4', '/usr/bin')
+    """
+    env = dict(os.environ if base is None else base)
+    threads = kernel_threads()
+    if threads is not None:
+        for name in THREAD_VARIABLES:
+            env.setdefault(name, str(threads))
+    return env
 
 
 def _skip_slow_optional_imports() -> None:
@@ -310,7 +381,8 @@ def _kernel_manager_class():
     a network interface).
 
     Each kernel gets its own private folder for its sockets, removed when the kernel
-    shuts down.
+    shuts down, and the environment of :func:`kernel_environment` (one thread for the
+    numerical libraries unless set otherwise).
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -322,6 +394,12 @@ def _kernel_manager_class():
                 self._socket_dir = tempfile.mkdtemp(prefix="mpsk-")
                 self.transport = "ipc"
                 self.ip = os.path.join(self._socket_dir, "kernel")
+
+        async def _async_start_kernel(self, **kw) -> None:
+            kw.setdefault("env", kernel_environment())
+            await super()._async_start_kernel(**kw)
+
+        start_kernel = _async_start_kernel
 
         async def _async_cleanup_resources(self, restart: bool = False) -> None:
             await super()._async_cleanup_resources(restart=restart)

@@ -573,6 +573,9 @@ def execute_plan(plan: RunPlan, workers: int | None = None,
         raise ParameterError(f"--workers {workers} must be at least 1")
     if scheduler is not None:
         _check_scheduler(scheduler)
+    from mpsanalysis import engine
+
+    engine.kernel_threads()  # a bad MPSANALYSIS_KERNEL_THREADS is refused before any kernel
     workers = workers or os.cpu_count() or 1
     checksums = fetch.read_checksums()
     commit = _git_commit()

@@ -206,6 +206,55 @@ def test_changed_environment_starts_a_new_kernel(tmp_path, fresh_engine, monkeyp
     assert fresh_engine.kernels_started == 2
 
 
+THREAD_PROBE = """\
+import json, os
+import numpy, scipy.linalg
+from threadpoolctl import threadpool_info
+print(json.dumps({
+    "pools": sorted({(p["internal_api"], p["num_threads"]) for p in threadpool_info()}),
+    "environ": {k: os.environ.get(k) for k in
+                ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")},
+}))
+"""
+
+
+def _thread_probe(eng, tmp_path) -> dict:
+    probe = _write(tmp_path / "threads.ipynb", _notebook(THREAD_PROBE, parameters=False))
+    nb = eng.execute_notebook(probe, str(tmp_path / "threads-out.ipynb"), {})
+    return json.loads(nb.cells[0].outputs[0]["text"])
+
+
+def test_report_kernels_run_numerical_libraries_on_one_thread(tmp_path, fresh_engine,
+                                                               monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    for name in engine.THREAD_VARIABLES + ("MPSANALYSIS_KERNEL_THREADS",):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    seen = _thread_probe(fresh_engine, tmp_path)
+    # numpy and scipy each load an OpenBLAS (or MKL): every pool found is one thread
+    assert seen["pools"], "threadpoolctl found no BLAS or OpenMP library in the kernel"
+    assert {threads for _, threads in seen["pools"]} == {1}, seen
+    assert set(seen["environ"].values()) == {"1"}
+    assert dict(os.environ) == before  # the worker's own environment is left as it was
+
+
+def test_kernel_threads_follow_the_setting_and_an_explicit_variable(tmp_path, monkeypatch):
+    pytest.importorskip("threadpoolctl")
+    for name in engine.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MPSANALYSIS_KERNEL_THREADS", "2")
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")  # set by the user: kept as it is
+    eng = engine.ReportEngine()
+    try:
+        seen = _thread_probe(eng, tmp_path)
+    finally:
+        eng.close()
+    assert seen["environ"] == {"OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "3",
+                               "OMP_NUM_THREADS": "2"}
+    assert ("openblas", 2) in [tuple(p) for p in seen["pools"]], seen
+    assert ("openblas", 1) not in [tuple(p) for p in seen["pools"]], seen
+
+
 def test_kernel_sockets_are_removed_on_close(tmp_path):
     eng = engine.ReportEngine().start(tmp_path)
     folder = Path(eng.kernel.km._socket_dir)

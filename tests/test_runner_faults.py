@@ -278,6 +278,20 @@ def test_bad_parameter_is_refused_before_any_kernel(tiny, capsys, args, message)
     assert not tiny["reports"].exists()  # no staging folder, no report folder
 
 
+@pytest.mark.parametrize("value", ["two", "-1", "1.5"])
+def test_bad_kernel_threads_setting_is_refused_before_any_kernel(tiny, capsys, monkeypatch,
+                                                                 value):
+    monkeypatch.setenv("MPSANALYSIS_KERNEL_THREADS", value)
+    assert run_cli("--period-end", "2010-05", "--objective", "robbery") == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"mpsanalysis run: error: MPSANALYSIS_KERNEL_THREADS={value!r} must be a whole "
+        "number: 1 (the default) or more threads per report kernel, or 0 for the "
+        "libraries' own default"
+    ]
+    assert not tiny["reports"].exists()
+
+
 def test_bad_parameter_from_the_real_command_line(tiny):
     started = time.perf_counter()
     done = subprocess.run(
