@@ -202,16 +202,48 @@ def machine() -> dict:
     }
 
 
-def print_table(sections: list[Section]) -> bool:
-    """Print every figure; return True when every target is met."""
-    rows = [("benchmark", "measured", "target", "result")]
-    ok = True
+def table_rows(sections: list[Section]) -> list[tuple[str, str, str, str, str]]:
+    """(benchmark, measured, target, result, detail) for every figure."""
+    rows = []
     for section in sections:
         for f in section.figures:
             result = "" if f.passed is None else ("PASS" if f.passed else "FAIL")
-            ok &= f.passed is not False
             rows.append((f.benchmark, f.cell() if f.unit or f.passed is None else
-                         ("yes" if f.value else "no"), f.target, result))
+                         ("yes" if f.value else "no"), f.target, result, f.detail))
+    return rows
+
+
+def markdown_table(sections: list[Section]) -> str:
+    """The figures as the Markdown table of ``docs/performance.md``.
+
+    Examples
+    --------
+    >>> print(markdown_table([Section("x", [at_least("speed-up", 2.5, 1.8)])]))
+    | benchmark | measured | target | result | detail |
+    |---|---|---|---|---|
+    | speed-up | 2.50x | >= 1.8x | PASS |  |
+    """
+    lines = ["| benchmark | measured | target | result | detail |", "|---|---|---|---|---|"]
+    for row in table_rows(sections):
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    return "\n".join(lines)
+
+
+def sections_from_json(path: Path) -> tuple[dict, list[Section]]:
+    """A results file written by ``python -m benchmarks``: its header and its sections."""
+    import json
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    sections = [Section(s["name"], [Figure(**f) for f in s["figures"]], s.get("notes", {}))
+                for s in data["sections"]]
+    return data, sections
+
+
+def print_table(sections: list[Section]) -> bool:
+    """Print every figure; return True when every target is met."""
+    rows = [("benchmark", "measured", "target", "result")]
+    ok = all(f.passed is not False for s in sections for f in s.figures)
+    rows += [row[:4] for row in table_rows(sections)]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for i, row in enumerate(rows):
         print("  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
