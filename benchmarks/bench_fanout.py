@@ -16,9 +16,10 @@ loads). ``--geography all`` runs 297 reports, so start-up is about 1% of its wor
 With 54 reports it is about 6%, still more than in the real run (timed by
 ``python -m benchmarks --full-run``).
 
-A fifth run, with two workers whose kernels keep the numerical libraries' default
-thread pools (``MPSANALYSIS_KERNEL_THREADS=0``), shows what the one-thread default of
-:func:`mpsanalysis.engine.kernel_threads` is worth (information, no target).
+Two more 2-worker runs, between the others, have kernels that keep the numerical
+libraries' default thread pools (``MPSANALYSIS_KERNEL_THREADS=0``): they show what the
+one-thread default of :func:`mpsanalysis.engine.kernel_threads` is worth (information,
+no target).
 
 The machine may be shared: each run waits for two free cores (a busy-loop probe, two
 copies at once against one, up to three minutes) and the probe is repeated right after
@@ -108,7 +109,12 @@ def _html(reports: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in reports.rglob("*.html") if p.name != "index.html"}
 
 
-ORDER = (1, 2, 2, 1)  # workers per run: ABBA, so a steady drift in machine speed cancels
+#: (workers, MPSANALYSIS_KERNEL_THREADS) per run. The 1- and 2-worker runs of the
+#: target go 1, 2, 2, 1 (ABBA), so a steady drift in machine speed cancels; the two runs
+#: with the libraries' default threads ("0") sit in the middle, ABBA with the 2-worker
+#: runs around them.
+ORDER: tuple[tuple[int, str], ...] = ((1, "1"), (2, "1"), (2, "0"), (2, "0"), (2, "1"),
+                                      (1, "1"))
 CLEAN = 0.15  # cores other processes may use during a run for it to count as clean
 FREE_AFTER = 1.8  # free cores the probe must find right after a run for it to count
 ATTEMPTS = 2  # a run that does not count is run once more
@@ -124,14 +130,16 @@ def bench_fanout() -> Section:
         tmp = Path(tmp)
         first_html = None
         same = True
-        for number, workers in enumerate(ORDER):
+        for number, (workers, threads) in enumerate(ORDER):
             for attempt in range(ATTEMPTS):
                 capacity = wait_for_free_cores()
-                folder = tmp / f"run{number}-w{workers}-{attempt}"
-                run = run_cli(folder, workers)
+                folder = tmp / f"run{number}-w{workers}-t{threads}-{attempt}"
+                run = run_cli(folder, workers,
+                              environment={"MPSANALYSIS_KERNEL_THREADS": threads})
                 after = parallel_capacity()
-                run.update(workers=workers, free_cores_before=capacity,
-                           free_cores_after=after, attempt=attempt + 1)
+                run.update(workers=workers, kernel_threads=threads,
+                           free_cores_before=capacity, free_cores_after=after,
+                           attempt=attempt + 1)
                 html = _html(folder)
                 same = same and len(html) == jobs and (first_html is None
                                                        or html == first_html)
@@ -142,21 +150,16 @@ def bench_fanout() -> Section:
                     break
                 discarded.append(run)  # the machine was shared: run it again
             runs.append(run)
-        # The kernels' thread setting (engine.kernel_threads), measured against the
-        # libraries' own default (a pool per core): one more 2-worker run.
-        capacity = wait_for_free_cores()
-        folder = tmp / "threads-default"
-        default_threads = run_cli(folder, 2, environment={"MPSANALYSIS_KERNEL_THREADS": "0"})
-        default_threads.update(workers=2, free_cores_before=capacity,
-                               kernel_threads="library default")
-        same = same and _html(folder) == first_html
-    one = [r["seconds"] for r in runs if r["workers"] == 1]
-    two = [r["seconds"] for r in runs if r["workers"] == 2]
+    target = [r for r in runs if r["kernel_threads"] == "1"]
+    one = [r["seconds"] for r in target if r["workers"] == 1]
+    two = [r["seconds"] for r in target if r["workers"] == 2]
+    default = [r for r in runs if r["kernel_threads"] == "0"]
     others = max(r["other_cores"] for r in runs)
     capacity = min(r["free_cores_before"] for r in runs)
     capacity_after = min(r["free_cores_after"] for r in runs)
-    cpu_one = [r["cpu_s"] for r in runs if r["workers"] == 1]
-    cpu_two = [r["cpu_s"] for r in runs if r["workers"] == 2]
+    cpu_one = [r["cpu_s"] for r in target if r["workers"] == 1]
+    cpu_two = [r["cpu_s"] for r in target if r["workers"] == 2]
+    cpu_default = [r["cpu_s"] for r in default]
     section.figures += [
         info(f"fan-out: {jobs} reports, 1 worker (mean of {len(one)} runs)",
              sum(one) / len(one), "s", ", ".join(f"{t:.1f}" for t in one)),
@@ -165,12 +168,14 @@ def bench_fanout() -> Section:
         at_least("fan-out: speed-up of 2 workers over 1", sum(one) / sum(two), 1.8,
                  detail="runs in the order 1, 2, 2, 1 workers"),
         check("fan-out: HTML identical in all runs", same),
-        info("fan-out: 2 workers, kernels with the libraries' default threads",
-             default_threads["seconds"], "s",
-             f"{default_threads['seconds'] / (sum(two) / len(two)):.2f} times the time with "
-             f"one thread per kernel (MPSANALYSIS_KERNEL_THREADS=0; CPU "
-             f"{default_threads['cpu_s']:.0f} s against "
-             f"{sum(r['cpu_s'] for r in runs if r['workers'] == 2) / len(two):.0f} s)"),
+        info("fan-out: 2 workers, kernels with the libraries' default threads "
+             f"(mean of {len(default)} runs)",
+             sum(r["seconds"] for r in default) / len(default), "s",
+             ", ".join(f"{r['seconds']:.1f}" for r in default)
+             + f"; {sum(r['seconds'] for r in default) / sum(two):.2f} times the time with "
+             f"one thread per kernel, CPU {sum(cpu_default) / len(cpu_default):.0f} s "
+             f"against {sum(cpu_two) / len(cpu_two):.0f} s (MPSANALYSIS_KERNEL_THREADS=0 "
+             "against 1)"),
         info("fan-out: peak memory of a 2-worker run (all processes)",
              max(r["peak_mb"] for r in runs if r["workers"] == 2), "MB"),
         info("fan-out: free cores before each run (busy loop: 2 at once against 1)", capacity,
@@ -188,7 +193,7 @@ def bench_fanout() -> Section:
     ]
     section.notes = {"jobs": jobs, "objectives": objectives, "geographies": GEOGRAPHIES,
                      "quarter": QUARTER, "order": ORDER, "runs": runs,
-                     "discarded_runs": discarded, "default_threads_run": default_threads}
+                     "discarded_runs": discarded}
     return section
 
 
