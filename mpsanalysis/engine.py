@@ -118,7 +118,7 @@ def kernel_threads() -> int | None:
     size their pools by the core count). One thread is the default because the reports
     fit models to series of tens or hundreds of points, where a second BLAS thread only
     adds hand-over and busy-waiting: measured on the benchmark machine, one worker ran
-    54 reports in about 9% less time and two workers in about 25% less
+    54 reports in about 9% less time and two workers in 12-25% less
     (``docs/performance.md``, "Threads in a kernel").
 
     Raises
