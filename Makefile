@@ -45,7 +45,7 @@ bench: build ## Run the benchmarks; exits non-zero if any target ratio is missed
 
 lint: $(STAMP) ## Run ruff and check that notebooks carry no outputs
 	$(BIN)/ruff check mpsanalysis tests benchmarks
-	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 
 clean-outputs: ## Delete processed data and reports (they are rebuilt by `make reports`)
 	rm -rf data/processed/* reports/*
