@@ -165,6 +165,30 @@ def _tidy_text(series: pd.Series) -> pd.Series:
     return series.str.split().str.join(" ")
 
 
+def _read_counted(path: Path, fields, what: str, count_column: str, date_column: str,
+                  corrections: list[str] | None):
+    """Read one homicide file: the columns present, no blank cell, a positive whole count
+    on every row, the month of ``date_column`` and the borough of every row.
+
+    Returns ``(frame, counts, months, codes, names)``; raises
+    :class:`~mpsanalysis.errors.DataValidationError` naming the file, line and column.
+    """
+    name = path.name
+    frame = _common.read_csv_checked(path, list(fields), what=what)
+    _common.check_not_blank(frame, fields, name)
+    counts = _common.parse_counts(frame, [count_column], name)[:, 0]
+    _common.raise_at_first(
+        pd.Series(counts < 1, index=frame.index),
+        frame,
+        count_column,
+        "count {value!r} is not a positive whole number",
+        name,
+    )
+    months = _parse_month(frame, date_column, name, corrections)
+    codes, names = _boroughs(frame, name)
+    return frame, counts, months, codes, names
+
+
 def read_homicide_victims(path: str | Path, corrections: list[str] | None = None) -> pd.DataFrame:
     """Read and validate the homicide victims file.
 
@@ -206,16 +230,9 @@ def read_homicide_victims(path: str | Path, corrections: list[str] | None = None
     """
     path = Path(path)
     name = path.name
-    frame = _common.read_csv_checked(path, list(_VICTIM_FIELDS), what="homicide victims file")
-    _common.check_not_blank(frame, _VICTIM_FIELDS, name)
-    victims = _common.parse_counts(frame, ["Count of Victims"], name)[:, 0]
-    _common.raise_at_first(
-        pd.Series(victims < 1, index=frame.index),
-        frame,
-        "Count of Victims",
-        "count {value!r} is not a positive whole number",
-        name,
-    )
+    frame, victims, months, codes, names = _read_counted(
+        path, _VICTIM_FIELDS, "homicide victims file", "Count of Victims", "Recorded Date",
+        corrections)
     for column, allowed in (
         ("Domestic Abuse", _YES_NO),
         ("Solved Status", _SOLVED),
@@ -228,8 +245,6 @@ def read_homicide_victims(path: str | Path, corrections: list[str] | None = None
             f"{column} {{value!r}} is not one of {', '.join(map(repr, allowed))}",
             name,
         )
-    months = _parse_month(frame, "Recorded Date", name, corrections)
-    codes, names = _boroughs(frame, name)
     tidy = pd.DataFrame(
         {
             "month": months,
@@ -291,18 +306,9 @@ def read_homicide_ppa(path: str | Path, corrections: list[str] | None = None) ->
     """
     path = Path(path)
     name = path.name
-    frame = _common.read_csv_checked(path, list(_PPA_FIELDS), what="homicide PPA file")
-    _common.check_not_blank(frame, _PPA_FIELDS, name)
-    persons = _common.parse_counts(frame, ["Count of PPA"], name)[:, 0]
-    _common.raise_at_first(
-        pd.Series(persons < 1, index=frame.index),
-        frame,
-        "Count of PPA",
-        "count {value!r} is not a positive whole number",
-        name,
-    )
-    months = _parse_month(frame, "Proceedings Date", name, corrections)
-    codes, names = _boroughs(frame, name)
+    frame, persons, months, codes, names = _read_counted(
+        path, _PPA_FIELDS, "homicide PPA file", "Count of PPA", "Proceedings Date",
+        corrections)
     tidy = pd.DataFrame(
         {
             "month": months,
