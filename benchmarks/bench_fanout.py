@@ -179,7 +179,11 @@ def bench_fanout() -> Section:
         info("fan-out: peak memory of a 2-worker run (all processes)",
              max(r["peak_mb"] for r in runs if r["workers"] == 2), "MB"),
         info("fan-out: free cores before each run (busy loop: 2 at once against 1)", capacity,
-             "cores", f"lowest of the runs; after each run: lowest {capacity_after:.2f}"),
+             "cores", f"lowest of the runs; after each run: lowest {capacity_after:.2f}"
+             + "".join(f"; the run of {r['workers']} worker(s) with threads "
+                       f"{r['kernel_threads']} was kept after two busy probes (the "
+                       "machine may have been shared)"
+                       for r in runs if r["free_cores_after"] < FREE_AFTER)),
         info("fan-out: CPU of a 2-worker run over a 1-worker run (same reports)",
              sum(cpu_two) / sum(cpu_one), "x",
              "CPU seconds of all processes: 1 worker "
