@@ -251,8 +251,9 @@ def test_kernel_threads_follow_the_setting_and_an_explicit_variable(tmp_path, mo
         eng.close()
     assert seen["environ"] == {"OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "3",
                                "OMP_NUM_THREADS": "2"}
-    assert ("openblas", 2) in [tuple(p) for p in seen["pools"]], seen
-    assert ("openblas", 1) not in [tuple(p) for p in seen["pools"]], seen
+    # OpenBLAS never starts more threads than there are cores
+    expected = min(2, os.cpu_count() or 1)
+    assert {threads for api, threads in seen["pools"] if api == "openblas"} == {expected}, seen
 
 
 def test_kernel_sockets_are_removed_on_close(tmp_path):
