@@ -19,7 +19,7 @@ help: ## List the targets and what they do
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name mpsanalysis --display-name "Python (mpsanalysis)" > /dev/null
 	@touch $(STAMP)
 

@@ -47,19 +47,22 @@ def _run(name: str) -> Section:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--only", action="append", choices=BENCHMARKS,
-                        help="run only this benchmark (repeatable)")
-    parser.add_argument("--full-run", action="store_true",
-                        help="also time every objective for London and all 32 boroughs "
-                             "and its peak memory (several minutes)")
+    parser.add_argument(
+        "--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable)"
+    )
+    parser.add_argument(
+        "--full-run",
+        action="store_true",
+        help="also time every objective for London and all 32 boroughs "
+        "and its peak memory (several minutes)",
+    )
     args = parser.parse_args(argv)
     names = list(args.only or BENCHMARKS) + (["full-run"] if args.full_run else [])
 
-    from mpsanalysis import store
+    from mpsanalysis.ingest import store
 
     if not store.table_exists("borough_crime"):
-        print("benchmarks: the processed store is missing: run `make build` first",
-              file=sys.stderr)
+        print("benchmarks: the processed store is missing: run `make build` first", file=sys.stderr)
         return 2
     # Reports go to a temporary folder, never into reports/.
     scratch = tempfile.TemporaryDirectory(prefix="mps-bench-")
@@ -72,19 +75,24 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_free_cores(timeout=120)  # other people's jobs on a shared machine
         t = time.perf_counter()
         sections.append(_run(name))
-        print(f"benchmark {name}: {time.perf_counter() - t:.0f} s", file=sys.stderr,
-              flush=True)
+        print(f"benchmark {name}: {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
     after = machine()
     scratch.cleanup()
-    print(f"\nmachine: {before['nproc']} cores, {before['cpu']}, {before['memory']}, "
-          f"Python {before['python']}; load average {before['load_average']} before, "
-          f"{after['load_average']} after; {time.perf_counter() - started:.0f} s\n")
+    print(
+        f"\nmachine: {before['nproc']} cores, {before['cpu']}, {before['memory']}, "
+        f"Python {before['python']}; load average {before['load_average']} before, "
+        f"{after['load_average']} after; {time.perf_counter() - started:.0f} s\n"
+    )
     ok = print_table(sections)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {"machine": before, "load_average_after": after["load_average"],
-              "seconds": round(time.perf_counter() - started, 1),
-              "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "sections": as_dict(sections), "all_targets_met": ok}
+    record = {
+        "machine": before,
+        "load_average_after": after["load_average"],
+        "seconds": round(time.perf_counter() - started, 1),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "sections": as_dict(sections),
+        "all_targets_met": ok,
+    }
     text = json.dumps(record, indent=2, default=str) + "\n"
     (RESULTS / "latest.json").write_text(text)
     (RESULTS / f"run-{time.strftime('%Y%m%d-%H%M%S')}.json").write_text(text)

@@ -18,7 +18,7 @@ With 54 reports it is about 6%, still more than in the real run (timed by
 
 Two more 2-worker runs, between the others, have kernels that keep the numerical
 libraries' default thread pools (``MPSANALYSIS_KERNEL_THREADS=0``): they show what the
-one-thread default of :func:`mpsanalysis.engine.kernel_threads` is worth (information,
+one-thread default of :func:`mpsanalysis.run.engine.kernel_threads` is worth (information,
 no target).
 
 The machine may be shared: each run waits for two free cores (a busy-loop probe, two
@@ -59,7 +59,7 @@ QUARTER = "latest"  # the latest complete quarter, as `make reports`
 
 
 def _objectives() -> tuple[str, ...]:
-    from mpsanalysis import catalogue
+    from mpsanalysis.measures import catalogue
 
     return tuple(catalogue.objective_ids())
 
@@ -72,15 +72,20 @@ def _busy_cpu() -> float:
     return sum(t) - t.idle - getattr(t, "iowait", 0.0)
 
 
-def run_cli(reports: Path, workers: int, objectives: tuple[str, ...] = (),
-            geographies=GEOGRAPHIES, quarter: str = QUARTER, check: bool = True,
-            environment: dict[str, str] | None = None) -> dict:
+def run_cli(
+    reports: Path,
+    workers: int,
+    objectives: tuple[str, ...] = (),
+    geographies=GEOGRAPHIES,
+    quarter: str = QUARTER,
+    check: bool = True,
+    environment: dict[str, str] | None = None,
+) -> dict:
     """One ``mpsanalysis run``: wall seconds, peak MB of its process tree, the CPU it
     used and the CPU other processes used meanwhile (in cores), and the ``FAILED``
     lines it printed (``check``: raise if any report failed). ``environment``: extra
     variables for the command."""
-    command = [str(BIN / "mpsanalysis"), "run", "--quarter", quarter,
-               "--workers", str(workers)]
+    command = [str(BIN / "mpsanalysis"), "run", "--quarter", quarter, "--workers", str(workers)]
     for objective in objectives or _objectives():
         command += ["--objective", objective]
     for geography in geographies:
@@ -88,8 +93,9 @@ def run_cli(reports: Path, workers: int, objectives: tuple[str, ...] = (),
     env = {**os.environ, **(environment or {}), "MPSANALYSIS_REPORTS_DIR": str(reports)}
     busy = _busy_cpu()
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     with TreeMemory(process.pid) as memory:
         err = process.stderr.read()
         _, status, usage = os.wait4(process.pid, 0)
@@ -101,8 +107,13 @@ def run_cli(reports: Path, workers: int, objectives: tuple[str, ...] = (),
         raise RuntimeError(f"{' '.join(command)} failed:\n{err[-4000:]}")
     mine = usage.ru_utime + usage.ru_stime  # the command and every process it waited for
     others = max(0.0, _busy_cpu() - busy - mine)
-    return {"seconds": seconds, "peak_mb": memory.peak_mb, "cpu_s": mine,
-            "other_cores": others / seconds, "failed": failed}
+    return {
+        "seconds": seconds,
+        "peak_mb": memory.peak_mb,
+        "cpu_s": mine,
+        "other_cores": others / seconds,
+        "failed": failed,
+    }
 
 
 def _html(reports: Path) -> dict[str, bytes]:
@@ -113,8 +124,7 @@ def _html(reports: Path) -> dict[str, bytes]:
 #: target go 1, 2, 2, 1 (ABBA), so a steady drift in machine speed cancels; the two runs
 #: with the libraries' default threads ("0") sit in the middle, ABBA with the 2-worker
 #: runs around them.
-ORDER: tuple[tuple[int, str], ...] = ((1, "1"), (2, "1"), (2, "0"), (2, "0"), (2, "1"),
-                                      (1, "1"))
+ORDER: tuple[tuple[int, str], ...] = ((1, "1"), (2, "1"), (2, "0"), (2, "0"), (2, "1"), (1, "1"))
 CLEAN = 0.15  # cores other processes may use during a run for it to count as clean
 FREE_AFTER = 1.8  # free cores the probe must find right after a run for it to count
 ATTEMPTS = 2  # a run that does not count is run once more
@@ -134,19 +144,20 @@ def bench_fanout() -> Section:
             for attempt in range(ATTEMPTS):
                 capacity = wait_for_free_cores()
                 folder = tmp / f"run{number}-w{workers}-t{threads}-{attempt}"
-                run = run_cli(folder, workers,
-                              environment={"MPSANALYSIS_KERNEL_THREADS": threads})
+                run = run_cli(folder, workers, environment={"MPSANALYSIS_KERNEL_THREADS": threads})
                 after = parallel_capacity()
-                run.update(workers=workers, kernel_threads=threads,
-                           free_cores_before=capacity, free_cores_after=after,
-                           attempt=attempt + 1)
+                run.update(
+                    workers=workers,
+                    kernel_threads=threads,
+                    free_cores_before=capacity,
+                    free_cores_after=after,
+                    attempt=attempt + 1,
+                )
                 html = _html(folder)
-                same = same and len(html) == jobs and (first_html is None
-                                                       or html == first_html)
+                same = same and len(html) == jobs and (first_html is None or html == first_html)
                 first_html = first_html or html
                 shutil.rmtree(folder)
-                if ((run["other_cores"] <= CLEAN and after >= FREE_AFTER)
-                        or attempt == ATTEMPTS - 1):
+                if (run["other_cores"] <= CLEAN and after >= FREE_AFTER) or attempt == ATTEMPTS - 1:
                     break
                 discarded.append(run)  # the machine was shared: run it again
             runs.append(run)
@@ -161,43 +172,86 @@ def bench_fanout() -> Section:
     cpu_two = [r["cpu_s"] for r in target if r["workers"] == 2]
     cpu_default = [r["cpu_s"] for r in default]
     section.figures += [
-        info(f"fan-out: {jobs} reports, 1 worker (mean of {len(one)} runs)",
-             sum(one) / len(one), "s", ", ".join(f"{t:.1f}" for t in one)),
-        info(f"fan-out: {jobs} reports, 2 workers (mean of {len(two)} runs)",
-             sum(two) / len(two), "s", ", ".join(f"{t:.1f}" for t in two)),
-        at_least("fan-out: speed-up of 2 workers over 1", sum(one) / sum(two), 1.8,
-                 detail="runs in the order 1, 2, 2, 1 workers"),
+        info(
+            f"fan-out: {jobs} reports, 1 worker (mean of {len(one)} runs)",
+            sum(one) / len(one),
+            "s",
+            ", ".join(f"{t:.1f}" for t in one),
+        ),
+        info(
+            f"fan-out: {jobs} reports, 2 workers (mean of {len(two)} runs)",
+            sum(two) / len(two),
+            "s",
+            ", ".join(f"{t:.1f}" for t in two),
+        ),
+        at_least(
+            "fan-out: speed-up of 2 workers over 1",
+            sum(one) / sum(two),
+            1.8,
+            detail="runs in the order 1, 2, 2, 1 workers",
+        ),
         check("fan-out: HTML identical in all runs", same),
-        info("fan-out: 2 workers, kernels with the libraries' default threads "
-             f"(mean of {len(default)} runs)",
-             sum(r["seconds"] for r in default) / len(default), "s",
-             ", ".join(f"{r['seconds']:.1f}" for r in default)
-             + f"; {sum(r['seconds'] for r in default) / sum(two):.2f} times the time with "
-             f"one thread per kernel, CPU {sum(cpu_default) / len(cpu_default):.0f} s "
-             f"against {sum(cpu_two) / len(cpu_two):.0f} s (MPSANALYSIS_KERNEL_THREADS=0 "
-             "against 1)"),
-        info("fan-out: peak memory of a 2-worker run (all processes)",
-             max(r["peak_mb"] for r in runs if r["workers"] == 2), "MB"),
-        info("fan-out: free cores before each run (busy loop: 2 at once against 1)", capacity,
-             "cores", f"lowest of the runs; after each run: lowest {capacity_after:.2f}"
-             + "".join(f"; the run of {r['workers']} worker(s) with threads "
-                       f"{r['kernel_threads']} was kept after two busy probes (the "
-                       "machine may have been shared)"
-                       for r in runs if r["free_cores_after"] < FREE_AFTER)),
-        info("fan-out: CPU of a 2-worker run over a 1-worker run (same reports)",
-             sum(cpu_two) / sum(cpu_one), "x",
-             "CPU seconds of all processes: 1 worker "
-             + ", ".join(f"{c:.0f}" for c in cpu_one) + "; 2 workers "
-             + ", ".join(f"{c:.0f}" for c in cpu_two)
-             + " (well above 1: the same work cost more CPU in parallel)"),
-        info("fan-out: CPU other processes used during the runs", others, "cores",
-             (f"{len(discarded)} shared run(s) run again; " if discarded else "")
-             + ("" if others <= CLEAN else "the machine was still shared during a run, "
-                "so the speed-up is unreliable (over- or understated)")),
+        info(
+            "fan-out: 2 workers, kernels with the libraries' default threads "
+            f"(mean of {len(default)} runs)",
+            sum(r["seconds"] for r in default) / len(default),
+            "s",
+            ", ".join(f"{r['seconds']:.1f}" for r in default)
+            + f"; {sum(r['seconds'] for r in default) / sum(two):.2f} times the time with "
+            f"one thread per kernel, CPU {sum(cpu_default) / len(cpu_default):.0f} s "
+            f"against {sum(cpu_two) / len(cpu_two):.0f} s (MPSANALYSIS_KERNEL_THREADS=0 "
+            "against 1)",
+        ),
+        info(
+            "fan-out: peak memory of a 2-worker run (all processes)",
+            max(r["peak_mb"] for r in runs if r["workers"] == 2),
+            "MB",
+        ),
+        info(
+            "fan-out: free cores before each run (busy loop: 2 at once against 1)",
+            capacity,
+            "cores",
+            f"lowest of the runs; after each run: lowest {capacity_after:.2f}"
+            + "".join(
+                f"; the run of {r['workers']} worker(s) with threads "
+                f"{r['kernel_threads']} was kept after two busy probes (the "
+                "machine may have been shared)"
+                for r in runs
+                if r["free_cores_after"] < FREE_AFTER
+            ),
+        ),
+        info(
+            "fan-out: CPU of a 2-worker run over a 1-worker run (same reports)",
+            sum(cpu_two) / sum(cpu_one),
+            "x",
+            "CPU seconds of all processes: 1 worker "
+            + ", ".join(f"{c:.0f}" for c in cpu_one)
+            + "; 2 workers "
+            + ", ".join(f"{c:.0f}" for c in cpu_two)
+            + " (well above 1: the same work cost more CPU in parallel)",
+        ),
+        info(
+            "fan-out: CPU other processes used during the runs",
+            others,
+            "cores",
+            (f"{len(discarded)} shared run(s) run again; " if discarded else "")
+            + (
+                ""
+                if others <= CLEAN
+                else "the machine was still shared during a run, "
+                "so the speed-up is unreliable (over- or understated)"
+            ),
+        ),
     ]
-    section.notes = {"jobs": jobs, "objectives": objectives, "geographies": GEOGRAPHIES,
-                     "quarter": QUARTER, "order": ORDER, "runs": runs,
-                     "discarded_runs": discarded}
+    section.notes = {
+        "jobs": jobs,
+        "objectives": objectives,
+        "geographies": GEOGRAPHIES,
+        "quarter": QUARTER,
+        "order": ORDER,
+        "runs": runs,
+        "discarded_runs": discarded,
+    }
     return section
 
 
@@ -211,10 +265,20 @@ def bench_full_run() -> Section:
         reports = len(_html(Path(tmp)))
     failed = run["failed"]
     section.figures += [
-        info(f"full run: {reports + len(failed)} reports, --geography all", seconds, "s",
-             f"{len(failed)} failed" if failed else ""),
+        info(
+            f"full run: {reports + len(failed)} reports, --geography all",
+            seconds,
+            "s",
+            f"{len(failed)} failed" if failed else "",
+        ),
         info("full run: peak memory (all processes)", peak, "MB"),
     ]
-    section.notes = {"reports_written": reports, "failed": failed, "seconds": seconds,
-                     "peak_mb": peak, "cpu_s": run["cpu_s"], "other_cores": run["other_cores"]}
+    section.notes = {
+        "reports_written": reports,
+        "failed": failed,
+        "seconds": seconds,
+        "peak_mb": peak,
+        "cpu_s": run["cpu_s"],
+        "other_cores": run["other_cores"],
+    }
     return section

@@ -52,16 +52,30 @@ class Section:
     notes: dict = field(default_factory=dict)
 
 
-def at_least(benchmark: str, value: float, minimum: float, unit: str = "x",
-             detail: str = "") -> Figure:
-    return Figure(benchmark, value, unit, f">= {minimum:g}{unit if unit == 'x' else ' ' + unit}",
-                  value >= minimum, detail)
+def at_least(
+    benchmark: str, value: float, minimum: float, unit: str = "x", detail: str = ""
+) -> Figure:
+    return Figure(
+        benchmark,
+        value,
+        unit,
+        f">= {minimum:g}{unit if unit == 'x' else ' ' + unit}",
+        value >= minimum,
+        detail,
+    )
 
 
-def at_most(benchmark: str, value: float, maximum: float, unit: str = "x",
-            detail: str = "") -> Figure:
-    return Figure(benchmark, value, unit, f"<= {maximum:g}{unit if unit == 'x' else ' ' + unit}",
-                  value <= maximum, detail)
+def at_most(
+    benchmark: str, value: float, maximum: float, unit: str = "x", detail: str = ""
+) -> Figure:
+    return Figure(
+        benchmark,
+        value,
+        unit,
+        f"<= {maximum:g}{unit if unit == 'x' else ' ' + unit}",
+        value <= maximum,
+        detail,
+    )
 
 
 def info(benchmark: str, value: float, unit: str, detail: str = "") -> Figure:
@@ -85,12 +99,13 @@ def median(values: list[float]) -> float:
 def run(command: list[str], cwd: Path | None = None, env: dict | None = None) -> float:
     """Run a command; return its wall time; raise with its output if it fails."""
     started = time.perf_counter()
-    out = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if out.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed ({out.returncode}):\n"
-                           f"{out.stdout[-2000:]}\n{out.stderr[-4000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({out.returncode}):\n"
+            f"{out.stdout[-2000:]}\n{out.stderr[-4000:]}"
+        )
     return seconds
 
 
@@ -169,8 +184,7 @@ def wait_for_free_cores(minimum: float = 1.85, timeout: float = 180) -> float:
         capacity = parallel_capacity()
         if capacity >= minimum or time.monotonic() > deadline:
             return capacity
-        print(f"  waiting for free cores ({capacity:.2f} of 2 free)", file=sys.stderr,
-              flush=True)
+        print(f"  waiting for free cores ({capacity:.2f} of 2 free)", file=sys.stderr, flush=True)
         time.sleep(10)
 
 
@@ -208,8 +222,15 @@ def table_rows(sections: list[Section]) -> list[tuple[str, str, str, str, str]]:
     for section in sections:
         for f in section.figures:
             result = "" if f.passed is None else ("PASS" if f.passed else "FAIL")
-            rows.append((f.benchmark, f.cell() if f.unit or f.passed is None else
-                         ("yes" if f.value else "no"), f.target, result, f.detail))
+            rows.append(
+                (
+                    f.benchmark,
+                    f.cell() if f.unit or f.passed is None else ("yes" if f.value else "no"),
+                    f.target,
+                    result,
+                    f.detail,
+                )
+            )
     return rows
 
 
@@ -234,8 +255,10 @@ def sections_from_json(path: Path) -> tuple[dict, list[Section]]:
     import json
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    sections = [Section(s["name"], [Figure(**f) for f in s["figures"]], s.get("notes", {}))
-                for s in data["sections"]]
+    sections = [
+        Section(s["name"], [Figure(**f) for f in s["figures"]], s.get("notes", {}))
+        for s in data["sections"]
+    ]
     return data, sections
 
 
@@ -253,5 +276,7 @@ def print_table(sections: list[Section]) -> bool:
 
 
 def as_dict(sections: list[Section]) -> list[dict]:
-    return [{"name": s.name, "figures": [asdict(f) for f in s.figures], "notes": s.notes}
-            for s in sections]
+    return [
+        {"name": s.name, "figures": [asdict(f) for f in s.figures], "notes": s.notes}
+        for s in sections
+    ]

@@ -18,8 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     data, sections = sections_from_json(path)
     m = data["machine"]
     print(f"`python -m benchmarks`, finished {data['when']} ({data['seconds']:.0f} s):\n")
-    print(f"{m['nproc']} cores ({m['cpu']}), {m['memory']}, Python {m['python']}, "
-          f"{m['platform']}; load average before {m['load_average']}.\n")
+    print(
+        f"{m['nproc']} cores ({m['cpu']}), {m['memory']}, Python {m['python']}, "
+        f"{m['platform']}; load average before {m['load_average']}.\n"
+    )
     print(markdown_table(sections))
     return 0
 

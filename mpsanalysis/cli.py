@@ -24,43 +24,74 @@ def build_parser() -> argparse.ArgumentParser:
 
     fetch = sub.add_parser("fetch", help="copy or download the raw files into data/raw/")
     fetch.add_argument(
-        "--from", dest="mirror", type=Path, default=None,
+        "--from",
+        dest="mirror",
+        type=Path,
+        default=None,
         help="local mirror folder (default: $MPSANALYSIS_DATA_MIRROR, else ../shared/data)",
     )
     fetch.add_argument(
-        "--download", action="store_true",
+        "--download",
+        action="store_true",
         help="download from the London Datastore instead of copying a mirror",
     )
 
     build = sub.add_parser("build", help="validate the raw files and write data/processed/")
-    build.add_argument("--borough-only", action="store_true",
-                       help="build the borough crime tables only (fast)")
+    build.add_argument(
+        "--borough-only", action="store_true", help="build the borough crime tables only (fast)"
+    )
 
     run = sub.add_parser("run", help="run the objective notebooks and write HTML reports")
     when = run.add_mutually_exclusive_group(required=True)
     when.add_argument("--period-end", help="last month of the period, YYYY-MM (e.g. 2010-10)")
     when.add_argument("--quarter", help="financial-year quarter, e.g. 2010/11-Q2, or 'latest'")
-    run.add_argument("--objective", action="append", default=None,
-                     help="objective id (repeatable; default: every objective)")
-    run.add_argument("--geography", action="append", default=None,
-                     help="'London' (default), a borough name, or 'all' (repeatable)")
-    run.add_argument("--extracts", default="",
-                     help="internal extracts: a file or folder, or 'sample' for the "
-                          "SYNTHETIC sample (default: data/raw/extracts/)")
-    run.add_argument("--workers", type=int, default=None,
-                     help="parallel worker processes (default: the number of cores)")
-    run.add_argument("--scheduler", default=None,
-                     help="Dask scheduler address tcp://HOST:PORT to run on a cluster")
-    run.add_argument("--allow-provisional", action="store_true",
-                     help="run a period whose data is incomplete, flagging reports PROVISIONAL")
-    run.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
-                     help="folder of objective notebooks (default: notebooks/ in the "
-                          "checkout), e.g. a copy holding a notebook being changed")
+    run.add_argument(
+        "--objective",
+        action="append",
+        default=None,
+        help="objective id (repeatable; default: every objective)",
+    )
+    run.add_argument(
+        "--geography",
+        action="append",
+        default=None,
+        help="'London' (default), a borough name, or 'all' (repeatable)",
+    )
+    run.add_argument(
+        "--extracts",
+        default="",
+        help="internal extracts: a file or folder, or 'sample' for the "
+        "SYNTHETIC sample (default: data/raw/extracts/)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel worker processes (default: the number of cores)",
+    )
+    run.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address tcp://HOST:PORT to run on a cluster",
+    )
+    run.add_argument(
+        "--allow-provisional",
+        action="store_true",
+        help="run a period whose data is incomplete, flagging reports PROVISIONAL",
+    )
+    run.add_argument(
+        "--notebooks",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of objective notebooks (default: notebooks/ in the "
+        "checkout), e.g. a copy holding a notebook being changed",
+    )
     return parser
 
 
 def _fetch(args) -> int:
-    from mpsanalysis import fetch
+    from mpsanalysis.ingest import fetch
 
     if args.download:
         records = fetch.download_published()
@@ -71,7 +102,7 @@ def _fetch(args) -> int:
 
 
 def _build(args) -> int:
-    from mpsanalysis import build
+    from mpsanalysis.ingest import build
 
     log = build.build_store(include_sources=not args.borough_only)
     for entry in log["sources"]:
@@ -83,7 +114,7 @@ def _build(args) -> int:
 
 
 def _run(args) -> int:
-    from mpsanalysis import runner
+    from mpsanalysis.run import runner
 
     plan = runner.plan_run(
         period_end=args.period_end,
@@ -109,8 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as exc:  # disk full, permission denied, a folder that vanished
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-        print(f"mpsanalysis {args.command}: error: {exc.strerror or exc}{where}",
-              file=sys.stderr)
+        print(f"mpsanalysis {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"mpsanalysis {args.command}: interrupted", file=sys.stderr)

@@ -6,12 +6,16 @@ line and the runner can print one clear line instead of a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 __all__ = [
     "MpsAnalysisError",
     "DataValidationError",
     "ParameterError",
     "CatalogueError",
     "NotebookRunError",
+    "check_columns",
 ]
 
 
@@ -71,3 +75,12 @@ class DataValidationError(MpsAnalysisError, ValueError):
 
 class NotebookRunError(MpsAnalysisError, RuntimeError):
     """An objective notebook failed: names the objective, the cell and the exception."""
+
+
+def check_columns(frame: Any, columns: Iterable[str], what: str) -> None:
+    """A ParameterError naming the first column a tidy table lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ParameterError(
+            f"{what} has no column {missing[0]!r} (columns are: {', '.join(map(str, frame))})"
+        )

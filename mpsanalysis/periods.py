@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from mpsanalysis.errors import ParameterError
 
 __all__ = [
+    "check_monthly_series",
     "Window",
     "Quarter",
     "parse_month",
@@ -307,3 +309,37 @@ def parse_quarter(value: str, last_month: str | pd.Period | None = None) -> Quar
             f"quarter {value!r} is not a quarter: expected e.g. 2010/11-Q2 or 'latest'"
         )
     return Quarter(parse_financial_year(match.group(1), "quarter"), int(match.group(2)))
+
+
+def check_monthly_series(values: pd.Series, name: str = "values") -> pd.Series:
+    """Check a monthly series and return it as floats on a complete monthly PeriodIndex.
+
+    Absent months become NaN, never zero. Every statistic on monthly counts starts here.
+
+    Examples
+    --------
+    >>> s = pd.Series([3, 5], index=pd.PeriodIndex(["2010-04", "2010-06"], freq="M"))
+    >>> check_monthly_series(s).tolist()
+    [3.0, nan, 5.0]
+    """
+    if not isinstance(values, pd.Series):
+        raise ParameterError(f"{name} must be a pandas Series indexed by month")
+    if not isinstance(values.index, pd.PeriodIndex) or values.index.freqstr not in ("M", "ME"):
+        raise ParameterError(
+            f"{name} must be indexed by monthly pandas Periods "
+            "(e.g. pd.period_range('2010-04', periods=24, freq='M'))"
+        )
+    if values.index.has_duplicates:
+        duplicated = sorted({str(m) for m in values.index[values.index.duplicated()]})
+        raise ParameterError(f"{name} has more than one value for month(s) {', '.join(duplicated)}")
+    try:
+        numbers = pd.to_numeric(values, errors="raise").astype(float)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name} must be numbers: {exc}") from None
+    if np.isinf(numbers.to_numpy()).any():
+        raise ParameterError(f"{name} contains an infinite value")
+    if numbers.notna().sum() == 0:
+        raise ParameterError(f"{name} has no months with data")
+    numbers = numbers.sort_index()
+    full = pd.period_range(numbers.index.min(), numbers.index.max(), freq="M")
+    return numbers.reindex(full)

@@ -48,7 +48,7 @@ def real_store(tmp_path_factory, shared_data):
     Sets MPSANALYSIS_DATA_DIR and MPSANALYSIS_REPORTS_DIR for the whole session, so the
     notebook kernels the runner starts see the same folders.
     """
-    from mpsanalysis import build, fetch
+    from mpsanalysis.ingest import build, fetch
 
     root = tmp_path_factory.mktemp("mps")
     data, reports = root / "data", root / "reports"
@@ -57,8 +57,7 @@ def real_store(tmp_path_factory, shared_data):
     os.environ["MPSANALYSIS_REPORTS_DIR"] = str(reports)
     fetch.fetch_from_mirror(shared_data, data / "raw")
     build.build_store(data / "raw", data / "processed", include_sources=True)
-    yield {"data": data, "raw": data / "raw", "processed": data / "processed",
-           "reports": reports}
+    yield {"data": data, "raw": data / "raw", "processed": data / "processed", "reports": reports}
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)

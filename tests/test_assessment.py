@@ -2,8 +2,8 @@
 
 import pytest
 
-from mpsanalysis.assessment import assess_against_target
-from mpsanalysis.catalogue import Target
+from mpsanalysis.measures.assessment import assess_against_target
+from mpsanalysis.measures.catalogue import Target
 
 
 @pytest.mark.parametrize(
@@ -37,22 +37,27 @@ def test_criminal_networks_2007_08_year_end():
 def test_forecast_short_of_target_is_at_risk():
     target = Target("reduction", percent=5.0)
     # 6% down so far, but the forecast year end is only 2% down.
-    result = assess_against_target(target, -6.0, direction="down", year_complete=False,
-                                   forecast=-2.0)
+    result = assess_against_target(
+        target, -6.0, direction="down", year_complete=False, forecast=-2.0
+    )
     assert result.status == "at risk"
 
 
 def test_non_significant_shortfall_is_at_risk_not_not_met():
     target = Target("reduction", percent=7.0)
-    result = assess_against_target(target, -0.3, direction="down", year_complete=False,
-                                   shortfall_significant=False)
+    result = assess_against_target(
+        target, -0.3, direction="down", year_complete=False, shortfall_significant=False
+    )
     assert result.status == "at risk"
 
 
 def test_year_end_reduction_met_and_missing_figure():
     target = Target("reduction", percent=5.0)
     assert assess_against_target(target, -5.0, direction="down", year_complete=True).status == "met"
-    assert assess_against_target(target, float("nan"), direction="down",
-                                 year_complete=True).status == "not assessed"
-    assert assess_against_target(None, 3.0, direction="down", year_complete=True).status == \
-        "no target"
+    assert (
+        assess_against_target(target, float("nan"), direction="down", year_complete=True).status
+        == "not assessed"
+    )
+    assert (
+        assess_against_target(None, 3.0, direction="down", year_complete=True).status == "no target"
+    )

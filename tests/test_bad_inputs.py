@@ -19,8 +19,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mpsanalysis import build, catalogue, extracts, fetch, loaders, measures, store
 from mpsanalysis.errors import CatalogueError, DataValidationError
+from mpsanalysis.ingest import build, extracts, fetch, loaders, store
+from mpsanalysis.measures import catalogue
+from mpsanalysis.measures import compute as measures
 
 # ----------------------------------------------------------------------------- fixtures
 NEW_HEADER = "MajorText,MinorText,LookUp_BoroughName"
@@ -42,10 +44,7 @@ GOOD_CELLS = {  # (borough, minor category, month) -> count, written out by hand
     ("Lambeth", "Burglary - Residential", "2010-04"): 200,
     ("Lambeth", "Burglary - Residential", "2010-05"): 210,
 }
-OLD = (
-    f"{OLD_HEADER},201004,201005\n"
-    "Lambeth,Robbery,Personal Property,150,140\n"
-)
+OLD = f"{OLD_HEADER},201004,201005\nLambeth,Robbery,Personal Property,150,140\n"
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:
@@ -61,8 +60,7 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
 def cells(tidy: pd.DataFrame) -> dict[tuple[str, str, str], int]:
     """The tidy table as {(borough, minor category, month): count}."""
     return {
-        (r.borough_name, r.minor_category, str(r.month)): int(r.count)
-        for r in tidy.itertuples()
+        (r.borough_name, r.minor_category, str(r.month)): int(r.count) for r in tidy.itertuples()
     }
 
 
@@ -158,100 +156,233 @@ def test_borough_spelling_variants_are_tolerated(tmp_path):
     "name, content, message, line, column",
     [
         pytest.param(
-            "truncated.csv", GOOD[: GOOD.rindex("Lambeth") + 3],
-            "the last line is cut short (is the file truncated?)", 4, None,
+            "truncated.csv",
+            GOOD[: GOOD.rindex("Lambeth") + 3],
+            "the last line is cut short (is the file truncated?)",
+            4,
+            None,
             id="truncated-mid-row",
         ),
         pytest.param(
-            "truncated-text.csv", GOOD[: GOOD.rindex("Burglary -")],
-            "the last line is cut short", 4, None, id="truncated-in-text-columns",
+            "truncated-text.csv",
+            GOOD[: GOOD.rindex("Burglary -")],
+            "the last line is cut short",
+            4,
+            None,
+            id="truncated-in-text-columns",
         ),
         pytest.param(
-            "latin1.csv", GOOD.replace("Burglary - Residential", "Burglary – Résidential")
-            .encode("latin-1", errors="replace"),
-            "is not UTF-8 text", 4, None, id="latin-1-bytes",
+            "latin1.csv",
+            GOOD.replace("Burglary - Residential", "Burglary – Résidential").encode(
+                "latin-1", errors="replace"
+            ),
+            "is not UTF-8 text",
+            4,
+            None,
+            id="latin-1-bytes",
         ),
         pytest.param(
-            "cp1252.csv", GOOD.replace("Camden", "Camden’s").encode("cp1252"),
-            "is not UTF-8 text (byte 0x92", 3, None, id="cp1252-curly-quote",
+            "cp1252.csv",
+            GOOD.replace("Camden", "Camden’s").encode("cp1252"),
+            "is not UTF-8 text (byte 0x92",
+            3,
+            None,
+            id="cp1252-curly-quote",
         ),
         pytest.param("empty.csv", b"", "the file is empty", None, None, id="empty-file"),
-        pytest.param("blank.csv", "\n \n", "the file is empty", None, None,
-                     id="whitespace-only-file"),
-        pytest.param("header-only.csv", f"{NEW_HEADER},201004,201005\n",
-                     "has a header but no data rows", None, None, id="header-only"),
         pytest.param(
-            "renamed.csv", OLD.replace("Borough,", "Borugh,"),
-            "missing required column 'Borough'", 1, None, id="renamed-column",
+            "blank.csv", "\n \n", "the file is empty", None, None, id="whitespace-only-file"
         ),
         pytest.param(
-            "not-crime.csv", "name,value\nx,1\n",
-            "is not a borough-level crime file", 1, None, id="not-a-crime-file",
+            "header-only.csv",
+            f"{NEW_HEADER},201004,201005\n",
+            "has a header but no data rows",
+            None,
+            None,
+            id="header-only",
         ),
         pytest.param(
-            "extra.csv", GOOD.replace("201005\n", "201005,Notes\n").replace("98\n", "98,x\n")
-            .replace("9\n", "9,y\n").replace("210\n", "210,z\n"),
-            "column header 'Notes' is not a month", 1, "Notes", id="extra-column",
+            "renamed.csv",
+            OLD.replace("Borough,", "Borugh,"),
+            "missing required column 'Borough'",
+            1,
+            None,
+            id="renamed-column",
         ),
         pytest.param(
-            "blank-header.csv", GOOD.replace("201005\n", "201005,\n").replace("98\n", "98,\n")
-            .replace("9\n", "9,\n").replace("210\n", "210,\n"),
-            "the header of column 6 is blank", 1, None, id="blank-header-cell",
+            "not-crime.csv",
+            "name,value\nx,1\n",
+            "is not a borough-level crime file",
+            1,
+            None,
+            id="not-a-crime-file",
         ),
         pytest.param(
-            "trailing-comma.csv", GOOD.replace("98\n", "98,\n"),
-            "has 6 field(s) but the header has 5", 2, None, id="extra-field-on-a-line",
+            "extra.csv",
+            GOOD.replace("201005\n", "201005,Notes\n")
+            .replace("98\n", "98,x\n")
+            .replace("9\n", "9,y\n")
+            .replace("210\n", "210,z\n"),
+            "column header 'Notes' is not a month",
+            1,
+            "Notes",
+            id="extra-column",
         ),
         pytest.param(
-            "blank-line.csv", GOOD.replace("Camden,10,9\n", "Camden,10,9\n\n"),
-            "is blank (blank lines are allowed only at the end", 4, None,
+            "blank-header.csv",
+            GOOD.replace("201005\n", "201005,\n")
+            .replace("98\n", "98,\n")
+            .replace("9\n", "9,\n")
+            .replace("210\n", "210,\n"),
+            "the header of column 6 is blank",
+            1,
+            None,
+            id="blank-header-cell",
+        ),
+        pytest.param(
+            "trailing-comma.csv",
+            GOOD.replace("98\n", "98,\n"),
+            "has 6 field(s) but the header has 5",
+            2,
+            None,
+            id="extra-field-on-a-line",
+        ),
+        pytest.param(
+            "blank-line.csv",
+            GOOD.replace("Camden,10,9\n", "Camden,10,9\n\n"),
+            "is blank (blank lines are allowed only at the end",
+            4,
+            None,
             id="blank-line-in-the-middle",
         ),
-        pytest.param("text.csv", GOOD.replace(",98", ",n/a"), "count 'n/a' is not a number",
-                     2, "201005", id="non-numeric-count"),
-        pytest.param("negative.csv", GOOD.replace(",9\n", ",-9\n"), "count '-9' is negative",
-                     3, "201005", id="negative-count"),
         pytest.param(
-            "huge.csv", GOOD.replace(",200,", ",250000,"),
-            "count '250000' is implausibly large (over 100,000)", 4, "201004", id="huge-count",
+            "text.csv",
+            GOOD.replace(",98", ",n/a"),
+            "count 'n/a' is not a number",
+            2,
+            "201005",
+            id="non-numeric-count",
         ),
-        pytest.param("decimal.csv", GOOD.replace(",10,", ",10.5,"),
-                     "count '10.5' is not a whole number", 3, "201004", id="decimal-count"),
-        pytest.param("spreadsheet.csv", GOOD.replace(",10,", ",10.0,"),
-                     "count '10.0' is not a whole number written in digits", 3, "201004",
-                     id="whole-number-with-decimals"),
-        pytest.param("exponent.csv", GOOD.replace(",200,", ",2e2,"),
-                     "count '2e2' is not a whole number written in digits", 4, "201004",
-                     id="scientific-notation"),
-        pytest.param("thousands.csv", GOOD.replace(",200,", ',"1,200",'),
-                     "count '1,200' is not a whole number written in digits", 4, "201004",
-                     id="thousands-separator"),
-        pytest.param("nan.csv", GOOD.replace(",98", ",NaN"), "count 'NaN' is not a number", 2,
-                     "201005", id="nan-count"),
-        pytest.param("blank-count.csv", GOOD.replace(",9\n", ",\n"), "count '' is blank", 3,
-                     "201005", id="blank-count"),
         pytest.param(
-            "duplicate.csv", GOOD + "Robbery,Robbery of Personal Property,Camden,1,2\n",
+            "negative.csv",
+            GOOD.replace(",9\n", ",-9\n"),
+            "count '-9' is negative",
+            3,
+            "201005",
+            id="negative-count",
+        ),
+        pytest.param(
+            "huge.csv",
+            GOOD.replace(",200,", ",250000,"),
+            "count '250000' is implausibly large (over 100,000)",
+            4,
+            "201004",
+            id="huge-count",
+        ),
+        pytest.param(
+            "decimal.csv",
+            GOOD.replace(",10,", ",10.5,"),
+            "count '10.5' is not a whole number",
+            3,
+            "201004",
+            id="decimal-count",
+        ),
+        pytest.param(
+            "spreadsheet.csv",
+            GOOD.replace(",10,", ",10.0,"),
+            "count '10.0' is not a whole number written in digits",
+            3,
+            "201004",
+            id="whole-number-with-decimals",
+        ),
+        pytest.param(
+            "exponent.csv",
+            GOOD.replace(",200,", ",2e2,"),
+            "count '2e2' is not a whole number written in digits",
+            4,
+            "201004",
+            id="scientific-notation",
+        ),
+        pytest.param(
+            "thousands.csv",
+            GOOD.replace(",200,", ',"1,200",'),
+            "count '1,200' is not a whole number written in digits",
+            4,
+            "201004",
+            id="thousands-separator",
+        ),
+        pytest.param(
+            "nan.csv",
+            GOOD.replace(",98", ",NaN"),
+            "count 'NaN' is not a number",
+            2,
+            "201005",
+            id="nan-count",
+        ),
+        pytest.param(
+            "blank-count.csv",
+            GOOD.replace(",9\n", ",\n"),
+            "count '' is blank",
+            3,
+            "201005",
+            id="blank-count",
+        ),
+        pytest.param(
+            "duplicate.csv",
+            GOOD + "Robbery,Robbery of Personal Property,Camden,1,2\n",
             "duplicate rows for Camden / Robbery / Robbery of Personal Property (lines 3, 5)",
-            5, None, id="duplicate-rows",
+            5,
+            None,
+            id="duplicate-rows",
         ),
         pytest.param(
-            "duplicate-alias.csv", GOOD + "Robbery,Robbery of Personal Property,LAMBETH,1,2\n",
-            "duplicate rows for Lambeth", 5, None, id="duplicate-rows-spelt-differently",
+            "duplicate-alias.csv",
+            GOOD + "Robbery,Robbery of Personal Property,LAMBETH,1,2\n",
+            "duplicate rows for Lambeth",
+            5,
+            None,
+            id="duplicate-rows-spelt-differently",
         ),
-        pytest.param("narnia.csv", GOOD.replace("Camden", "Narnia"), "unknown borough 'Narnia'",
-                     3, "LookUp_BoroughName", id="unknown-borough"),
-        pytest.param("no-borough.csv", GOOD.replace("Camden", ""),
-                     "LookUp_BoroughName is blank", 3, "LookUp_BoroughName", id="blank-borough"),
-        pytest.param("dash-month.csv", GOOD.replace("201004", "2010-04"),
-                     "column header '2010-04' is not a month", 1, "2010-04",
-                     id="month-header-with-dash"),
-        pytest.param("month13.csv", GOOD.replace("201005", "201013"),
-                     "column header '201013' is not a month", 1, "201013",
-                     id="month-header-201013"),
-        pytest.param("dup-month.csv", GOOD.replace("201005", "201004"),
-                     "column '201004' appears twice in the header", 1, "201004",
-                     id="duplicated-month-header"),
+        pytest.param(
+            "narnia.csv",
+            GOOD.replace("Camden", "Narnia"),
+            "unknown borough 'Narnia'",
+            3,
+            "LookUp_BoroughName",
+            id="unknown-borough",
+        ),
+        pytest.param(
+            "no-borough.csv",
+            GOOD.replace("Camden", ""),
+            "LookUp_BoroughName is blank",
+            3,
+            "LookUp_BoroughName",
+            id="blank-borough",
+        ),
+        pytest.param(
+            "dash-month.csv",
+            GOOD.replace("201004", "2010-04"),
+            "column header '2010-04' is not a month",
+            1,
+            "2010-04",
+            id="month-header-with-dash",
+        ),
+        pytest.param(
+            "month13.csv",
+            GOOD.replace("201005", "201013"),
+            "column header '201013' is not a month",
+            1,
+            "201013",
+            id="month-header-201013",
+        ),
+        pytest.param(
+            "dup-month.csv",
+            GOOD.replace("201005", "201004"),
+            "column '201004' appears twice in the header",
+            1,
+            "201004",
+            id="duplicated-month-header",
+        ),
     ],
 )
 def test_malformed_borough_file_is_refused(tmp_path, name, content, message, line, column):
@@ -302,7 +433,7 @@ def test_missing_month_is_a_gap_not_zero(tmp_path):
     assert result.comparison.current == 218
     assert result.comparison.previous == 200
     # FYTD to July 2010 includes the missing June: the sum is NaN, not 120+98+0+80 = 298.
-    from mpsanalysis import metrics
+    from mpsanalysis.measures import metrics
 
     july = metrics.compare_fytd(monthly, "2010-07")
     assert pd.isna(july.current)
@@ -347,11 +478,15 @@ def test_missing_store_says_build_first(tmp_path):
     "content, message",
     [
         pytest.param(b"\x89\xff\x00garbage", "corrupted", id="garbage-bytes"),
-        pytest.param(b'{"london-datastore/x.csv": {"sha256": "ab', "corrupted",
-                     id="truncated-json"),
+        pytest.param(
+            b'{"london-datastore/x.csv": {"sha256": "ab', "corrupted", id="truncated-json"
+        ),
         pytest.param(b"[]", "expected a mapping of file to checksum", id="wrong-shape"),
-        pytest.param(b'{"a.csv": {"sha256": "not-a-digest"}}',
-                     "the entry for 'a.csv' has no valid SHA-256", id="bad-digest"),
+        pytest.param(
+            b'{"a.csv": {"sha256": "not-a-digest"}}',
+            "the entry for 'a.csv' has no valid SHA-256",
+            id="bad-digest",
+        ),
     ],
 )
 def test_corrupted_checksums_json(tmp_path, content, message):
@@ -393,8 +528,9 @@ def test_raw_file_deleted_after_fetch_is_refused(tmp_path):
 def test_raw_file_not_brought_in_by_fetch_is_refused(tmp_path):
     built = make_store(tmp_path, {"good.csv": GOOD})
     write(built["raw"] / build.BOROUGH_CRIME_FOLDER, "my-fixed-copy.csv", GOOD)
-    with pytest.raises(DataValidationError, match="was not brought in by `mpsanalysis fetch`"
-                       ) as raised:
+    with pytest.raises(
+        DataValidationError, match="was not brought in by `mpsanalysis fetch`"
+    ) as raised:
         build.build_store(built["raw"], built["processed"], include_sources=False)
     assert raised.value.file == f"{build.BOROUGH_CRIME_FOLDER}/my-fixed-copy.csv"
 
@@ -406,33 +542,79 @@ EXTRACT_HEADER = "month,geography,measure,value,numerator,denominator\n"
 @pytest.mark.parametrize(
     "row, message, line, column",
     [
-        pytest.param("2010-04,London,<script>alert(1)</script>,1,,",
-                     "measure '<script>alert(1)</script>' must be lower case", 2, "measure",
-                     id="script-in-measure"),
-        pytest.param("2010-04,<script>alert(1)</script>,cash_seized,1,,",
-                     "unknown geography '<script>alert(1)</script>'", 2, "geography",
-                     id="script-in-geography"),
-        pytest.param("2010-04,Gotham,cash_seized,1,,", "unknown geography 'Gotham'", 2,
-                     "geography", id="bad-geography"),
-        pytest.param("2010-04,London,sanction_detections,,60,50",
-                     "numerator must be between 0 and a non-zero denominator", 2, "numerator",
-                     id="numerator-over-denominator"),
-        pytest.param("2010-04,London,sanction_detections,25.0,10,50",
-                     "value 25 disagrees with numerator/denominator (20.0%)", 2, "value",
-                     id="inconsistent-value"),
-        pytest.param("2010-04,London,sanction_detections,20,10,",
-                     "numerator and denominator must be given together", 2, "denominator",
-                     id="numerator-without-denominator"),
-        pytest.param("2010-13,London,cash_seized,1,,", "month '2010-13' is not YYYY-MM", 2,
-                     "month", id="bad-month"),
-        pytest.param("2010-04,London,cash_seized,-5,,", "must be a non-negative number", 2,
-                     "value", id="negative-value"),
-        pytest.param("2010-04,London,cash_seized,lots,,", "value 'lots' is not a number", 2,
-                     "value", id="non-numeric-value"),
-        pytest.param("2010-04,London,cash_seized,1,,,extra",
-                     "has 7 field(s) but the header has 6", 2, None, id="extra-field"),
-        pytest.param("2010-04,London,cash_se", "the last line is cut short", 2, None,
-                     id="truncated-extract"),
+        pytest.param(
+            "2010-04,London,<script>alert(1)</script>,1,,",
+            "measure '<script>alert(1)</script>' must be lower case",
+            2,
+            "measure",
+            id="script-in-measure",
+        ),
+        pytest.param(
+            "2010-04,<script>alert(1)</script>,cash_seized,1,,",
+            "unknown geography '<script>alert(1)</script>'",
+            2,
+            "geography",
+            id="script-in-geography",
+        ),
+        pytest.param(
+            "2010-04,Gotham,cash_seized,1,,",
+            "unknown geography 'Gotham'",
+            2,
+            "geography",
+            id="bad-geography",
+        ),
+        pytest.param(
+            "2010-04,London,sanction_detections,,60,50",
+            "numerator must be between 0 and a non-zero denominator",
+            2,
+            "numerator",
+            id="numerator-over-denominator",
+        ),
+        pytest.param(
+            "2010-04,London,sanction_detections,25.0,10,50",
+            "value 25 disagrees with numerator/denominator (20.0%)",
+            2,
+            "value",
+            id="inconsistent-value",
+        ),
+        pytest.param(
+            "2010-04,London,sanction_detections,20,10,",
+            "numerator and denominator must be given together",
+            2,
+            "denominator",
+            id="numerator-without-denominator",
+        ),
+        pytest.param(
+            "2010-13,London,cash_seized,1,,",
+            "month '2010-13' is not YYYY-MM",
+            2,
+            "month",
+            id="bad-month",
+        ),
+        pytest.param(
+            "2010-04,London,cash_seized,-5,,",
+            "must be a non-negative number",
+            2,
+            "value",
+            id="negative-value",
+        ),
+        pytest.param(
+            "2010-04,London,cash_seized,lots,,",
+            "value 'lots' is not a number",
+            2,
+            "value",
+            id="non-numeric-value",
+        ),
+        pytest.param(
+            "2010-04,London,cash_seized,1,,,extra",
+            "has 7 field(s) but the header has 6",
+            2,
+            None,
+            id="extra-field",
+        ),
+        pytest.param(
+            "2010-04,London,cash_se", "the last line is cut short", 2, None, id="truncated-extract"
+        ),
     ],
 )
 def test_malformed_extract_is_refused(tmp_path, row, message, line, column):
@@ -445,16 +627,20 @@ def test_malformed_extract_is_refused(tmp_path, row, message, line, column):
 
 
 def test_extract_with_latin1_bytes_names_the_line(tmp_path):
-    data = (EXTRACT_HEADER + "2010-04,London,cash_seized,1,,\n"
-            "2010-05,London,cash_seized,£2,,\n").encode("latin-1")
+    data = (
+        EXTRACT_HEADER + "2010-04,London,cash_seized,1,,\n2010-05,London,cash_seized,£2,,\n"
+    ).encode("latin-1")
     with pytest.raises(DataValidationError, match="is not UTF-8 text") as raised:
         extracts.read_extract(write(tmp_path, "extract.csv", data))
     assert (raised.value.file, raised.value.row) == ("extract.csv", 3)
 
 
 def test_extract_extra_column_is_named(tmp_path):
-    path = write(tmp_path, "extract.csv",
-                 "month,geography,measure,value,comment\n2010-04,London,cash_seized,1,x\n")
+    path = write(
+        tmp_path,
+        "extract.csv",
+        "month,geography,measure,value,comment\n2010-04,London,cash_seized,1,x\n",
+    )
     with pytest.raises(DataValidationError, match="unexpected column 'comment'") as raised:
         extracts.read_extract(path)
     assert raised.value.column == "comment"
@@ -462,8 +648,10 @@ def test_extract_extra_column_is_named(tmp_path):
 
 def test_extract_consistent_proportion_is_read_exactly(tmp_path):
     # Tolerated: BOM, CRLF, £ and thousands separators in money; value implied when blank.
-    text = (EXTRACT_HEADER + "2010-04,London,sanction_detections,,10302,50500\n"
-            '2010-04,Lambeth,cash_seized,"£1,250.50",,\n').replace("\n", "\r\n")
+    text = (
+        EXTRACT_HEADER + "2010-04,London,sanction_detections,,10302,50500\n"
+        '2010-04,Lambeth,cash_seized,"£1,250.50",,\n'
+    ).replace("\n", "\r\n")
     path = write(tmp_path, "extract.csv", b"\xef\xbb\xbf" + text.encode("utf-8"))
     table = extracts.read_extract(path)
     rate = table[table.measure == "sanction_detections"].iloc[0]
@@ -493,22 +681,55 @@ objectives:
 @pytest.mark.parametrize(
     "old, new, field, detail",
     [
-        pytest.param("unit: count", "unit: pounds", "field 'unit'",
-                     "is 'pounds': expected one of count, rate, proportion, money",
-                     id="bad-unit"),
-        pytest.param("direction: down", "direction: sideways", "field 'direction'",
-                     "is 'sideways': expected one of down, up, neutral", id="bad-direction"),
-        pytest.param("        title: Robbery of personal property\n", "", "field 'title'",
-                     "is missing", id="missing-field"),
-        pytest.param("{new: [", "{newest: [", "field 'categories'",
-                     "unknown classification 'newest' (old or new)",
-                     id="unknown-classification"),
-        pytest.param("direction: down", "direction: neutral", "field 'target'",
-                     "needs direction up or down, not neutral", id="target-on-neutral-measure"),
-        pytest.param("percent: 7", "percent: 170", "field 'target'",
-                     "needs 'percent', a number from 0 to 100", id="target-percent-over-100"),
-        pytest.param("unit: count", "unit: count\n        colour: red", "unknown field(s)",
-                     "colour", id="unknown-field"),
+        pytest.param(
+            "unit: count",
+            "unit: pounds",
+            "field 'unit'",
+            "is 'pounds': expected one of count, rate, proportion, money",
+            id="bad-unit",
+        ),
+        pytest.param(
+            "direction: down",
+            "direction: sideways",
+            "field 'direction'",
+            "is 'sideways': expected one of down, up, neutral",
+            id="bad-direction",
+        ),
+        pytest.param(
+            "        title: Robbery of personal property\n",
+            "",
+            "field 'title'",
+            "is missing",
+            id="missing-field",
+        ),
+        pytest.param(
+            "{new: [",
+            "{newest: [",
+            "field 'categories'",
+            "unknown classification 'newest' (old or new)",
+            id="unknown-classification",
+        ),
+        pytest.param(
+            "direction: down",
+            "direction: neutral",
+            "field 'target'",
+            "needs direction up or down, not neutral",
+            id="target-on-neutral-measure",
+        ),
+        pytest.param(
+            "percent: 7",
+            "percent: 170",
+            "field 'target'",
+            "needs 'percent', a number from 0 to 100",
+            id="target-percent-over-100",
+        ),
+        pytest.param(
+            "unit: count",
+            "unit: count\n        colour: red",
+            "unknown field(s)",
+            "colour",
+            id="unknown-field",
+        ),
     ],
 )
 def test_malformed_catalogue_names_objective_measure_and_field(old, new, field, detail):
@@ -516,8 +737,7 @@ def test_malformed_catalogue_names_objective_measure_and_field(old, new, field, 
     with pytest.raises(CatalogueError) as raised:
         catalogue.parse_catalogue(CATALOGUE.replace(old, new))
     message = str(raised.value)
-    assert message.startswith("objectives.yaml: objective 'robbery', measure "
-                              "'personal-robbery'")
+    assert message.startswith("objectives.yaml: objective 'robbery', measure 'personal-robbery'")
     assert field in message
     assert detail in message
 
@@ -554,8 +774,12 @@ def test_cli_build_with_unknown_borough_prints_one_line_and_exits_2(tmp_path):
     env = {**os.environ, "MPSANALYSIS_DATA_DIR": str(data)}
     env.pop("MPSANALYSIS_REPORTS_DIR", None)
     done = subprocess.run(
-        [sys.executable, "-m", "mpsanalysis", "build"], env=env, capture_output=True,
-        text=True, timeout=120, cwd=tmp_path,
+        [sys.executable, "-m", "mpsanalysis", "build"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
@@ -572,16 +796,22 @@ def test_cli_build_with_unknown_borough_prints_one_line_and_exits_2(tmp_path):
 def test_cli_run_on_corrupted_store_prints_one_line_and_exits_2(tmp_path):
     built = make_store(tmp_path, {"good.csv": GOOD})
     (built["processed"] / "borough_crime_vintages.parquet").write_bytes(b"garbage")
-    env = {**os.environ, "MPSANALYSIS_DATA_DIR": str(built["data"]),
-           "MPSANALYSIS_REPORTS_DIR": str(tmp_path / "reports")}
+    env = {
+        **os.environ,
+        "MPSANALYSIS_DATA_DIR": str(built["data"]),
+        "MPSANALYSIS_REPORTS_DIR": str(tmp_path / "reports"),
+    }
     done = subprocess.run(
-        [sys.executable, "-m", "mpsanalysis", "run", "--period-end", "2010-05"], env=env,
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        [sys.executable, "-m", "mpsanalysis", "run", "--period-end", "2010-05"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith(
-        "mpsanalysis run: error: borough_crime_vintages.parquet: the processed table is "
-        "unreadable"
+        "mpsanalysis run: error: borough_crime_vintages.parquet: the processed table is unreadable"
     )
     assert not (tmp_path / "reports").exists()  # nothing was started

@@ -19,15 +19,21 @@ from benchmarks.common import (
 
 def _sections() -> list[Section]:
     return [
-        Section("fanout", [
-            info("fan-out: 1 worker", 80.25, "s", "81.9, 78.6"),
-            at_least("fan-out: speed-up", 1.75, 1.8),  # missed
-            check("fan-out: HTML identical", True),
-        ]),
-        Section("largedata", [
-            at_most("query median", 11.8, 100, "ms"),
-            check("labelled synthetic", False, "a | in the detail"),
-        ]),
+        Section(
+            "fanout",
+            [
+                info("fan-out: 1 worker", 80.25, "s", "81.9, 78.6"),
+                at_least("fan-out: speed-up", 1.75, 1.8),  # missed
+                check("fan-out: HTML identical", True),
+            ],
+        ),
+        Section(
+            "largedata",
+            [
+                at_most("query median", 11.8, 100, "ms"),
+                check("labelled synthetic", False, "a | in the detail"),
+            ],
+        ),
     ]
 
 
@@ -56,8 +62,7 @@ def test_results_file_round_trip(tmp_path):
     assert markdown_table(sections) == markdown_table(_sections())
 
 
-def test_fanout_speed_up_counts_the_target_runs_and_repeats_a_busy_one(monkeypatch,
-                                                                       tmp_path):
+def test_fanout_speed_up_counts_the_target_runs_and_repeats_a_busy_one(monkeypatch, tmp_path):
     """bench_fanout with the command replaced: which runs count, which are repeated."""
     import benchmarks.bench_fanout as fanout
 
@@ -68,13 +73,17 @@ def test_fanout_speed_up_counts_the_target_runs_and_repeats_a_busy_one(monkeypat
     def run_cli(folder, workers, environment=None, **_):
         calls.append((workers, environment["MPSANALYSIS_KERNEL_THREADS"]))
         folder.mkdir(parents=True)  # the benchmark deletes each run's reports
-        return {"seconds": next(seconds), "peak_mb": 1000.0 * workers, "cpu_s": 80.0,
-                "other_cores": 0.02, "failed": []}
+        return {
+            "seconds": next(seconds),
+            "peak_mb": 1000.0 * workers,
+            "cpu_s": 80.0,
+            "other_cores": 0.02,
+            "failed": [],
+        }
 
     probes = iter([1.9, 1.6, 1.9, 1.9, 1.9, 1.9, 1.9])  # after each run
     monkeypatch.setattr(fanout, "run_cli", run_cli)
-    monkeypatch.setattr(fanout, "_html", lambda folder: {f"{i}.html": b"same"
-                                                         for i in range(54)})
+    monkeypatch.setattr(fanout, "_html", lambda folder: {f"{i}.html": b"same" for i in range(54)})
     monkeypatch.setattr(fanout, "wait_for_free_cores", lambda: 1.95)
     monkeypatch.setattr(fanout, "parallel_capacity", lambda: next(probes))
     monkeypatch.setattr(fanout, "_objectives", lambda: tuple("abcdefghi"))
@@ -84,8 +93,9 @@ def test_fanout_speed_up_counts_the_target_runs_and_repeats_a_busy_one(monkeypat
     speed_up = figures["fan-out: speed-up of 2 workers over 1"]
     assert abs(speed_up.value - (80 + 76) / (42 + 40)) < 1e-9  # 1.902: the busy 60 s dropped
     assert speed_up.passed is True
-    default = figures["fan-out: 2 workers, kernels with the libraries' default threads "
-                      "(mean of 2 runs)"]
+    default = figures[
+        "fan-out: 2 workers, kernels with the libraries' default threads (mean of 2 runs)"
+    ]
     assert default.value == 49.0
     assert [r["seconds"] for r in section.notes["discarded_runs"]] == [60.0]
     free = figures["fan-out: free cores before each run (busy loop: 2 at once against 1)"]

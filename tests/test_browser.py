@@ -20,13 +20,20 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from mpsanalysis import paths, runner
+from mpsanalysis import paths
+from mpsanalysis.run import runner
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = paths.project_root() / "test-artifacts" / "screenshots"
 OBJECTIVES = ["serious-violence", "criminal-networks"]
 
@@ -34,10 +41,13 @@ OBJECTIVES = ["serious-violence", "criminal-networks"]
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium "
-                    "(CI installs the Debian 'chromium' package; see .ci/run)")
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="the playwright package is not installed")
+        pytest.skip(
+            "Chromium is not installed at /usr/bin/chromium "
+            "(CI installs the Debian 'chromium' package; see .ci/run)"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium
@@ -67,8 +77,9 @@ class Visit:
     """Open one file in a fresh context, recording what the page does."""
 
     def __init__(self, browser, path: Path, **context_options) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                           **context_options)
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, **context_options
+        )
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.errors: list[str] = []
@@ -123,8 +134,7 @@ def test_every_page_loads_cleanly(browser, run, reports, artifacts):
                 problems.append(f"{name}: dialogs {visit.dialogs}")
             images = visit.images()
             if images["decoded"] != images["total"]:
-                problems.append(f"{name}: {images['total'] - images['decoded']} images "
-                                "not decoded")
+                problems.append(f"{name}: {images['total'] - images['decoded']} images not decoded")
             if path in reports:
                 if images["total"] == 0:
                     problems.append(f"{name}: no charts")
@@ -143,19 +153,22 @@ def test_contents_links_reach_their_sections(browser, reports):
         visit = Visit(browser, path)
         try:
             hrefs = visit.page.eval_on_selector_all(
-                "nav.toc a", "links => links.map(a => a.getAttribute('href'))")
+                "nav.toc a", "links => links.map(a => a.getAttribute('href'))"
+            )
             assert len(hrefs) >= 5, f"{path.name}: contents has {hrefs}"
             for href in hrefs:
                 visit.page.click(f"nav.toc a[href='{href}']")
                 target = visit.page.evaluate(
                     "() => { const t = document.querySelector(':target'); if (!t) return null;"
                     " const end = scrollY + innerHeight >= document.body.scrollHeight - 2;"
-                    " return [t.tagName, t.id, t.getBoundingClientRect().top, end]; }")
+                    " return [t.tagName, t.id, t.getBoundingClientRect().top, end]; }"
+                )
                 assert target is not None, f"{path.name}: {href} reaches no element"
                 tag, element_id, top, at_end = target
                 assert tag == "H2" and "#" + element_id in (href, unquote(href))
                 assert abs(top) < 50 or (at_end and 0 <= top < 900), (
-                    f"{path.name}: {href} did not scroll to its section")
+                    f"{path.name}: {href} did not scroll to its section"
+                )
         finally:
             visit.close()
 
@@ -164,7 +177,8 @@ def test_index_links_resolve(browser, run):
     visit = Visit(browser, run.index)
     try:
         hrefs = visit.page.eval_on_selector_all(
-            "a[href]", "links => links.map(a => a.getAttribute('href'))")
+            "a[href]", "links => links.map(a => a.getAttribute('href'))"
+        )
         base = visit.page.url
     finally:
         visit.close()
@@ -240,7 +254,8 @@ def test_print_layout(browser, reports, artifacts):
             visit.page.emulate_media(media="print")
             hidden = visit.page.evaluate(
                 "() => ['nav.toc', '.breadcrumb', '.skip-link'].map(s => "
-                "getComputedStyle(document.querySelector(s)).display)")
+                "getComputedStyle(document.querySelector(s)).display)"
+            )
             assert hidden == ["none"] * 3
             pdf = visit.page.pdf(format="A4", prefer_css_page_size=True, print_background=True)
             assert pdf.startswith(b"%PDF") and _pdf_pages(pdf) >= 2
@@ -253,8 +268,12 @@ def test_policy_blocks_an_injected_script(browser, reports, tmp_path):
     """Defence in depth: were markup ever to slip through escaping, the report's own
     Content-Security-Policy stops it running."""
     text = reports[0].read_text(encoding="utf-8")
-    text = text.replace("<main", "<script>document.title = 'pwned'; alert(1)</script>"
-                                 '<img src="https://example.invalid/beacon.png" alt="x"><main', 1)
+    text = text.replace(
+        "<main",
+        "<script>document.title = 'pwned'; alert(1)</script>"
+        '<img src="https://example.invalid/beacon.png" alt="x"><main',
+        1,
+    )
     injected = tmp_path / "injected.html"
     injected.write_text(text, encoding="utf-8")
     visit = Visit(browser, injected)

@@ -2,12 +2,19 @@
 
 import pytest
 
-from mpsanalysis import catalogue
 from mpsanalysis.errors import CatalogueError, ParameterError
+from mpsanalysis.measures import catalogue
 
 REQUIRED_OBJECTIVES = {
-    "serious-violence", "protect-young-people", "criminal-networks", "gun-crime",
-    "drugs-supply", "homicide", "sexual-offences", "robbery", "confidence-and-outcomes",
+    "serious-violence",
+    "protect-young-people",
+    "criminal-networks",
+    "gun-crime",
+    "drugs-supply",
+    "homicide",
+    "sexual-offences",
+    "robbery",
+    "confidence-and-outcomes",
 }
 
 BASE = """
@@ -51,14 +58,21 @@ def test_proxy_measures_are_labelled():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (("unit: count", "unit: pounds"),
-         "objective 'robbery', measure 'personal-robbery': field 'unit' is 'pounds'"),
+        (
+            ("unit: count", "unit: pounds"),
+            "objective 'robbery', measure 'personal-robbery': field 'unit' is 'pounds'",
+        ),
         (("direction: down", "direction: sideways"), "field 'direction' is 'sideways'"),
-        (("    title: Reduce personal robbery\n", ""), "objective 'robbery': field 'title' is missing"),
+        (
+            ("    title: Reduce personal robbery\n", ""),
+            "objective 'robbery': field 'title' is missing",
+        ),
         (("{new: [", "{newest: ["), "unknown classification 'newest'"),
         (("percent: 7", "percent: 700"), "field 'target': a reduction target needs 'percent'"),
-        (("source: borough-crime", "source: extract"),
-         "measure 'personal-robbery': field 'extract_measure' is missing"),
+        (
+            ("source: borough-crime", "source: extract"),
+            "measure 'personal-robbery': field 'extract_measure' is missing",
+        ),
         (("direction: down", "direction: neutral"), "needs direction up or down"),
         (("measures:", "measure:"), "objective 'robbery': field 'measures' is missing"),
     ],
@@ -81,13 +95,16 @@ def test_unknown_objective_lists_valid_ids():
 
 
 def test_added_measure_is_picked_up_from_yaml(tmp_path):
-    text = BASE + """      - id: business-robbery
+    text = (
+        BASE
+        + """      - id: business-robbery
         title: Robbery of business property
         unit: count
         direction: down
         source: borough-crime
         categories: {new: [{major: Robbery, minor: [Robbery of Business Property]}]}
 """
+    )
     path = tmp_path / "objectives.yaml"
     path.write_text(text)
     measures = catalogue.load_catalogue(path)["robbery"].measures

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.concentration.
+"""Tests for mpsanalysis.stats.concentration.
 
 The Gini coefficient is checked against the mean-absolute-difference definition (the
 module uses the ordered-sum formula); the smallest share-holding set is checked against
@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mpsanalysis.concentration import (
+from mpsanalysis.errors import ParameterError
+from mpsanalysis.stats.concentration import (
     compute_lorenz,
     gini_coefficient,
     plot_lorenz,
     smallest_share_holding,
     top_units,
 )
-from mpsanalysis.errors import ParameterError
 
 matplotlib.use("Agg")
 

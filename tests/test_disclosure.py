@@ -3,7 +3,7 @@ that no withheld count can be worked back out (linear programming with scipy), t
 record-level guard and the ward table.
 
 Every expected pattern below was worked out by hand from the rules in
-``mpsanalysis.disclosure`` (primary: 1 to threshold - 1; secondary: a line with one
+``mpsanalysis.stats.disclosure`` (primary: 1 to threshold - 1; secondary: a line with one
 withheld entry, or whose withheld counts add up to a small number, withholds its next
 smallest non-zero count, preferring one that also protects the crossing line).
 """
@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mpsanalysis.disclosure import (
+from mpsanalysis.errors import ParameterError
+from mpsanalysis.report.html import ward_table_html
+from mpsanalysis.stats.disclosure import (
     SUPPRESSED,
     DisclosureError,
     check_no_record_level,
@@ -26,9 +28,7 @@ from mpsanalysis.disclosure import (
     find_cells_to_suppress,
     find_derivable_cells,
     suppress_small_counts,
-    ward_table_html,
 )
-from mpsanalysis.errors import ParameterError
 
 C = SUPPRESSED
 
@@ -82,13 +82,15 @@ def test_a_row_whose_other_counts_are_zero_withholds_its_total():
     cell: r1's 10. Row r1 has one: its other count is a zero (known anyway: column c1
     totals 0), so its total 10 is withheld instead, which also protects the column of
     row totals."""
-    table = frame({"r0": [1, 0, 1], "r1": [10, 0, 10], "Total": [11, 0, 11]},
-                  ["c0", "c1", "Total"])
-    shown = suppress_small_counts(table, ["c0", "c1"], total_row="Total",
-                                  total_column="Total")
-    pd.testing.assert_frame_equal(shown, expected({
-        "r0": [C, "0", C], "r1": [C, "0", C], "Total": ["11", "0", "11"]},
-        ["c0", "c1", "Total"]))
+    table = frame({"r0": [1, 0, 1], "r1": [10, 0, 10], "Total": [11, 0, 11]}, ["c0", "c1", "Total"])
+    shown = suppress_small_counts(table, ["c0", "c1"], total_row="Total", total_column="Total")
+    pd.testing.assert_frame_equal(
+        shown,
+        expected(
+            {"r0": [C, "0", C], "r1": [C, "0", C], "Total": ["11", "0", "11"]},
+            ["c0", "c1", "Total"],
+        ),
+    )
 
 
 def test_zeros_are_shown_unless_asked():
@@ -101,12 +103,15 @@ def test_zeros_are_shown_unless_asked():
 
 
 COLUMNS = ["A", "B", "C", "Total"]
-GRID = frame({
-    "W1": [3, 15, 40, 58],
-    "W2": [12, 30, 25, 67],
-    "W3": [20, 11, 60, 91],
-    "Total": [35, 56, 125, 216],
-}, COLUMNS)
+GRID = frame(
+    {
+        "W1": [3, 15, 40, 58],
+        "W2": [12, 30, 25, 67],
+        "W3": [20, 11, 60, 91],
+        "Total": [35, 56, 125, 216],
+    },
+    COLUMNS,
+)
 
 
 def test_three_by_three_with_totals():
@@ -115,14 +120,19 @@ def test_three_by_three_with_totals():
     its smallest other is W2.A = 12. Row W2 now has one: of B = 30 and C = 25, B also
     protects column B (which has only W1.B withheld), so B = 30. Every row and column
     now has 0 or 2 withheld cells adding up to at least 10, the totals are all shown."""
-    shown = suppress_small_counts(GRID, ["A", "B", "C"], total_row="Total",
-                                  total_column="Total")
-    pd.testing.assert_frame_equal(shown, expected({
-        "W1": [C, C, "40", "58"],
-        "W2": [C, C, "25", "67"],
-        "W3": ["20", "11", "60", "91"],
-        "Total": ["35", "56", "125", "216"],
-    }, COLUMNS))
+    shown = suppress_small_counts(GRID, ["A", "B", "C"], total_row="Total", total_column="Total")
+    pd.testing.assert_frame_equal(
+        shown,
+        expected(
+            {
+                "W1": [C, C, "40", "58"],
+                "W2": [C, C, "25", "67"],
+                "W3": ["20", "11", "60", "91"],
+                "Total": ["35", "56", "125", "216"],
+            },
+            COLUMNS,
+        ),
+    )
 
 
 def _bounds(table, mask, rows, cols, total_row, total_column):
@@ -165,8 +175,7 @@ def _bounds(table, mask, rows, cols, total_row, total_column):
 
 def test_three_by_three_withheld_counts_cannot_be_worked_out():
     """Independent check with scipy: W1.A (truly 3) could be anything from 0 to 15."""
-    mask = find_cells_to_suppress(GRID, ["A", "B", "C"], total_row="Total",
-                                  total_column="Total")
+    mask = find_cells_to_suppress(GRID, ["A", "B", "C"], total_row="Total", total_column="Total")
     bounds = _bounds(GRID, mask, ["W1", "W2", "W3"], ["A", "B", "C"], "Total", "Total")
     assert bounds[("W1", "A")] == pytest.approx((0, 15))
     assert all(high - low >= 1 for low, high in bounds.values())
@@ -198,21 +207,27 @@ def test_a_small_total_is_withheld_and_protected():
     """By hand: x's counts 3 and 4 and its total 7 are primary. Column A then has one
     withheld cell: y.A = 20. Row y has one: y.B = 30 (also protects column B). The
     column of row totals has one (7): y's total 50 is withheld, since 57 - 50 = 7."""
-    table = frame({"x": [3, 4, 7], "y": [20, 30, 50], "Total": [23, 34, 57]},
-                  ["A", "B", "Total"])
+    table = frame({"x": [3, 4, 7], "y": [20, 30, 50], "Total": [23, 34, 57]}, ["A", "B", "Total"])
     shown = suppress_small_counts(table, ["A", "B"], total_row="Total", total_column="Total")
-    pd.testing.assert_frame_equal(shown, expected({
-        "x": [C, C, C], "y": [C, C, C], "Total": ["23", "34", "57"]}, ["A", "B", "Total"]))
+    pd.testing.assert_frame_equal(
+        shown,
+        expected(
+            {"x": [C, C, C], "y": [C, C, C], "Total": ["23", "34", "57"]}, ["A", "B", "Total"]
+        ),
+    )
 
 
 BRIDGE_COLUMNS = ["A", "B", "C", "D", "Total"]
-BRIDGE = frame({
-    "r1": [3, 12, 100, 100, 215],
-    "r2": [11, 13, 14, 100, 138],
-    "r3": [100, 100, 4, 15, 219],
-    "r4": [100, 100, 16, 12, 228],
-    "Total": [214, 225, 134, 227, 800],
-}, BRIDGE_COLUMNS)
+BRIDGE = frame(
+    {
+        "r1": [3, 12, 100, 100, 215],
+        "r2": [11, 13, 14, 100, 138],
+        "r3": [100, 100, 4, 15, 219],
+        "r4": [100, 100, 16, 12, 228],
+        "Total": [214, 225, 134, 227, 800],
+    },
+    BRIDGE_COLUMNS,
+)
 
 
 def test_a_cell_that_several_lines_determine_is_found():
@@ -221,22 +236,38 @@ def test_a_cell_that_several_lines_determine_is_found():
     r2.C = r2's total - r2.D - (A + B totals - shown A, B - r1's withheld pair), i.e.
     rows r1, r2 and columns A, B together give r2.A + r2.B, hence r2.C."""
     hidden = pd.DataFrame(False, index=BRIDGE.index, columns=BRIDGE_COLUMNS)
-    for cell in [("r1", "A"), ("r1", "B"), ("r2", "A"), ("r2", "B"), ("r3", "C"),
-                 ("r3", "D"), ("r4", "C"), ("r4", "D"), ("r2", "C")]:
+    for cell in [
+        ("r1", "A"),
+        ("r1", "B"),
+        ("r2", "A"),
+        ("r2", "B"),
+        ("r3", "C"),
+        ("r3", "D"),
+        ("r4", "C"),
+        ("r4", "D"),
+        ("r2", "C"),
+    ]:
         hidden.loc[cell] = True
     assert find_derivable_cells(BRIDGE, hidden, BRIDGE_COLUMNS[:4], "Total", "Total") == [
-        ("r2", "C")]
-    bounds = _bounds(BRIDGE, hidden[BRIDGE_COLUMNS], ["r1", "r2", "r3", "r4"],
-                     BRIDGE_COLUMNS[:4], "Total", "Total")
+        ("r2", "C")
+    ]
+    bounds = _bounds(
+        BRIDGE,
+        hidden[BRIDGE_COLUMNS],
+        ["r1", "r2", "r3", "r4"],
+        BRIDGE_COLUMNS[:4],
+        "Total",
+        "Total",
+    )
     assert bounds[("r2", "C")] == pytest.approx((14, 14))
 
 
 def test_suppression_leaves_nothing_derivable():
-    mask = find_cells_to_suppress(BRIDGE, BRIDGE_COLUMNS[:4], total_row="Total",
-                                  total_column="Total")
+    mask = find_cells_to_suppress(
+        BRIDGE, BRIDGE_COLUMNS[:4], total_row="Total", total_column="Total"
+    )
     assert find_derivable_cells(BRIDGE, mask, BRIDGE_COLUMNS[:4], "Total", "Total") == []
-    bounds = _bounds(BRIDGE, mask, ["r1", "r2", "r3", "r4"], BRIDGE_COLUMNS[:4], "Total",
-                     "Total")
+    bounds = _bounds(BRIDGE, mask, ["r1", "r2", "r3", "r4"], BRIDGE_COLUMNS[:4], "Total", "Total")
     assert all(high - low >= 1 for low, high in bounds.values())
 
 
@@ -245,10 +276,16 @@ def count_tables(draw):
     n_rows = draw(st.integers(2, 4))
     n_cols = draw(st.integers(2, 4))
     small_or_large = st.one_of(st.integers(0, 12), st.integers(10, 200))
-    values = draw(st.lists(st.lists(small_or_large, min_size=n_cols, max_size=n_cols),
-                           min_size=n_rows, max_size=n_rows))
-    table = pd.DataFrame(values, columns=[f"c{j}" for j in range(n_cols)],
-                         index=[f"r{i}" for i in range(n_rows)])
+    values = draw(
+        st.lists(
+            st.lists(small_or_large, min_size=n_cols, max_size=n_cols),
+            min_size=n_rows,
+            max_size=n_rows,
+        )
+    )
+    table = pd.DataFrame(
+        values, columns=[f"c{j}" for j in range(n_cols)], index=[f"r{i}" for i in range(n_rows)]
+    )
     table["Total"] = table.sum(axis=1)
     table.loc["Total"] = table.sum(axis=0)
     return table
@@ -260,8 +297,9 @@ def count_tables(draw):
 def test_no_withheld_count_can_be_worked_out(table, suppress_zeros):
     columns = [c for c in table.columns if c != "Total"]
     rows = [r for r in table.index if r != "Total"]
-    mask = find_cells_to_suppress(table, columns, total_row="Total", total_column="Total",
-                                  suppress_zeros=suppress_zeros)
+    mask = find_cells_to_suppress(
+        table, columns, total_row="Total", total_column="Total", suppress_zeros=suppress_zeros
+    )
     small = (table >= (0 if suppress_zeros else 1)) & (table < 10)
     assert mask[small].fillna(True).all().all(), "every small count withheld"
     for line in [mask.loc[r] for r in mask.index] + [mask[c] for c in mask.columns]:
@@ -281,12 +319,21 @@ def test_no_withheld_count_can_be_worked_out(table, suppress_zeros):
         (pd.DataFrame({"n": [None]}, dtype=float), {}, "is not a count"),
         (pd.DataFrame({"n": ["12a"]}), {}, "is not a count"),
         (pd.DataFrame({"n": [1]}), {"columns": ["m"]}, "column 'm' is not in the table"),
-        (pd.DataFrame({"n": [1], "t": [1]}), {"columns": ["n", "t"], "total_column": "t"},
-         "also in columns"),
-        (pd.DataFrame({"n": [1], "t": [2]}), {"total_column": "t"},
-         r"row 0: total_column 't' is 2 but the counts add up to 1"),
-        (pd.DataFrame({"n": [1, 2]}, index=["a", "T"]), {"total_row": "T"},
-         r"column 'n': total_row 'T' is 2 but the rows add up to 1"),
+        (
+            pd.DataFrame({"n": [1], "t": [1]}),
+            {"columns": ["n", "t"], "total_column": "t"},
+            "also in columns",
+        ),
+        (
+            pd.DataFrame({"n": [1], "t": [2]}),
+            {"total_column": "t"},
+            r"row 0: total_column 't' is 2 but the counts add up to 1",
+        ),
+        (
+            pd.DataFrame({"n": [1, 2]}, index=["a", "T"]),
+            {"total_row": "T"},
+            r"column 'n': total_row 'T' is 2 but the rows add up to 1",
+        ),
         (pd.DataFrame({"n": [1]}), {"total_row": "T"}, "not a row label"),
         (pd.DataFrame({"n": [1, 2]}, index=["a", "a"]), {}, "must be unique"),
     ],
@@ -302,9 +349,26 @@ def test_bad_tables_are_refused(table, kwargs, message):
 
 @pytest.mark.parametrize(
     "name",
-    ["Crime ID", "id", "ID", "Persistent ID", "crime_id", "CrimeID", "crimeId", "victim_ref",
-     "PNC number", "Suspect Identifier", "name", "Surname", "Date of birth", "DOB", "URN",
-     "occurrence_no", "CRIS number", "custody_record_number"],
+    [
+        "Crime ID",
+        "id",
+        "ID",
+        "Persistent ID",
+        "crime_id",
+        "CrimeID",
+        "crimeId",
+        "victim_ref",
+        "PNC number",
+        "Suspect Identifier",
+        "name",
+        "Surname",
+        "Date of birth",
+        "DOB",
+        "URN",
+        "occurrence_no",
+        "CRIS number",
+        "custody_record_number",
+    ],
 )
 def test_record_level_columns_are_refused(name):
     with pytest.raises(DisclosureError, match=re.escape(repr(name))):
@@ -319,8 +383,21 @@ def test_an_identifier_in_the_index_is_refused():
 
 @pytest.mark.parametrize(
     "name",
-    ["ward_code", "WardName", "LSOA code", "month", "count", "borough", "major_category",
-     "Offences", "Total", "Identified offences", "Video", "valid", "Rate per 1,000"],
+    [
+        "ward_code",
+        "WardName",
+        "LSOA code",
+        "month",
+        "count",
+        "borough",
+        "major_category",
+        "Offences",
+        "Total",
+        "Identified offences",
+        "Video",
+        "valid",
+        "Rate per 1,000",
+    ],
 )
 def test_aggregate_columns_pass(name):
     check_no_record_level(pd.DataFrame({name: ["x"], "count": [1]}))
@@ -329,16 +406,18 @@ def test_aggregate_columns_pass(name):
 # ------------------------------------------------------------------------- ward table
 
 
-WARDS = pd.DataFrame({
-    "Ward": ["Abbey", "Brunswick", "Castle", "Dockside"],
-    "Code": ["E05000001", "E05000002", "E05000003", "E05000004"],
-    "Robbery": [4, 30, 22, 18],
-    "Burglary": [15, 0, 41, 26],
-})
+WARDS = pd.DataFrame(
+    {
+        "Ward": ["Abbey", "Brunswick", "Castle", "Dockside"],
+        "Code": ["E05000001", "E05000002", "E05000003", "E05000004"],
+        "Robbery": [4, 30, 22, 18],
+        "Burglary": [15, 0, 41, 26],
+    }
+)
 
 
 def _cells(html: str) -> list[list[str]]:
-    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
     return [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row) for row in body.split("</tr>")[:-1]]
 
 
@@ -357,7 +436,12 @@ def test_ward_table_shows_c_where_small_counts_were():
     ]
     assert "<caption>Robbery and burglary by ward, Apr to Oct 2019</caption>" in html
     assert re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', html) == [
-        "Ward", "Code", "Robbery", "Burglary", "Total"]
+        "Ward",
+        "Code",
+        "Robbery",
+        "Burglary",
+        "Total",
+    ]
     assert "counts from 1 to 9 are not shown" in html and "4 cells withheld" in html
 
 
@@ -373,15 +457,15 @@ def test_ward_table_threshold_and_no_totals():
 
 
 def test_ward_table_from_an_index():
-    counts = pd.DataFrame({"Robbery": [4, 30, 22]},
-                          index=pd.Index(["Abbey", "Brunswick", "Castle"], name="Ward"))
+    counts = pd.DataFrame(
+        {"Robbery": [4, 30, 22]}, index=pd.Index(["Abbey", "Brunswick", "Castle"], name="Ward")
+    )
     html = ward_table_html(counts, "Robbery by ward")
     assert _cells(html) == [["Abbey", C], ["Brunswick", "30"], ["Castle", C], ["Total", "56"]]
 
 
 def test_ward_table_refuses_record_level_data():
-    records = pd.DataFrame({"Crime ID": ["a1", "b2"], "Ward": ["Abbey", "Abbey"],
-                            "count": [1, 1]})
+    records = pd.DataFrame({"Crime ID": ["a1", "b2"], "Ward": ["Abbey", "Abbey"], "count": [1, 1]})
     with pytest.raises(DisclosureError, match="Crime ID"):
         ward_table_html(records, "Crimes")
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mpsanalysis import engine, runner
+from mpsanalysis.report import export
+from mpsanalysis.run import engine, jobs, runner
 
 pytestmark = pytest.mark.slow  # every test here starts a kernel
 
@@ -31,7 +32,7 @@ PARAMETERS = (
 STATE_PROBE = """\
 import json, os, sys, warnings
 import matplotlib, numpy, pandas
-from mpsanalysis import catalogue
+from mpsanalysis.measures import catalogue
 print(json.dumps({
     "names": sorted(k for k in globals() if not k.startswith("_") and k not in
                     ("In", "Out", "exit", "quit", "get_ipython", "open")),
@@ -61,7 +62,7 @@ os.chdir("/")
 matplotlib.rcParams["lines.linewidth"] = 9.0
 warnings.simplefilter("ignore")
 sys.path.insert(0, "/nonexistent-leak")
-from mpsanalysis import catalogue
+from mpsanalysis.measures import catalogue
 catalogue.objective_ids()
 secret
 """
@@ -75,8 +76,11 @@ def _notebook(*sources: str, parameters: bool = True):
         cells.append(cell)
     cells += [nbformat.v4.new_code_cell(s) for s in sources]
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return nb
 
 
@@ -87,8 +91,7 @@ def _write(path: Path, nb) -> str:
 
 def _outputs(nb) -> list:
     """Cell outputs and execution counts, without timing metadata."""
-    return [(c.get("execution_count"), c.get("outputs")) for c in nb.cells
-            if c.cell_type == "code"]
+    return [(c.get("execution_count"), c.get("outputs")) for c in nb.cells if c.cell_type == "code"]
 
 
 @pytest.fixture
@@ -132,8 +135,7 @@ print(builtins._mps_cycle_probe() is None, gc.get_freeze_count() > 0)
 """
 
 
-def test_reset_frees_a_reports_garbage_cycles_and_freezes_only_survivors(tmp_path,
-                                                                        fresh_engine):
+def test_reset_frees_a_reports_garbage_cycles_and_freezes_only_survivors(tmp_path, fresh_engine):
     """The reset freezes what survives it (imported code) so later collections are cheap;
     a report's own garbage, cycles included, must be collected first, never frozen."""
     maker = _write(tmp_path / "maker.ipynb", _notebook(CYCLE_MAKER))
@@ -148,29 +150,34 @@ def test_reset_frees_a_reports_garbage_cycles_and_freezes_only_survivors(tmp_pat
 def test_injected_parameters_and_metadata_match_papermill(tmp_path, fresh_engine):
     import papermill
 
-    source = _write(tmp_path / "nb.ipynb",
-                    _notebook("print(period_end, geography, provisional)"))
+    source = _write(tmp_path / "nb.ipynb", _notebook("print(period_end, geography, provisional)"))
     parameters = {"period_end": "2011-03", "geography": "Lambeth", "provisional": True}
     warm = fresh_engine.execute_notebook(source, str(tmp_path / "warm.ipynb"), parameters)
     reference = papermill.execute_notebook(
-        source, str(tmp_path / "pm.ipynb"), parameters=parameters, progress_bar=False,
-        kernel_name="python3", cwd=str(tmp_path),
+        source,
+        str(tmp_path / "pm.ipynb"),
+        parameters=parameters,
+        progress_bar=False,
+        kernel_name="python3",
+        cwd=str(tmp_path),
     )
     assert [c.source for c in warm.cells] == [c.source for c in reference.cells]
-    assert [c.metadata.get("tags") for c in warm.cells] == \
-        [c.metadata.get("tags") for c in reference.cells]
+    assert [c.metadata.get("tags") for c in warm.cells] == [
+        c.metadata.get("tags") for c in reference.cells
+    ]
     assert _outputs(warm) == _outputs(reference)
     assert warm.cells[-1].outputs[0]["text"] == "2011-03 Lambeth True\n"
     assert warm.metadata.papermill.parameters == reference.metadata.papermill.parameters
 
 
-def _job(notebook: str, objective: str = "serious-violence") -> runner.Job:
-    return runner.Job(objective, notebook, "London", "2010-10", "", False)
+def _job(notebook: str, objective: str = "serious-violence") -> jobs.Job:
+    return jobs.Job(objective, notebook, "London", "2010-10", "", False)
 
 
 def test_failed_notebook_is_kept_and_its_kernel_is_not_reused(tmp_path, fresh_engine):
-    broken = _write(tmp_path / "broken.ipynb",
-                    _notebook("x = 1", "raise ValueError('deliberate failure')"))
+    broken = _write(
+        tmp_path / "broken.ipynb", _notebook("x = 1", "raise ValueError('deliberate failure')")
+    )
     dying = _write(tmp_path / "dying.ipynb", _notebook("import os; os._exit(3)"))
     fine = _write(tmp_path / "fine.ipynb", _notebook("print('fine')"))
     staging = tmp_path / "staging"
@@ -194,8 +201,10 @@ def test_failed_notebook_is_kept_and_its_kernel_is_not_reused(tmp_path, fresh_en
 
 
 def test_changed_environment_starts_a_new_kernel(tmp_path, fresh_engine, monkeypatch):
-    probe = _write(tmp_path / "env.ipynb", _notebook(
-        "import os; print(os.environ.get('MPSANALYSIS_DATA_DIR'))", parameters=False))
+    probe = _write(
+        tmp_path / "env.ipynb",
+        _notebook("import os; print(os.environ.get('MPSANALYSIS_DATA_DIR'))", parameters=False),
+    )
     out = str(tmp_path / "out.ipynb")
     monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path / "one"))
     first = fresh_engine.execute_notebook(probe, out, {})
@@ -224,8 +233,7 @@ def _thread_probe(eng, tmp_path) -> dict:
     return json.loads(nb.cells[0].outputs[0]["text"])
 
 
-def test_report_kernels_run_numerical_libraries_on_one_thread(tmp_path, fresh_engine,
-                                                               monkeypatch):
+def test_report_kernels_run_numerical_libraries_on_one_thread(tmp_path, fresh_engine, monkeypatch):
     pytest.importorskip("threadpoolctl")
     for name in engine.THREAD_VARIABLES + ("MPSANALYSIS_KERNEL_THREADS",):
         monkeypatch.delenv(name, raising=False)
@@ -249,8 +257,11 @@ def test_kernel_threads_follow_the_setting_and_an_explicit_variable(tmp_path, mo
         seen = _thread_probe(eng, tmp_path)
     finally:
         eng.close()
-    assert seen["environ"] == {"OPENBLAS_NUM_THREADS": "2", "MKL_NUM_THREADS": "3",
-                               "OMP_NUM_THREADS": "2"}
+    assert seen["environ"] == {
+        "OPENBLAS_NUM_THREADS": "2",
+        "MKL_NUM_THREADS": "3",
+        "OMP_NUM_THREADS": "2",
+    }
     # OpenBLAS never starts more threads than there are cores
     expected = min(2, os.cpu_count() or 1)
     assert {threads for api, threads in seen["pools"] if api == "openblas"} == {expected}, seen
@@ -265,14 +276,30 @@ def test_kernel_sockets_are_removed_on_close(tmp_path):
 
 
 def test_importing_the_package_loads_no_heavy_library():
-    modules = ["mpsanalysis", "mpsanalysis.report", "mpsanalysis.measures",
-               "mpsanalysis.runner", "mpsanalysis.cli", "mpsanalysis.engine",
-               "mpsanalysis.charts", "mpsanalysis.store", "mpsanalysis.largedata"]
-    code = (f"import sys\nfor m in {modules!r}: __import__(m)\n"
-            "print(sorted(h for h in ('matplotlib', 'statsmodels', 'geopandas', 'scipy') "
-            "if h in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    modules = [
+        "mpsanalysis",
+        "mpsanalysis.report.objective",
+        "mpsanalysis.measures.compute",
+        "mpsanalysis.run.runner",
+        "mpsanalysis.cli",
+        "mpsanalysis.run.engine",
+        "mpsanalysis.report.charts",
+        "mpsanalysis.ingest.store",
+        "benchmarks.largedata",
+    ]
+    code = (
+        f"import sys\nfor m in {modules!r}: __import__(m)\n"
+        "print(sorted(h for h in ('matplotlib', 'statsmodels', 'geopandas', 'scipy') "
+        "if h in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
 
 
@@ -281,8 +308,9 @@ def test_importing_the_package_loads_no_heavy_library():
 def test_a_then_b_in_one_kernel_equals_b_fresh(real_store, tmp_path):
     """Notebook A then B in one warm kernel: B's HTML is byte-identical to B run with
     papermill in a fresh kernel, and to B as the first notebook of a new warm kernel."""
-    plan = runner.plan_run(period_end="2010-10", objectives=["robbery", "serious-violence"],
-                           geographies=["Lambeth"])
+    plan = runner.plan_run(
+        period_end="2010-10", objectives=["robbery", "serious-violence"], geographies=["Lambeth"]
+    )
     job_a, job_b = plan.jobs
     staging = {name: tmp_path / name for name in ("chain", "papermill", "first")}
     for folder in staging.values():
@@ -319,8 +347,9 @@ def test_every_objective_html_identical_to_papermill(real_store, tmp_path):
             assert result.ok, result.error
             expected = engine.execute_job_papermill(job, str(reference), {}, "test")
             assert expected.ok, expected.error
-            assert (warm / f"{job.stem}.html").read_bytes() == \
-                (reference / f"{job.stem}.html").read_bytes(), job.stem
+            assert (warm / f"{job.stem}.html").read_bytes() == (
+                reference / f"{job.stem}.html"
+            ).read_bytes(), job.stem
         assert eng.kernels_started == 1
     finally:
         eng.close()
@@ -339,8 +368,9 @@ def test_execute_job_contract_unchanged(real_store, tmp_path, monkeypatch):
         assert result.summary and result.summary["objective"] == "homicide"
         assert {p.name for p in staging.iterdir()} == {"homicide.html", "homicide.ipynb"}
     engine.close_engines()
-    assert (tmp_path / "warm" / "homicide.html").read_bytes() == \
-        (tmp_path / "papermill" / "homicide.html").read_bytes()
+    assert (tmp_path / "warm" / "homicide.html").read_bytes() == (
+        tmp_path / "papermill" / "homicide.html"
+    ).read_bytes()
 
 
 def test_unknown_engine_name_is_refused(monkeypatch):
@@ -357,12 +387,18 @@ def test_summary_sent_back_from_a_worker_is_plain_json():
 
     nb = nbformat.v4.new_notebook()
     summary = {"objective": "robbery", "measures": [{"measure": "Robbery", "figure": "1,234"}]}
-    nb.cells.append(nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
-        "display_data", data={runner.SUMMARY_MIMETYPE: summary})]))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            outputs=[
+                nbformat.v4.new_output("display_data", data={export.SUMMARY_MIMETYPE: summary})
+            ]
+        )
+    )
     nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # as the engine reads it back
-    assert isinstance(nb.cells[0].outputs[0].data[runner.SUMMARY_MIMETYPE]["measures"][0],
-                      nbformat.NotebookNode)  # what the fix guards against
-    got = runner._summary_from(nb)
+    assert isinstance(
+        nb.cells[0].outputs[0].data[export.SUMMARY_MIMETYPE]["measures"][0], nbformat.NotebookNode
+    )  # what the fix guards against
+    got = export.summary_from(nb)
     assert got == summary
     assert b"nbformat" not in pickle.dumps(got)
 
@@ -370,11 +406,11 @@ def test_summary_sent_back_from_a_worker_is_plain_json():
 def test_html_exporter_is_built_once_per_thread():
     import threading
 
-    first = runner._html_exporter()
-    assert runner._html_exporter() is first
+    first = export.html_exporter()
+    assert export.html_exporter() is first
     assert first.exclude_input and first.exclude_output_prompt
     other = []
-    thread = threading.Thread(target=lambda: other.append(runner._html_exporter()))
+    thread = threading.Thread(target=lambda: other.append(export.html_exporter()))
     thread.start()
     thread.join()
     assert other[0] is not first

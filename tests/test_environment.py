@@ -8,7 +8,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from the PyPI names
-CONDA_TO_PYPI = {"python-duckdb": "duckdb"}
+CONDA_TO_PYPI = {"python-duckdb": "duckdb", "types-pyyaml": "types-pyyaml"}
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -18,7 +18,9 @@ def _split(spec: str) -> tuple[str, str]:
 
 def _pyproject() -> dict[str, str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    specs = data["project"]["dependencies"] + data["project"]["optional-dependencies"]["test"]
+    specs = list(data["project"]["dependencies"])
+    for extra in ("test", "bench"):
+        specs = specs + data["project"]["optional-dependencies"][extra]
     return dict(_split(s) for s in specs)
 
 

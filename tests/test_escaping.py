@@ -22,10 +22,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from mpsanalysis import catalogue, extracts, runner
-from mpsanalysis import html as h
-from mpsanalysis.disclosure import ward_table_html
-from mpsanalysis.index import render_index
+from mpsanalysis.ingest import extracts
+from mpsanalysis.measures import catalogue
+from mpsanalysis.report import export
+from mpsanalysis.report import html as h
+from mpsanalysis.report.html import ward_table_html
+from mpsanalysis.report.index import render_index
+from mpsanalysis.run import jobs, runner
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(2)>"
@@ -112,32 +115,55 @@ class _Plan:
 class _Result:
     def __init__(self, job, ok, summary=None, error=""):
         self.job, self.ok, self.summary, self.error, self.synthetic = (
-            job, ok, summary, error, False)
+            job,
+            ok,
+            summary,
+            error,
+            False,
+        )
 
 
 def test_index_escapes_figures_measures_and_errors(tmp_path):
     def job(objective):
-        return runner.Job(objective, str(tmp_path / f"01_{objective}.ipynb"), "London",
-                          "2010-10", "", False)
+        return jobs.Job(
+            objective, str(tmp_path / f"01_{objective}.ipynb"), "London", "2010-10", "", False
+        )
 
-    summary = {"measures": [{"measure": SCRIPT, "figure": IMG, "change": PAYLOADS[2],
-                             "status": PAYLOADS[3], "synthetic": False}]}
+    summary = {
+        "measures": [
+            {
+                "measure": SCRIPT,
+                "figure": IMG,
+                "change": PAYLOADS[2],
+                "status": PAYLOADS[3],
+                "synthetic": False,
+            }
+        ]
+    }
     error = f"robbery (London): cell 2: DataValidationError: unknown geography {SCRIPT!r}"
-    page = render_index(_Plan(), [_Result(job("serious-violence"), True, summary),
-                                  _Result(job("robbery"), False, error=error)])
+    page = render_index(
+        _Plan(),
+        [
+            _Result(job("serious-violence"), True, summary),
+            _Result(job("robbery"), False, error=error),
+        ],
+    )
     assert_inert(page, SCRIPT, IMG, PAYLOADS[2], error)
 
 
 def test_policy_forbids_scripts_in_every_page(tmp_path):
-    job = runner.Job("robbery", str(tmp_path / "08_robbery.ipynb"), "London", "2010-10",
-                     "", False)
-    pages = [runner.export_html(nbformat.v4.new_notebook(), job, {}, "c", False),
-             render_index(_Plan(), [])]
+    job = jobs.Job("robbery", str(tmp_path / "08_robbery.ipynb"), "London", "2010-10", "", False)
+    pages = [
+        export.export_html(nbformat.v4.new_notebook(), job, {}, "c", False),
+        render_index(_Plan(), []),
+    ]
     for page in pages:
-        (meta,) = [a for t, a in Elements(page).tags
-                   if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
-        directives = {d.split()[0]: d.split()[1:] for d in meta["content"].split(";")
-                      if d.strip()}
+        (meta,) = [
+            a
+            for t, a in Elements(page).tags
+            if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+        ]
+        directives = {d.split()[0]: d.split()[1:] for d in meta["content"].split(";") if d.strip()}
         assert directives["script-src"] == ["'none'"]
         assert directives["default-src"] == ["'none'"]
         assert page.index("Content-Security-Policy") < page.index("<body")
@@ -156,8 +182,7 @@ def _crafted_catalogue(folder: Path) -> Path:
     objective["measures"][0]["title"] = f"{SCRIPT} against the person"
     objective["measures"][0]["notes"] = f"Note with {IMG} and {PAYLOADS[2]}"
     path = folder / "objectives.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 
@@ -172,8 +197,11 @@ def _sections(report) -> list[str]:
         method = getattr(report, name)
         if not name.endswith("_html") or not callable(method):
             continue
-        required = [p for p in inspect.signature(method).parameters.values()
-                    if p.default is inspect.Parameter.empty]
+        required = [
+            p
+            for p in inspect.signature(method).parameters.values()
+            if p.default is inspect.Parameter.empty
+        ]
         if not required:
             out.append(method())
     return out
@@ -188,7 +216,7 @@ def crafted(real_store, tmp_path, monkeypatch) -> Path:
 
 @pytest.mark.realdata
 def test_report_sections_show_catalogue_markup_as_text(crafted):
-    from mpsanalysis.report import ObjectiveReport
+    from mpsanalysis.report.objective import ObjectiveReport
 
     report = ObjectiveReport("serious-violence", "2010-10", "London", "sample")
     sections = _sections(report)
@@ -199,7 +227,7 @@ def test_report_sections_show_catalogue_markup_as_text(crafted):
 
 @pytest.mark.realdata
 def test_exported_report_shows_catalogue_markup_as_text(crafted, tmp_path):
-    from mpsanalysis.report import ObjectiveReport
+    from mpsanalysis.report.objective import ObjectiveReport
 
     report = ObjectiveReport("serious-violence", "2010-10", "London", "sample")
     nb = nbformat.v4.new_notebook()
@@ -207,9 +235,15 @@ def test_exported_report_shows_catalogue_markup_as_text(crafted, tmp_path):
         cell = nbformat.v4.new_code_cell("report.show(...)")
         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": section})]
         nb.cells += [nbformat.v4.new_markdown_cell("## Section"), cell]
-    job = runner.Job("serious-violence", str(tmp_path / "01_serious-violence.ipynb"),
-                     "London", "2010-10", "sample", False)
-    page = runner.export_html(nb, job, {}, "c", False)
+    job = jobs.Job(
+        "serious-violence",
+        str(tmp_path / "01_serious-violence.ipynb"),
+        "London",
+        "2010-10",
+        "sample",
+        False,
+    )
+    page = export.export_html(nb, job, {}, "c", False)
     assert_inert(page, *SHOWN)
     title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
     assert "<script" not in title and "&lt;script&gt;" in title
@@ -227,15 +261,17 @@ def _notebook(path: Path, catalogue_path: Path) -> None:
         f"catalogue.CATALOGUE_PATH = Path({str(catalogue_path)!r})"
     )
     restore = nbformat.v4.new_code_cell(
-        f"catalogue.CATALOGUE_PATH = Path({str(catalogue.CATALOGUE_PATH)!r})")
+        f"catalogue.CATALOGUE_PATH = Path({str(catalogue.CATALOGUE_PATH)!r})"
+    )
     real.cells = [real.cells[0], patch, *real.cells[1:], restore]
     nbformat.write(real, path)
 
 
 @pytest.mark.slow
 @pytest.mark.realdata
-def test_markup_from_catalogue_and_file_names_is_inert_end_to_end(real_store, tmp_path,
-                                                                   monkeypatch):
+def test_markup_from_catalogue_and_file_names_is_inert_end_to_end(
+    real_store, tmp_path, monkeypatch
+):
     """A notebook run in a kernel with the crafted catalogue and an extract whose file
     name is markup: the HTML shows both as text, and a browser runs nothing."""
     monkeypatch.setenv("MPSANALYSIS_ENGINE", "papermill")  # a fresh kernel, used once
@@ -246,8 +282,7 @@ def test_markup_from_catalogue_and_file_names_is_inert_end_to_end(real_store, tm
     _notebook(notebook, crafted_path)
     extract = tmp_path / f"{IMG} synthetic.csv"
     shutil.copy(extracts.sample_extract_path(), extract)
-    job = runner.Job("serious-violence", str(notebook), "London", "2010-10", str(extract),
-                     False)
+    job = jobs.Job("serious-violence", str(notebook), "London", "2010-10", str(extract), False)
     staging = tmp_path / "staging"
     staging.mkdir()
     result = runner.execute_job(job, str(staging), {}, "c")
@@ -257,14 +292,20 @@ def test_markup_from_catalogue_and_file_names_is_inert_end_to_end(real_store, tm
 
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium: HTML checked, "
-                    "browser not")
+        pytest.skip("Chromium is not installed at /usr/bin/chromium: HTML checked, browser not")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(chromium),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             web = browser.new_page()
             dialogs, requests = [], []

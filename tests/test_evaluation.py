@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.evaluation (interrupted time series).
+"""Tests for mpsanalysis.stats.evaluation (interrupted time series).
 
 Synthetic series are built in the tests from known parameters: a noise-free series must
 give back exactly the rate ratios it was built with, and seeded Poisson series with a
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.evaluation import evaluate_intervention, plot_intervention
+from mpsanalysis.stats.evaluation import evaluate_intervention, plot_intervention
 
 matplotlib.use("Agg")
 

@@ -3,18 +3,21 @@
 import pandas as pd
 import pytest
 
-from mpsanalysis import extracts
 from mpsanalysis.errors import DataValidationError
+from mpsanalysis.ingest import extracts
 
 HEADER = "month,geography,measure,value,numerator,denominator\n"
 
 
 def test_valid_extract_and_proportion_value(tmp_csv):
-    path = tmp_csv("extract.csv", HEADER + "2010-04,London,sanction_detections,,1354,5296\n"
-                   "2010-04,Lambeth,cash_seized,\"£12,500\",,\n")
+    path = tmp_csv(
+        "extract.csv",
+        HEADER + "2010-04,London,sanction_detections,,1354,5296\n"
+        '2010-04,Lambeth,cash_seized,"£12,500",,\n',
+    )
     table = extracts.read_extract(path)
     sd = table[table.measure == "sanction_detections"].iloc[0]
-    assert sd["value"] == pytest.approx(1354 / 5296 * 100)   # 25.57%
+    assert sd["value"] == pytest.approx(1354 / 5296 * 100)  # 25.57%
     cash = table[table.measure == "cash_seized"].iloc[0]
     assert (cash["geography"], cash["value"]) == ("Lambeth", 12500.0)
     assert not table["synthetic"].any()
@@ -28,8 +31,11 @@ def test_valid_extract_and_proportion_value(tmp_csv):
         ("2010-04,London,Cash Seized,1,,", "must be lower case", "measure"),
         ("2010-04,London,cash_seized,-5,,", "must be a non-negative number", "value"),
         ("2010-04,London,cash_seized,abc,,", "is not a number", "value"),
-        ("2010-04,London,sd,,10,", "numerator and denominator must be given together",
-         "denominator"),
+        (
+            "2010-04,London,sd,,10,",
+            "numerator and denominator must be given together",
+            "denominator",
+        ),
         ("2010-04,London,sd,,20,10", "numerator must be between", "numerator"),
         ("2010-04,London,sd,50,10,40", "disagrees with numerator/denominator", "value"),
         ("2010-04,London,cash_seized,,,", "value is blank", "value"),
@@ -56,8 +62,9 @@ def test_sample_is_marked_synthetic_and_valid():
     # The shipped file is exactly what the documented generator makes.
     regenerated = extracts.make_sample_extract()
     assert len(regenerated) == len(table)
-    assert (regenerated["value"].astype(float).round(2).to_numpy()
-            == table["value"].round(2).to_numpy()).all()
+    assert (
+        regenerated["value"].astype(float).round(2).to_numpy() == table["value"].round(2).to_numpy()
+    ).all()
 
 
 def test_no_extracts_folder_gives_empty_table(monkeypatch, tmp_path):

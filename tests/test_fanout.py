@@ -13,8 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mpsanalysis import boroughs, engine, runner
+from mpsanalysis import boroughs
 from mpsanalysis.errors import ParameterError
+from mpsanalysis.run import engine, runner
 
 OBJECTIVE = "criminal-networks"  # the quickest notebook: these tests are about the runner
 GEOGRAPHIES = ["London", "Hackney", "Sutton"]
@@ -26,8 +27,9 @@ def _html(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.realdata
 def test_geography_all_is_london_and_the_32_boroughs(real_store):
-    plan = runner.plan_run(period_end="2010-10", objectives=["robbery", "homicide"],
-                           geographies=["all"])
+    plan = runner.plan_run(
+        period_end="2010-10", objectives=["robbery", "homicide"], geographies=["all"]
+    )
     geographies = [job.geography for job in plan.jobs if job.objective_id == "robbery"]
     assert len(boroughs.borough_names()) == 32
     assert geographies == [boroughs.LONDON] + boroughs.borough_names()
@@ -38,12 +40,24 @@ def test_geography_all_is_london_and_the_32_boroughs(real_store):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_two_workers_write_the_same_reports_as_one(real_store, tmp_path):
-    one = runner.execute_plan(runner.plan_run(period_end="2010-10", objectives=[OBJECTIVE],
-                                              geographies=GEOGRAPHIES,
-                                              reports=tmp_path / "one"), workers=1)
-    two = runner.execute_plan(runner.plan_run(period_end="2010-10", objectives=[OBJECTIVE],
-                                              geographies=GEOGRAPHIES,
-                                              reports=tmp_path / "two"), workers=2)
+    one = runner.execute_plan(
+        runner.plan_run(
+            period_end="2010-10",
+            objectives=[OBJECTIVE],
+            geographies=GEOGRAPHIES,
+            reports=tmp_path / "one",
+        ),
+        workers=1,
+    )
+    two = runner.execute_plan(
+        runner.plan_run(
+            period_end="2010-10",
+            objectives=[OBJECTIVE],
+            geographies=GEOGRAPHIES,
+            reports=tmp_path / "two",
+        ),
+        workers=2,
+    )
     assert one.ok and two.ok
     html_one, html_two = _html(one.plan.output_dir), _html(two.plan.output_dir)
     assert len(html_one) == len(GEOGRAPHIES)
@@ -54,15 +68,25 @@ def test_two_workers_write_the_same_reports_as_one(real_store, tmp_path):
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_a_failing_notebook_does_not_stop_the_other_workers(real_store, tmp_path):
-    plan = runner.plan_run(period_end="2010-10", objectives=[OBJECTIVE],
-                           geographies=GEOGRAPHIES, reports=tmp_path / "reports")
+    plan = runner.plan_run(
+        period_end="2010-10",
+        objectives=[OBJECTIVE],
+        geographies=GEOGRAPHIES,
+        reports=tmp_path / "reports",
+    )
     broken = tmp_path / "broken.ipynb"
     nb = nbformat.read(plan.jobs[1].notebook, as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure')"))
     nbformat.write(nb, broken)
     jobs = list(plan.jobs)
-    jobs[1] = runner.Job(jobs[1].objective_id, str(broken), jobs[1].geography,
-                         jobs[1].period_end, jobs[1].extracts, jobs[1].provisional)
+    jobs[1] = jobs.Job(
+        jobs[1].objective_id,
+        str(broken),
+        jobs[1].geography,
+        jobs[1].period_end,
+        jobs[1].extracts,
+        jobs[1].provisional,
+    )
     plan.jobs = jobs
     outcome = runner.execute_plan(plan, workers=2)
     assert not outcome.ok
@@ -76,8 +100,7 @@ def test_a_failing_notebook_does_not_stop_the_other_workers(real_store, tmp_path
 
 
 def test_scheduler_address_is_checked_before_connecting(tmp_path):
-    plan = runner.RunPlan("2010-10", "2010-10", [], tmp_path / "2010-11" / "2010-10",
-                          False, "")
+    plan = runner.RunPlan("2010-10", "2010-10", [], tmp_path / "2010-11" / "2010-10", False, "")
     with pytest.raises(ParameterError, match="tcp://HOST:PORT"):
         runner._run_dask(plan, tmp_path, {}, "test", "http://example.org:8786")
 
@@ -86,18 +109,34 @@ def test_scheduler_address_is_checked_before_connecting(tmp_path):
 @pytest.mark.realdata
 def test_dask_cluster_writes_the_same_reports_as_a_local_run(real_store, tmp_path):
     distributed = pytest.importorskip("distributed")
-    local = runner.execute_plan(runner.plan_run(period_end="2010-10", objectives=[OBJECTIVE],
-                                                geographies=GEOGRAPHIES,
-                                                reports=tmp_path / "local"), workers=1)
+    local = runner.execute_plan(
+        runner.plan_run(
+            period_end="2010-10",
+            objectives=[OBJECTIVE],
+            geographies=GEOGRAPHIES,
+            reports=tmp_path / "local",
+        ),
+        workers=1,
+    )
     # Loopback only: the scheduler and workers listen on 127.0.0.1.
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
-                                  protocol="tcp") as cluster:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        protocol="tcp",
+    ) as cluster:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         remote = runner.execute_plan(
-            runner.plan_run(period_end="2010-10", objectives=[OBJECTIVE],
-                            geographies=GEOGRAPHIES, reports=tmp_path / "dask"),
-            scheduler=cluster.scheduler_address)
+            runner.plan_run(
+                period_end="2010-10",
+                objectives=[OBJECTIVE],
+                geographies=GEOGRAPHIES,
+                reports=tmp_path / "dask",
+            ),
+            scheduler=cluster.scheduler_address,
+        )
         with distributed.Client(cluster) as client:  # the run stopped the warm kernels
             alive = client.run(lambda: len(engine._engines))
     assert local.ok and remote.ok
@@ -114,8 +153,22 @@ def test_cli_geography_all_runs_every_borough(real_store, tmp_path, monkeypatch)
 
     monkeypatch.setenv("MPSANALYSIS_REPORTS_DIR", str(tmp_path))
     workers = str(min(2, os.cpu_count() or 1))
-    assert cli.main(["run", "--period-end", "2010-10", "--objective", OBJECTIVE,
-                     "--geography", "all", "--workers", workers]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                "--period-end",
+                "2010-10",
+                "--objective",
+                OBJECTIVE,
+                "--geography",
+                "all",
+                "--workers",
+                workers,
+            ]
+        )
+        == 0
+    )
     out = next(tmp_path.glob("*/2010-10"))
     assert len(_html(out)) == 33
     assert (out / "index.html").exists() and (out / "manifest.json").exists()

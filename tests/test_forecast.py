@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.forecast.
+"""Tests for mpsanalysis.stats.forecast.
 
 Synthetic series are built in the tests with known year-end totals (worked by hand in the
 comments); seeded Poisson series check that the 80% prediction interval covers the true
@@ -18,7 +18,7 @@ import pytest
 
 from mpsanalysis import paths
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.forecast import (
+from mpsanalysis.stats.forecast import (
     backtest_year_end,
     forecast_year_end_model,
     plot_forecast,

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.funnel.
+"""Tests for mpsanalysis.stats.funnel.
 
 Exact Poisson limits are checked by their defining property, P(X <= E | U) = alpha/2 and
 P(X >= E | L) = alpha/2, with the Poisson probabilities summed directly in the test (the
@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.funnel import compute_funnel, funnel_curve, plot_funnel
+from mpsanalysis.stats.funnel import compute_funnel, funnel_curve, plot_funnel
 
 matplotlib.use("Agg")
 

@@ -1,7 +1,7 @@
 """HTML building blocks, the report template and the index page, without a kernel.
 
 The template tests export hand-made executed notebooks (outputs written here, as a
-kernel would) with :func:`mpsanalysis.runner.export_html`, so they run in a second and
+kernel would) with :func:`mpsanalysis.report.export.export_html`, so they run in a second and
 check what every report gets: no scripts or fetches, the policy, contents links that
 match the heading ids, code hidden, the stamps and the provenance footer.
 """
@@ -18,9 +18,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mpsanalysis import html as h
-from mpsanalysis import runner
-from mpsanalysis.index import render_index
+from mpsanalysis.ingest import extracts
+from mpsanalysis.report import export
+from mpsanalysis.report import html as h
+from mpsanalysis.report.index import render_index
+from mpsanalysis.run import jobs
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -70,8 +72,15 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(18_500_000, "£18.5m"), (250_000, "£250,000"), (-11_600_000, "−£11.6m"),
-     (-431_000, "−£431,000"), (0, "£0"), (-0.4, "£0"), (float("nan"), "n/a")],
+    [
+        (18_500_000, "£18.5m"),
+        (250_000, "£250,000"),
+        (-11_600_000, "−£11.6m"),
+        (-431_000, "−£431,000"),
+        (0, "£0"),
+        (-0.4, "£0"),
+        (float("nan"), "n/a"),
+    ],
 )
 def test_format_money(value, expected):
     assert h.format_money(value) == expected
@@ -97,9 +106,11 @@ def test_table_html_has_caption_column_and_row_headers():
 def test_table_html_right_aligns_only_figure_columns():
     text = h.table_html(
         ["Measure", "FYTD", "Change", "Target", "Money"],
-        [["Robbery", "18,506", "+1,098 (+6.3%)", "none", "−£11.6m"],
-         ["Knife", "1,149", "n/a", "at least 225 in the year", "£0"],
-         ["Wards", "[c]", "−34 (−3.4%)", "none", "£16.6m"]],
+        [
+            ["Robbery", "18,506", "+1,098 (+6.3%)", "none", "−£11.6m"],
+            ["Knife", "1,149", "n/a", "at least 225 in the year", "£0"],
+            ["Wards", "[c]", "−34 (−3.4%)", "none", "£16.6m"],
+        ],
         "Headline",
     )
     header = re.findall(r'<th scope="col"( class="num")?>([^<]+)</th>', text)
@@ -187,7 +198,7 @@ def test_find_external_references_catches_every_kind_of_fetch(page):
 
 def test_find_external_references_allows_embedded_and_links():
     page = (
-        '<style>/* no url() here */ a { color: red }</style>'
+        "<style>/* no url() here */ a { color: red }</style>"
         '<img src="data:image/png;base64,iVBORw0KGgo=" alt="x">'
         '<a href="https://data.london.gov.uk/">London Datastore</a><a href="index.html">i</a>'
         '<a href="#s">s</a><svg><use href="#icon"></use></svg>'
@@ -196,9 +207,7 @@ def test_find_external_references_allows_embedded_and_links():
 
 
 def test_policy_forbids_scripts_and_fetches():
-    directives = dict(
-        part.strip().split(" ", 1) for part in h.CONTENT_SECURITY_POLICY.split(";")
-    )
+    directives = dict(part.strip().split(" ", 1) for part in h.CONTENT_SECURITY_POLICY.split(";"))
     assert directives["default-src"] == "'none'"
     assert directives["script-src"] == "'none'"
     assert directives["connect-src"] == "'none'"
@@ -215,10 +224,14 @@ def test_css_string_cannot_end_the_string_or_the_style_element():
 # ----------------------------------------------------------------------------- template
 
 
-def _job(tmp_path: Path, extracts: str = "sample", provisional: bool = False,
-         objective: str = "serious-violence") -> runner.Job:
+def _job(
+    tmp_path: Path,
+    extracts: str = "sample",
+    provisional: bool = False,
+    objective: str = "serious-violence",
+) -> jobs.Job:
     notebook = tmp_path / f"01_{objective}.ipynb"
-    return runner.Job(objective, str(notebook), "London", "2010-10", extracts, provisional)
+    return jobs.Job(objective, str(notebook), "London", "2010-10", extracts, provisional)
 
 
 def _html_output(markup: str):
@@ -238,18 +251,29 @@ def _notebook() -> nbformat.NotebookNode:
     params = nbformat.v4.new_code_cell('period_end: str = "2010-10"  # secret_parameter_code')
     params.metadata["tags"] = ["parameters"]
     header = nbformat.v4.new_code_cell("report.show('header')  # secret_code")
-    header.outputs = [_html_output('<header class="report-header"><h1>Reduce serious '
-                                   'violence</h1></header>')]
+    header.outputs = [
+        _html_output('<header class="report-header"><h1>Reduce serious violence</h1></header>')
+    ]
     cells = [params, header]
     for i, title in enumerate(HEADINGS):
         cells.append(nbformat.v4.new_markdown_cell(f"## {title}"))
         code = nbformat.v4.new_code_cell(f"report.show('s{i}')  # secret_code")
-        code.outputs = [_html_output(
-            h.table_html(["Measure", "FYTD"], [["Homicide", "69"]], f"Section {i}",
-                         classes="data-table headline-table"))]
+        code.outputs = [
+            _html_output(
+                h.table_html(
+                    ["Measure", "FYTD"],
+                    [["Homicide", "69"]],
+                    f"Section {i}",
+                    classes="data-table headline-table",
+                )
+            )
+        ]
         if i == 0:
-            code.outputs.append(nbformat.v4.new_output("stream", name="stderr",
-                                                       text="a warning the reader must not see"))
+            code.outputs.append(
+                nbformat.v4.new_output(
+                    "stream", name="stderr", text="a warning the reader must not see"
+                )
+            )
         cells.append(code)
     nb.cells = cells
     return nb
@@ -259,13 +283,17 @@ def _notebook() -> nbformat.NotebookNode:
 def exported(tmp_path_factory) -> str:
     tmp_path = tmp_path_factory.mktemp("export")
     checksums = {
-        "london-datastore/borough-crime/MPS_Borough_Level_Crime_Historic.csv":
-            {"sha256": "a" * 64},
+        "london-datastore/borough-crime/MPS_Borough_Level_Crime_Historic.csv": {"sha256": "a" * 64},
         "london-datastore/borough-crime/PROVENANCE.txt": {"sha256": "b" * 64},
         "home-office/other/file.csv": {"sha256": "c" * 64},
     }
-    return runner.export_html(_notebook(), _job(tmp_path, provisional=True), checksums,
-                              "0123456789abcdef0123456789abcdef01234567", synthetic=True)
+    return export.export_html(
+        _notebook(),
+        _job(tmp_path, provisional=True),
+        checksums,
+        "0123456789abcdef0123456789abcdef01234567",
+        synthetic=True,
+    )
 
 
 def test_report_is_self_contained(exported):
@@ -278,8 +306,9 @@ def test_report_is_self_contained(exported):
 
 def test_report_carries_the_policy(exported):
     metas = [a for a in Page(exported).all("meta") if a.get("http-equiv")]
-    assert metas == [{"http-equiv": "Content-Security-Policy",
-                      "content": h.CONTENT_SECURITY_POLICY}]
+    assert metas == [
+        {"http-equiv": "Content-Security-Policy", "content": h.CONTENT_SECURITY_POLICY}
+    ]
     assert exported.index("Content-Security-Policy") < exported.index("<style")
 
 
@@ -294,15 +323,28 @@ def test_report_hides_code_prompts_and_stderr(exported):
 
 def test_contents_links_match_the_heading_ids(exported):
     page = Page(exported)
-    links = [a["href"] for a in page.all("a") if a.get("href", "").startswith("#")
-             and a.get("class") != "anchor-link" and a["href"] != "#content"]
-    h2_ids = [a["id"] for t, a in page.tags if t == "h2" and "id" in a
-              and a["id"] not in ("toc-heading", "provenance")]
+    links = [
+        a["href"]
+        for a in page.all("a")
+        if a.get("href", "").startswith("#")
+        and a.get("class") != "anchor-link"
+        and a["href"] != "#content"
+    ]
+    h2_ids = [
+        a["id"]
+        for t, a in page.tags
+        if t == "h2" and "id" in a and a["id"] not in ("toc-heading", "provenance")
+    ]
     assert len(h2_ids) == len(HEADINGS)
     assert links == [f"#{i}" for i in h2_ids] + ["#provenance"]
     titles = re.findall(r'<li><a href="#[^"]*">(.*?)</a></li>', exported)
-    assert titles == ["Headline figures", "Boroughs &amp; wards: what's new?",
-                      "Café culture (2010/11)", "Year-end forecasts", "About this report"]
+    assert titles == [
+        "Headline figures",
+        "Boroughs &amp; wards: what's new?",
+        "Café culture (2010/11)",
+        "Year-end forecasts",
+        "About this report",
+    ]
 
 
 def test_contents_come_after_the_title_block_and_before_the_first_section(exported):
@@ -320,14 +362,14 @@ def test_stamps_and_breadcrumb(exported):
 
 
 def test_provenance_footer(exported):
-    footer = exported[exported.index("<footer"):]
+    footer = exported[exported.index("<footer") :]
     text = Page(footer).visible_text
     assert "0123456789abcdef0123456789abcdef01234567" in text
     assert "01_serious-violence.ipynb" in text
     assert "period_end = '2010-10'" in text and "extracts = 'sample'" in text
     assert "MPS_Borough_Level_Crime_Historic.csv" in text and "a" * 64 in text
     assert "PROVENANCE.txt" not in text and "file.csv" not in text
-    sample = Path(runner.__file__).with_name("sample_extracts") / "sample_extract_SYNTHETIC.csv"
+    sample = extracts.sample_extract_path()
     import hashlib
 
     assert hashlib.sha256(sample.read_bytes()).hexdigest() in text
@@ -335,32 +377,37 @@ def test_provenance_footer(exported):
 
 
 def test_print_title_is_in_the_page_margin(exported):
-    assert '@page { @top-left { content: "Reduce serious violence — London — 2010-10"; } }' \
-        in exported
+    assert (
+        '@page { @top-left { content: "Reduce serious violence — London — 2010-10"; } }' in exported
+    )
 
 
 def test_a_heading_with_markup_is_refused(tmp_path):
     nb = _notebook()
     nb.cells.append(nbformat.v4.new_markdown_cell("## Risks <br> now"))
-    with pytest.raises(runner.NotebookRunError, match="Risks"):
-        runner.export_html(nb, _job(tmp_path), {}, "c", False)
+    with pytest.raises(export.NotebookRunError, match="Risks"):
+        export.export_html(nb, _job(tmp_path), {}, "c", False)
 
 
 def test_script_outputs_are_replaced_by_a_note(tmp_path):
     nb = _notebook()
     code = nbformat.v4.new_code_cell("display(Javascript('alert(1)'))")
-    code.outputs = [nbformat.v4.new_output(
-        "display_data", data={"application/javascript": "alert(1)", "text/plain": "<JS>"})]
+    code.outputs = [
+        nbformat.v4.new_output(
+            "display_data", data={"application/javascript": "alert(1)", "text/plain": "<JS>"}
+        )
+    ]
     nb.cells.append(code)
-    text = runner.export_html(nb, _job(tmp_path), {}, "c", False)
+    text = export.export_html(nb, _job(tmp_path), {}, "c", False)
     assert "alert(1)" not in text and "<script" not in text
     assert "An interactive output was removed" in text
 
 
 def test_empty_notebook_exports(tmp_path):
     """The warm-up export of the engine: no cells, no contents list."""
-    text = runner.export_html(nbformat.v4.new_notebook(), _job(tmp_path, extracts=""), {},
-                              "c", False)
+    text = export.export_html(
+        nbformat.v4.new_notebook(), _job(tmp_path, extracts=""), {}, "c", False
+    )
     assert '<nav class="toc"' not in text and 'id="provenance"' in text
 
 
@@ -376,19 +423,41 @@ class _Plan:
 class _Result:
     def __init__(self, job, ok=True, summary=None, error="", synthetic=False):
         self.job, self.ok, self.summary, self.error, self.synthetic = (
-            job, ok, summary, error, synthetic)
+            job,
+            ok,
+            summary,
+            error,
+            synthetic,
+        )
 
 
 def test_index_groups_measures_under_their_objective(tmp_path):
-    summary = {"measures": [
-        {"measure": "Homicide", "figure": "69", "change": "0 (0.0%)", "status": "met",
-         "synthetic": False},
-        {"measure": "Cash seized", "figure": "£13.1m", "change": "−£431,000 (−3.2%)",
-         "status": "at risk", "synthetic": True},
-    ]}
-    results = [_Result(_job(tmp_path), summary=summary, synthetic=True),
-               _Result(_job(tmp_path, objective="robbery"), ok=False,
-                       error="robbery (London): cell 3: KeyError: 'x'")]
+    summary = {
+        "measures": [
+            {
+                "measure": "Homicide",
+                "figure": "69",
+                "change": "0 (0.0%)",
+                "status": "met",
+                "synthetic": False,
+            },
+            {
+                "measure": "Cash seized",
+                "figure": "£13.1m",
+                "change": "−£431,000 (−3.2%)",
+                "status": "at risk",
+                "synthetic": True,
+            },
+        ]
+    }
+    results = [
+        _Result(_job(tmp_path), summary=summary, synthetic=True),
+        _Result(
+            _job(tmp_path, objective="robbery"),
+            ok=False,
+            error="robbery (London): cell 3: KeyError: 'x'",
+        ),
+    ]
     text = render_index(_Plan(), results)
     page = Page(text)
     assert h.find_external_references(text) == []

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from mpsanalysis import runner
+from mpsanalysis.run import runner
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -57,8 +57,10 @@ def test_serious_violence_figures_match_the_raw_files(default_run, real_store):
     folder = real_store["raw"] / "london-datastore" / "borough-crime"
     cases = {
         "Violence against the person": ("Violence Against the Person", None),
-        "Violence with injury": ("Violence Against the Person",
-                                 ["Assault with Injury", "Wounding/GBH", "Grievous Bodily Harm"]),
+        "Violence with injury": (
+            "Violence Against the Person",
+            ["Assault with Injury", "Wounding/GBH", "Grievous Bodily Harm"],
+        ),
         "Homicide": ("Violence Against the Person", ["Murder"]),
         "Robbery of personal property": ("Robbery", ["Personal Property"]),
     }
@@ -78,8 +80,9 @@ def test_extract_measures_without_data_say_what_to_supply(default_run):
 
 
 def test_sample_extract_reports_say_synthetic_on_every_page(real_store):
-    plan = runner.plan_run(period_end="2010-10", objectives=["criminal-networks"],
-                           extracts="sample")
+    plan = runner.plan_run(
+        period_end="2010-10", objectives=["criminal-networks"], extracts="sample"
+    )
     outcome = runner.execute_plan(plan, workers=1)
     assert outcome.ok
     html = (plan.output_dir / "criminal-networks.html").read_text()

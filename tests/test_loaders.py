@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from mpsanalysis import loaders
 from mpsanalysis.errors import DataValidationError
+from mpsanalysis.ingest import loaders
 
 from .conftest import NEW_HEADER, OLD_HEADER
 
@@ -29,8 +29,9 @@ def test_new_classification_tidy_table(tmp_csv):
     assert set(tidy["source_file"]) == {"new.csv"}
     lambeth_robbery = tidy[(tidy.borough_name == "Lambeth") & (tidy.major_category == "Robbery")]
     assert lambeth_robbery["count"].tolist() == [120, 98, 101]
-    assert lambeth_robbery["month"].tolist() == [pd.Period(m, "M") for m in
-                                                 ("2010-04", "2010-05", "2010-06")]
+    assert lambeth_robbery["month"].tolist() == [
+        pd.Period(m, "M") for m in ("2010-04", "2010-05", "2010-06")
+    ]
     assert set(tidy["borough_code"]) == {"E09000022", "E09000033"}  # Lambeth, Westminster
     # London total for May 2010: 98 + 210 + 0 = 308
     assert tidy.loc[tidy.month == pd.Period("2010-05", "M"), "count"].sum() == 308
@@ -51,16 +52,14 @@ def test_renamed_borough_column_of_newest_file(tmp_csv):
 @pytest.mark.parametrize(
     "text, message, line, column",
     [
-        (NEW.replace("Westminster", "Narnia"), "unknown borough 'Narnia'", 3,
-         "LookUp_BoroughName"),
+        (NEW.replace("Westminster", "Narnia"), "unknown borough 'Narnia'", 3, "LookUp_BoroughName"),
         (NEW.replace(",98,", ",-98,"), "count '-98' is negative", 2, "201005"),
         (NEW.replace(",98,", ",9.5,"), "is not a whole number", 2, "201005"),
         (NEW.replace(",98,", ",lots,"), "is not a number", 2, "201005"),
         (NEW.replace(",98,", ",,"), "is blank", 2, "201005"),
         (NEW.replace("201005", "2010-05"), "is not a month", 1, "2010-05"),
         (NEW.replace("201005", "201013"), "is not a month", 1, "201013"),
-        (NEW + "Robbery,Robbery of Personal Property,Lambeth,1,2,3\n", "duplicate rows", 5,
-         None),
+        (NEW + "Robbery,Robbery of Personal Property,Lambeth,1,2,3\n", "duplicate rows", 5, None),
     ],
 )
 def test_validation_names_file_line_and_column(tmp_csv, text, message, line, column):
@@ -75,8 +74,11 @@ def test_validation_names_file_line_and_column(tmp_csv, text, message, line, col
 
 
 def test_missing_required_column(tmp_csv):
-    text = NEW.replace("MinorText,", "").replace("Robbery of Personal Property,", "").replace(
-        "Homicide,", "")
+    text = (
+        NEW.replace("MinorText,", "")
+        .replace("Robbery of Personal Property,", "")
+        .replace("Homicide,", "")
+    )
     with pytest.raises(DataValidationError, match="missing required column 'MinorText'"):
         loaders.read_borough_crime(tmp_csv("bad.csv", text))
 
@@ -90,11 +92,18 @@ def test_unknown_label_is_kept_as_its_own_pseudo_borough(tmp_csv):
 
 def _frame(name, months, value, classification="new"):
     idx = pd.PeriodIndex(months, freq="M")
-    return pd.DataFrame({
-        "month": idx, "borough_code": "E09000022", "borough_name": "Lambeth",
-        "classification": classification, "major_category": "Robbery",
-        "minor_category": "Robbery of Personal Property", "count": value, "source_file": name,
-    })
+    return pd.DataFrame(
+        {
+            "month": idx,
+            "borough_code": "E09000022",
+            "borough_name": "Lambeth",
+            "classification": classification,
+            "major_category": "Robbery",
+            "minor_category": "Robbery of Personal Property",
+            "count": value,
+            "source_file": name,
+        }
+    )
 
 
 def test_newer_vintage_wins_overlapping_months():
@@ -103,8 +112,12 @@ def test_newer_vintage_wins_overlapping_months():
     combined, vintages = loaders.combine_vintages([newer, older])
     by_month = combined.set_index("month")["count"]
     # Dec 2021 is in both: the newer file (last month Jan 2022) wins with 7.
-    assert by_month.to_dict() == {pd.Period("2021-10", "M"): 5, pd.Period("2021-11", "M"): 5,
-                                  pd.Period("2021-12", "M"): 7, pd.Period("2022-01", "M"): 7}
+    assert by_month.to_dict() == {
+        pd.Period("2021-10", "M"): 5,
+        pd.Period("2021-11", "M"): 5,
+        pd.Period("2021-12", "M"): 7,
+        pd.Period("2022-01", "M"): 7,
+    }
     older_row = vintages.set_index("source_file").loc["older.csv"]
     assert (older_row.months_used, older_row.months_superseded) == (2, 1)
 
@@ -136,6 +149,9 @@ def test_real_files_load_and_show_the_known_gap(shared_data):
     # Independent check: London VAP April 2010 from the raw file with plain pandas.
     raw = pd.read_csv(folder / "MPS_Borough_Level_Crime_Historical_201004-202111.csv")
     expected = raw.loc[raw["MajorText"] == "Violence Against the Person", "201004"].sum()
-    got = combined[(combined.classification == "new") & (combined.month == pd.Period("2010-04", "M"))
-                   & (combined.major_category == "Violence Against the Person")]["count"].sum()
+    got = combined[
+        (combined.classification == "new")
+        & (combined.month == pd.Period("2010-04", "M"))
+        & (combined.major_category == "Violence Against the Person")
+    ]["count"].sum()
     assert got == expected

@@ -5,8 +5,9 @@ import math
 import pandas as pd
 import pytest
 
-from mpsanalysis import build, fetch, measures
-from mpsanalysis.catalogue import CategoryFilter, Measure
+from mpsanalysis.ingest import build, fetch
+from mpsanalysis.measures import compute as measures
+from mpsanalysis.measures.catalogue import CategoryFilter, Measure
 
 from .conftest import NEW_HEADER, OLD_HEADER, write_csv
 
@@ -20,15 +21,21 @@ def small_store(tmp_path):
     """Old classification 2009-04..2010-12 and new 2010-04..2011-03 without 2010-08."""
     mirror = tmp_path / "mirror" / "london-datastore" / "borough-crime"
     old_months = _months("2009-04", "2010-12")
-    write_csv(mirror, "old.csv",
-              f"{OLD_HEADER},{','.join(old_months)}\n"
-              f"Lambeth,Robbery,Personal Property,{','.join(['10'] * len(old_months))}\n"
-              f"Camden,Robbery,Personal Property,{','.join(['5'] * len(old_months))}\n")
+    write_csv(
+        mirror,
+        "old.csv",
+        f"{OLD_HEADER},{','.join(old_months)}\n"
+        f"Lambeth,Robbery,Personal Property,{','.join(['10'] * len(old_months))}\n"
+        f"Camden,Robbery,Personal Property,{','.join(['5'] * len(old_months))}\n",
+    )
     new_months = [m for m in _months("2010-04", "2011-03") if m != "201008"]
-    write_csv(mirror, "new.csv",
-              f"{NEW_HEADER},{','.join(new_months)}\n"
-              f"Robbery,Robbery of Personal Property,Lambeth,{','.join(['7'] * len(new_months))}\n"
-              f"Robbery,Robbery of Personal Property,Camden,{','.join(['3'] * len(new_months))}\n")
+    write_csv(
+        mirror,
+        "new.csv",
+        f"{NEW_HEADER},{','.join(new_months)}\n"
+        f"Robbery,Robbery of Personal Property,Lambeth,{','.join(['7'] * len(new_months))}\n"
+        f"Robbery,Robbery of Personal Property,Camden,{','.join(['3'] * len(new_months))}\n",
+    )
     raw, processed = tmp_path / "data" / "raw", tmp_path / "data" / "processed"
     fetch.fetch_from_mirror(tmp_path / "mirror", raw)
     build.build_store(raw, processed, include_sources=False)
@@ -38,10 +45,15 @@ def small_store(tmp_path):
 
 
 ROBBERY = Measure(
-    id="personal-robbery", title="Robbery of personal property", unit="count",
-    direction="down", source="borough-crime",
-    categories={"old": (CategoryFilter("Robbery", ("Personal Property",)),),
-                "new": (CategoryFilter("ROBBERY", ("robbery of personal property",)),)},
+    id="personal-robbery",
+    title="Robbery of personal property",
+    unit="count",
+    direction="down",
+    source="borough-crime",
+    categories={
+        "old": (CategoryFilter("Robbery", ("Personal Property",)),),
+        "new": (CategoryFilter("ROBBERY", ("robbery of personal property",)),),
+    },
 )
 
 
@@ -49,9 +61,9 @@ def test_london_series_sums_boroughs_within_one_classification(small_store):
     crime, categories = small_store
     old = measures.measure_monthly(ROBBERY, "London", "old", crime, categories)
     new = measures.measure_monthly(ROBBERY, "London", "new", crime, categories)
-    assert old[pd.Period("2010-04", "M")] == 15          # 10 + 5, never 15 + 10
-    assert new[pd.Period("2010-04", "M")] == 10          # 7 + 3
-    assert math.isnan(new[pd.Period("2010-08", "M")])    # the gap is missing, not zero
+    assert old[pd.Period("2010-04", "M")] == 15  # 10 + 5, never 15 + 10
+    assert new[pd.Period("2010-04", "M")] == 10  # 7 + 3
+    assert math.isnan(new[pd.Period("2010-08", "M")])  # the gap is missing, not zero
 
 
 def test_comparison_uses_the_newest_classification_covering_both_periods(small_store):
@@ -59,7 +71,7 @@ def test_comparison_uses_the_newest_classification_covering_both_periods(small_s
     # Oct 2010: last year (Apr-Oct 2009) exists only in the old classification.
     result = measures.compute_measure(ROBBERY, "Lambeth", "2010-10", crime, categories)
     assert result.classification == "old"
-    assert result.comparison.current == 70               # 7 months x 10
+    assert result.comparison.current == 70  # 7 months x 10
     assert result.comparison.previous == 70
     assert result.note == ""
 
@@ -67,8 +79,10 @@ def test_comparison_uses_the_newest_classification_covering_both_periods(small_s
 def test_gap_month_means_no_single_classification_and_says_so(small_store):
     crime, categories = small_store
     # Dec 2010 FYTD needs Apr-Dec 2009 (old only) and Aug 2010 (missing in new): old wins.
-    assert measures.compute_measure(ROBBERY, "London", "2010-12", crime,
-                                    categories).classification == "old"
+    assert (
+        measures.compute_measure(ROBBERY, "London", "2010-12", crime, categories).classification
+        == "old"
+    )
     # Mar 2011: old stops in Dec 2010, new lacks Aug 2010 -> nothing covers the year.
     result = measures.compute_measure(ROBBERY, "London", "2011-03", crime, categories)
     assert result.classification is None
@@ -79,5 +93,5 @@ def test_borough_breakdown(small_store):
     crime, _ = small_store
     table = measures.borough_breakdown(ROBBERY, "2010-10", "old", crime)
     assert table.loc["Lambeth", "current"] == 70 and table.loc["Camden", "current"] == 35
-    assert table.loc["Westminster", "current"] == 0     # no rows: zero crimes recorded
+    assert table.loc["Westminster", "current"] == 0  # no rows: zero crimes recorded
     assert len(table) == 32

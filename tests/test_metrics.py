@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from mpsanalysis import metrics
-from mpsanalysis.report import round_for_narrative
+from mpsanalysis.measures import metrics
+from mpsanalysis.report.objective import round_for_narrative
 
 
 def test_compare_fytd_by_hand():
@@ -15,13 +15,13 @@ def test_compare_fytd_by_hand():
     values = [10.0] * 12 + [12.0, 15.0, 9.0]
     c = metrics.compare_fytd(pd.Series(values, index=idx), "2010-06")
     assert c.months_elapsed == 3
-    assert c.current == 36.0          # 12 + 15 + 9
-    assert c.previous == 30.0         # 10 + 10 + 10
+    assert c.current == 36.0  # 12 + 15 + 9
+    assert c.previous == 30.0  # 10 + 10 + 10
     assert c.change == 6.0
-    assert c.percent_change == pytest.approx(20.0)   # 6 / 30
+    assert c.percent_change == pytest.approx(20.0)  # 6 / 30
     assert c.last_year_total == 120.0
-    assert c.forecast_run_rate == pytest.approx(144.0)   # 36 * 12 / 3
-    assert c.forecast_seasonal == pytest.approx(144.0)   # 36 * 120 / 30
+    assert c.forecast_run_rate == pytest.approx(144.0)  # 36 * 12 / 3
+    assert c.forecast_seasonal == pytest.approx(144.0)  # 36 * 120 / 30
 
 
 def test_seasonal_profile_differs_from_run_rate_when_last_year_was_seasonal():
@@ -29,8 +29,8 @@ def test_seasonal_profile_differs_from_run_rate_when_last_year_was_seasonal():
     idx = pd.period_range("2009-04", "2010-09", freq="M")
     values = [20.0] * 6 + [10.0] * 6 + [22.0] * 6
     c = metrics.compare_fytd(pd.Series(values, index=idx), "2010-09")
-    assert c.forecast_run_rate == pytest.approx(264.0)   # 132 * 12 / 6
-    assert c.forecast_seasonal == pytest.approx(198.0)   # 132 * 180 / 120
+    assert c.forecast_run_rate == pytest.approx(264.0)  # 132 * 12 / 6
+    assert c.forecast_seasonal == pytest.approx(198.0)  # 132 * 180 / 120
 
 
 def test_missing_month_is_never_zero():
@@ -49,23 +49,23 @@ def test_reference_child_abuse_figures():
     (1,354)." Period: 1 April to 31 October 2010 (7 months).
     """
     current, change = 5296, 109
-    previous = current - change                      # 5,187
-    assert round(metrics.percent_change(current, previous)) == 2      # 2.1% -> "2%"
+    previous = current - change  # 5,187
+    assert round(metrics.percent_change(current, previous)) == 2  # 2.1% -> "2%"
     forecast = metrics.forecast_run_rate(current, 7)  # 5,296 x 12 / 7 = 9,078.9
     assert forecast == pytest.approx(9078.857, abs=0.01)
-    assert round(forecast, -3) == 9000               # "around 9,000"
-    assert round_for_narrative(forecast) == 9100     # our two-significant-figure wording
-    assert round(1354 / current * 100) == 26         # "26% (1,354)"
+    assert round(forecast, -3) == 9000  # "around 9,000"
+    assert round_for_narrative(forecast) == 9100  # our two-significant-figure wording
+    assert round(1354 / current * 100) == 26  # "26% (1,354)"
 
 
 def test_reference_criminal_network_figures():
     """Same report, para 28-29: 250 disruptions FYTD against 277; "around 420"; £18.5m of
     assets "around £30m" at year end."""
-    assert 250 - 277 == -27                          # "twenty-seven fewer"
+    assert 250 - 277 == -27  # "twenty-seven fewer"
     assert metrics.forecast_run_rate(250, 7) == pytest.approx(428.57, abs=0.01)
     assert abs(metrics.forecast_run_rate(250, 7) - 420) / 420 < 0.03
-    assets = metrics.forecast_run_rate(18.5e6, 7)    # 31.7m
-    assert abs(assets - 30e6) / 30e6 < 0.06          # "around £30m"
+    assets = metrics.forecast_run_rate(18.5e6, 7)  # 31.7m
+    assert abs(assets - 30e6) / 30e6 < 0.06  # "around £30m"
 
 
 @pytest.mark.parametrize("months", [0, 13, -1])

@@ -16,14 +16,13 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mpsanalysis import boroughs, loaders, periods
+from mpsanalysis import boroughs, periods
+from mpsanalysis.ingest import loaders
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
 # ------------------------------------------------------------------------- periods
-months = st.builds(
-    lambda offset: pd.Period("1990-01", freq="M") + offset, st.integers(0, 12 * 60)
-)
+months = st.builds(lambda offset: pd.Period("1990-01", freq="M") + offset, st.integers(0, 12 * 60))
 years = st.integers(1950, 2090)
 
 
@@ -87,10 +86,10 @@ FIRST = pd.Period("2010-04", freq="M")
 @st.composite
 def wide_tables(draw, max_months: int = 8):
     """A valid wide table: cells {(borough, major, minor, month): count} and its layout."""
-    names = draw(st.lists(st.sampled_from(boroughs.borough_names()), min_size=1,
-                          max_size=4, unique=True))
-    categories = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3,
-                               unique=True))
+    names = draw(
+        st.lists(st.sampled_from(boroughs.borough_names()), min_size=1, max_size=4, unique=True)
+    )
+    categories = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=3, unique=True))
     offsets = draw(st.lists(st.integers(0, 35), min_size=1, max_size=max_months, unique=True))
     month_list = [FIRST + o for o in offsets]  # in the drawn order, maybe not sorted
     keys = [(b, major, minor) for b in names for major, minor in categories]
@@ -99,8 +98,7 @@ def wide_tables(draw, max_months: int = 8):
     counts = st.integers(0, loaders.MAX_PLAUSIBLE_COUNT)
     cells = {(*key, str(m)): draw(counts) for key in keys for m in month_list}
     classification = draw(st.sampled_from(["old", "new"]))
-    return {"keys": keys, "months": month_list, "cells": cells,
-            "classification": classification}
+    return {"keys": keys, "months": month_list, "cells": cells, "classification": classification}
 
 
 def to_csv(table, rows=None, months=None) -> str:
@@ -115,8 +113,7 @@ def to_csv(table, rows=None, months=None) -> str:
             values = [str(table["cells"][(borough, major, minor, str(m))]) for m in months]
             lines.append(",".join([borough, major, minor, *values]))
     else:
-        lines.append(",".join(["MajorText", "MinorText", "LookUp_BoroughName",
-                               *month_headers]))
+        lines.append(",".join(["MajorText", "MinorText", "LookUp_BoroughName", *month_headers]))
         for borough, major, minor in rows:
             values = [str(table["cells"][(borough, major, minor, str(m))]) for m in months]
             lines.append(",".join([major, minor, borough, *values]))
@@ -131,8 +128,10 @@ def load(text: str, name: str = "wide.csv") -> pd.DataFrame:
 
 
 def tidy_cells(tidy: pd.DataFrame) -> dict[tuple, int]:
-    return {(r.borough_name, r.major_category, r.minor_category, str(r.month)): int(r.count)
-            for r in tidy.itertuples()}
+    return {
+        (r.borough_name, r.major_category, r.minor_category, str(r.month)): int(r.count)
+        for r in tidy.itertuples()
+    }
 
 
 @SETTINGS
@@ -184,10 +183,10 @@ def vintages(draw):
     """Two to four files of one classification over overlapping runs of months, each
     with its own counts, as {name: table}."""
     n_files = draw(st.integers(2, 4))
-    names = draw(st.lists(st.sampled_from(boroughs.borough_names()), min_size=1, max_size=2,
-                          unique=True))
-    categories = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2,
-                               unique=True))
+    names = draw(
+        st.lists(st.sampled_from(boroughs.borough_names()), min_size=1, max_size=2, unique=True)
+    )
+    categories = draw(st.lists(st.sampled_from(CATEGORIES), min_size=1, max_size=2, unique=True))
     keys = [(b, major, minor) for b in names for major, minor in categories]
     files = {}
     for index in range(n_files):
@@ -196,8 +195,7 @@ def vintages(draw):
         month_list = [FIRST + start + i for i in range(length)]
         cells = {(*key, str(m)): draw(st.integers(0, 5000)) for key in keys for m in month_list}
         name = f"vintage_{draw(st.integers(0, 99)):02d}_{index}.csv"
-        files[name] = {"keys": keys, "months": month_list, "cells": cells,
-                       "classification": "new"}
+        files[name] = {"keys": keys, "months": month_list, "cells": cells, "classification": "new"}
     return files
 
 
@@ -221,5 +219,6 @@ def test_combine_vintages_takes_each_month_from_the_newest_file(files):
     used = vintage_table.set_index("source_file")["months_used"].to_dict()
     for name in files:
         assert used[name] == sum(1 for m in owner.values() if m == name)
-    assert not combined.duplicated(["month", "borough_name", "major_category",
-                                    "minor_category"]).any()
+    assert not combined.duplicated(
+        ["month", "borough_name", "major_category", "minor_category"]
+    ).any()

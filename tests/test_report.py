@@ -2,8 +2,8 @@
 
 import pytest
 
-from mpsanalysis import report
 from mpsanalysis.errors import ParameterError
+from mpsanalysis.report import objective as report
 
 pytestmark = pytest.mark.realdata
 
@@ -29,9 +29,11 @@ def test_period_beyond_the_data_is_refused(real_store):
 def test_narrative_sentence_in_the_reference_style(real_store):
     r = report.ObjectiveReport("homicide", "2010-10")
     sentence = r.narrative_sentences()[0]
-    assert sentence.startswith("There have been 69 offences of homicide in London financial "
-                               "year to date (Apr 2010 to Oct 2010), the same as in the same "
-                               "period last year (69).")
+    assert sentence.startswith(
+        "There have been 69 offences of homicide in London financial "
+        "year to date (Apr 2010 to Oct 2010), the same as in the same "
+        "period last year (69)."
+    )
     # 69 x 12 / 7 = 118.3, two significant figures: "around 120".
     assert sentence.endswith("If the present rate continues, the year will end at around 120.")
 
@@ -48,10 +50,12 @@ def test_narrative_sentence_in_the_reference_style(real_store):
         (2100, 10000, "on track"),
     ],
 )
-def test_rate_target_status_uses_the_significance_test(real_store, tmp_path, numerator,
-                                                       denominator, status):
-    r = report.ObjectiveReport("confidence-and-outcomes", "2010-10", "London",
-                               _extract(tmp_path, numerator, denominator))
+def test_rate_target_status_uses_the_significance_test(
+    real_store, tmp_path, numerator, denominator, status
+):
+    r = report.ObjectiveReport(
+        "confidence-and-outcomes", "2010-10", "London", _extract(tmp_path, numerator, denominator)
+    )
     row = next(x for x in r.rows if x.result.measure.id == "sanction-detection-rate")
     assert row.result.fytd_rate == pytest.approx(numerator / denominator * 100)
     assert row.assessment.status == status
@@ -67,7 +71,15 @@ def test_headline_marks_proxy_and_shows_the_target(real_store):
 
 def test_every_section_renders_for_a_borough(real_store):
     r = report.ObjectiveReport("robbery", "2025-12", "Lambeth")
-    for html in (r.header_html(), r.headline_html(), r.narrative_html(), r.trend_html(),
-                 r.spc_html(), r.forecast_html(), r.borough_html(), r.notes_html()):
+    for html in (
+        r.header_html(),
+        r.headline_html(),
+        r.narrative_html(),
+        r.trend_html(),
+        r.spc_html(),
+        r.forecast_html(),
+        r.borough_html(),
+        r.notes_html(),
+    ):
         assert html and "Traceback" not in html
     assert "Lambeth" in r.header_html()

@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mpsanalysis import __version__, cli, extracts, paths
+from mpsanalysis import __version__, cli, paths
+from mpsanalysis.ingest import extracts
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -48,8 +49,7 @@ def two_runs(real_store, tmp_path_factory):
         first = _run(root / "first", extract, monkeypatch)
         time.sleep(1.1)  # a timestamp in a report would now differ
         second = _run(root / "elsewhere" / "second", extract, monkeypatch)
-    return {"root": root, "first": first, "second": second, "extract": extract,
-            "store": real_store}
+    return {"root": root, "first": first, "second": second, "extract": extract, "store": real_store}
 
 
 def _pages(reports: Path) -> list[Path]:
@@ -60,9 +60,12 @@ def test_same_period_twice_gives_byte_identical_html(two_runs):
     first, second = two_runs["first"], two_runs["second"]
     names = [p.relative_to(first).as_posix() for p in _pages(first)]
     assert names == [p.relative_to(second).as_posix() for p in _pages(second)]
-    assert set(names) == {"index.html", f"{PERIOD_DIR.as_posix()}/index.html",
-                          f"{PERIOD_DIR.as_posix()}/robbery.html",
-                          f"{PERIOD_DIR.as_posix()}/criminal-networks.html"}
+    assert set(names) == {
+        "index.html",
+        f"{PERIOD_DIR.as_posix()}/index.html",
+        f"{PERIOD_DIR.as_posix()}/robbery.html",
+        f"{PERIOD_DIR.as_posix()}/criminal-networks.html",
+    }
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
@@ -70,8 +73,11 @@ def test_same_period_twice_gives_byte_identical_html(two_runs):
 def test_manifest_records_parameters_inputs_versions_and_commit(two_runs):
     manifest = json.loads((two_runs["first"] / PERIOD_DIR / "manifest.json").read_text())
     assert manifest["parameters"] == {
-        "period_end": "2010-10", "quarter": None, "objectives": OBJECTIVES,
-        "geographies": ["London"], "extracts": "sample_extract_SYNTHETIC.csv",
+        "period_end": "2010-10",
+        "quarter": None,
+        "objectives": OBJECTIVES,
+        "geographies": ["London"],
+        "extracts": "sample_extract_SYNTHETIC.csv",
         "provisional": False,
     }
     # Input checksums: worked out here from the raw files themselves.
@@ -88,8 +94,12 @@ def test_manifest_records_parameters_inputs_versions_and_commit(two_runs):
     commit = manifest["git_commit"]
     assert re.fullmatch(r"[0-9a-f]{40}|unknown", commit)
     if commit != "unknown":  # the commit the run was made from is in this history
-        ancestor = subprocess.run(["git", "merge-base", "--is-ancestor", commit, "HEAD"],
-                                  cwd=paths.project_root(), capture_output=True, check=False)
+        ancestor = subprocess.run(
+            ["git", "merge-base", "--is-ancestor", commit, "HEAD"],
+            cwd=paths.project_root(),
+            capture_output=True,
+            check=False,
+        )
         assert ancestor.returncode == 0
     # Uncommitted changes to the code are recorded: the commit alone would not
     # reproduce such a run.
@@ -113,9 +123,18 @@ _TIMESTAMP = re.compile(
 def _forbidden_strings(two_runs) -> list[str]:
     today = time.localtime()
     return [
-        str(two_runs["root"]), str(two_runs["store"]["data"]), str(paths.project_root()),
-        str(Path.home()), "/root/", "/work/", "/home/", "/tmp/", "/private/var/",
-        "my extracts", time.strftime("%Y-%m-%d", today), time.strftime("%d %B %Y", today),
+        str(two_runs["root"]),
+        str(two_runs["store"]["data"]),
+        str(paths.project_root()),
+        str(Path.home()),
+        "/root/",
+        "/work/",
+        "/home/",
+        "/tmp/",
+        "/private/var/",
+        "my extracts",
+        time.strftime("%Y-%m-%d", today),
+        time.strftime("%d %B %Y", today),
         time.strftime("%d/%m/%Y", today),
     ]
 

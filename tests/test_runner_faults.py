@@ -22,7 +22,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from mpsanalysis import build, cli, fetch, paths, runner
+from mpsanalysis import cli, paths
+from mpsanalysis.ingest import build, fetch
+from mpsanalysis.run import runner
 
 PERIOD = "2010-10"
 PERIOD_DIR = Path("2010-11") / "2010-10"
@@ -35,8 +37,11 @@ def run_cli(*args: str) -> int:
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under a folder (relative path -> bytes), hidden files included."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -56,12 +61,23 @@ def test_failing_notebook_is_isolated_kept_and_marked(reports, tmp_path, capsys)
     broken = notebooks / "08_robbery.ipynb"
     nb = nbformat.read(broken, as_version=4)
     # After the header cell (so the partial notebook has real output), a cell that fails.
-    nb.cells.insert(2, nbformat.v4.new_code_cell(
-        'raise RuntimeError("deliberate failure for the fault test")'))
+    nb.cells.insert(
+        2, nbformat.v4.new_code_cell('raise RuntimeError("deliberate failure for the fault test")')
+    )
     nbformat.write(nb, broken)
 
-    code = run_cli("--period-end", PERIOD, "--objective", "robbery", "--objective", "homicide",
-                   "--workers", "2", "--notebooks", str(notebooks))
+    code = run_cli(
+        "--period-end",
+        PERIOD,
+        "--objective",
+        "robbery",
+        "--objective",
+        "homicide",
+        "--workers",
+        "2",
+        "--notebooks",
+        str(notebooks),
+    )
 
     assert code == 1  # a failed notebook is never skipped silently
     out = reports / PERIOD_DIR
@@ -71,17 +87,26 @@ def test_failing_notebook_is_isolated_kept_and_marked(reports, tmp_path, capsys)
     # The failed one has no HTML, but its partial executed notebook is kept.
     assert not (out / "robbery.html").exists()
     partial = nbformat.read(out / "robbery.failed.ipynb", as_version=4)
-    errors = [(c.execution_count, o) for c in partial.cells if c.cell_type == "code"
-              for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        (c.execution_count, o)
+        for c in partial.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert len(errors) == 1
     cell_number, error = errors[0]
-    assert (error["ename"], error["evalue"]) == ("RuntimeError",
-                                                 "deliberate failure for the fault test")
+    assert (error["ename"], error["evalue"]) == (
+        "RuntimeError",
+        "deliberate failure for the fault test",
+    )
     header_cell = next(c for c in partial.cells if "ObjectiveReport(" in c.source)
     assert header_cell.outputs  # the cells before the failure ran and kept their output
     # The error line names the objective, the cell and the exception.
-    expected = (f"FAILED robbery (London): cell {cell_number}: RuntimeError: deliberate "
-                "failure for the fault test")
+    expected = (
+        f"FAILED robbery (London): cell {cell_number}: RuntimeError: deliberate "
+        "failure for the fault test"
+    )
     assert expected in capsys.readouterr().err.splitlines()
     # The index marks it FAILED and links the partial notebook; the other is listed.
     index = (out / "index.html").read_text(encoding="utf-8")
@@ -127,8 +152,11 @@ def _kernels_of(session: int) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[3]) == session:  # field 6: session id
             members.add(int(entry.name))
         environs[int(entry.name)] = environ
-    return [pid for pid, environ in environs.items()
-            if any(f"JPY_PARENT_PID={m}".encode() in environ for m in members)]
+    return [
+        pid
+        for pid, environ in environs.items()
+        if any(f"JPY_PARENT_PID={m}".encode() in environ for m in members)
+    ]
 
 
 @pytest.mark.slow
@@ -137,13 +165,29 @@ def _kernels_of(session: int) -> list[int]:
 def test_sigkill_mid_run_never_damages_previous_reports(reports):
     assert run_cli("--period-end", PERIOD, "--objective", "robbery", "--workers", "1") == 0
     before = {k: v for k, v in snapshot(reports).items() if not k.startswith(".")}
-    assert {"2010-11/2010-10/robbery.html", "2010-11/2010-10/index.html",
-            "2010-11/2010-10/manifest.json", "index.html"} <= set(before)
+    assert {
+        "2010-11/2010-10/robbery.html",
+        "2010-11/2010-10/index.html",
+        "2010-11/2010-10/manifest.json",
+        "index.html",
+    } <= set(before)
 
     second = subprocess.Popen(
-        [sys.executable, "-m", "mpsanalysis", "run", "--period-end", PERIOD,
-         "--objective", "robbery", "--workers", "1"],
-        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "mpsanalysis",
+            "run",
+            "--period-end",
+            PERIOD,
+            "--objective",
+            "robbery",
+            "--workers",
+            "1",
+        ],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
@@ -190,7 +234,8 @@ TINY = (  # April 2009 to May 2010: the latest month is 2010-05, mid-way through
     f"{NEW_HEADER},"
     + ",".join(m.strftime("%Y%m") for m in pd.period_range("2009-04", "2010-05", freq="M"))
     + "\nRobbery,Robbery of Personal Property,Lambeth,"
-    + ",".join(["100"] * 14) + "\n"
+    + ",".join(["100"] * 14)
+    + "\n"
 )
 
 
@@ -209,56 +254,107 @@ def tiny(tmp_path, monkeypatch) -> dict[str, Path]:
     bad_extract.write_text("month,geography,measure,value\n2010-04,Gotham,cash_seized,1\n")
     empty = tmp_path / "no-notebooks"
     empty.mkdir()
-    return {"data": data, "reports": tmp_path / "reports", "bad_extract": bad_extract,
-            "empty": empty}
+    return {
+        "data": data,
+        "reports": tmp_path / "reports",
+        "bad_extract": bad_extract,
+        "empty": empty,
+    }
 
 
 REFUSED = [
-    pytest.param(["--period-end", "2010-05", "--objective", "no-such-objective"],
-                 "objective 'no-such-objective' is not in the catalogue: expected one of "
-                 "serious-violence", id="unknown-objective"),
-    pytest.param(["--period-end", "2010-13"],
-                 "period_end '2010-13' is not a month: expected YYYY-MM", id="period-2010-13"),
-    pytest.param(["--period-end", "October 2010"],
-                 "period_end 'October 2010' is not a month", id="period-in-words"),
-    pytest.param(["--quarter", "2010-Q5"],
-                 "quarter '2010-Q5' is not a quarter: expected e.g. 2010/11-Q2 or 'latest'",
-                 id="quarter-Q5"),
-    pytest.param(["--quarter", "2010/12-Q1"],
-                 "quarter '2010/12' is not a financial year", id="quarter-bad-year"),
-    pytest.param(["--period-end", "2099-01"],
-                 "period_end '2099-01' is beyond the data: the latest month available is "
-                 "2010-05", id="period-beyond-data"),
-    pytest.param(["--quarter", "2099/00-Q1", "--allow-provisional"],
-                 "quarter '2099/00-Q1' is beyond the data: it starts 2099-04",
-                 id="provisional-quarter-beyond-data"),
-    pytest.param(["--quarter", "2010/11-Q1"],
-                 "quarter '2010/11-Q1' is not complete in the data (it ends 2010-06; the "
-                 "latest month available is 2010-05): use --quarter latest, or "
-                 "--allow-provisional", id="incomplete-quarter"),
-    pytest.param(["--period-end", "2010-05", "--geography", "Gotham"],
-                 "geography 'Gotham' is not London or a London borough", id="unknown-geography"),
-    pytest.param(["--period-end", "2010-05", "--objective", "../../etc"],
-                 "objective '../../etc' is not in the catalogue", id="objective-traversal"),
-    pytest.param(["--period-end", "2010-05", "--geography", "../../etc"],
-                 "geography '../../etc' is not London or a London borough",
-                 id="geography-traversal"),
-    pytest.param(["--period-end", "2010-05", "--geography", "/etc/passwd"],
-                 "geography '/etc/passwd' is not London", id="geography-absolute-path"),
-    pytest.param(["--period-end", "2010-05", "--extracts", "no-such-file.csv"],
-                 "--extracts 'no-such-file.csv' does not exist", id="missing-extract"),
-    pytest.param(["--period-end", "2010-05", "--extracts", "{bad_extract}"],
-                 "bad_extract.csv, line 2, column 'geography': unknown geography 'Gotham'",
-                 id="invalid-extract"),
-    pytest.param(["--period-end", "2010-05", "--notebooks", "{empty}"],
-                 "objective 'serious-violence' has no notebook", id="no-notebooks"),
-    pytest.param(["--period-end", "2010-05", "--workers", "0"],
-                 "--workers 0 must be at least 1", id="workers-0"),
-    pytest.param(["--period-end", "2010-05", "--scheduler", "http://example.org"],
-                 "--scheduler 'http://example.org' is not an address such as tcp://HOST:PORT",
-                 id="scheduler-http"),
-    pytest.param(["--period-end", "2010-05", "--scheduler", "tcp://host:8786;rm -rf ~"],
-                 "is not an address such as tcp://HOST:PORT", id="scheduler-injection"),
+    pytest.param(
+        ["--period-end", "2010-05", "--objective", "no-such-objective"],
+        "objective 'no-such-objective' is not in the catalogue: expected one of serious-violence",
+        id="unknown-objective",
+    ),
+    pytest.param(
+        ["--period-end", "2010-13"],
+        "period_end '2010-13' is not a month: expected YYYY-MM",
+        id="period-2010-13",
+    ),
+    pytest.param(
+        ["--period-end", "October 2010"],
+        "period_end 'October 2010' is not a month",
+        id="period-in-words",
+    ),
+    pytest.param(
+        ["--quarter", "2010-Q5"],
+        "quarter '2010-Q5' is not a quarter: expected e.g. 2010/11-Q2 or 'latest'",
+        id="quarter-Q5",
+    ),
+    pytest.param(
+        ["--quarter", "2010/12-Q1"],
+        "quarter '2010/12' is not a financial year",
+        id="quarter-bad-year",
+    ),
+    pytest.param(
+        ["--period-end", "2099-01"],
+        "period_end '2099-01' is beyond the data: the latest month available is 2010-05",
+        id="period-beyond-data",
+    ),
+    pytest.param(
+        ["--quarter", "2099/00-Q1", "--allow-provisional"],
+        "quarter '2099/00-Q1' is beyond the data: it starts 2099-04",
+        id="provisional-quarter-beyond-data",
+    ),
+    pytest.param(
+        ["--quarter", "2010/11-Q1"],
+        "quarter '2010/11-Q1' is not complete in the data (it ends 2010-06; the "
+        "latest month available is 2010-05): use --quarter latest, or "
+        "--allow-provisional",
+        id="incomplete-quarter",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--geography", "Gotham"],
+        "geography 'Gotham' is not London or a London borough",
+        id="unknown-geography",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--objective", "../../etc"],
+        "objective '../../etc' is not in the catalogue",
+        id="objective-traversal",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--geography", "../../etc"],
+        "geography '../../etc' is not London or a London borough",
+        id="geography-traversal",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--geography", "/etc/passwd"],
+        "geography '/etc/passwd' is not London",
+        id="geography-absolute-path",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--extracts", "no-such-file.csv"],
+        "--extracts 'no-such-file.csv' does not exist",
+        id="missing-extract",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--extracts", "{bad_extract}"],
+        "bad_extract.csv, line 2, column 'geography': unknown geography 'Gotham'",
+        id="invalid-extract",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--notebooks", "{empty}"],
+        "objective 'serious-violence' has no notebook",
+        id="no-notebooks",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--workers", "0"],
+        "--workers 0 must be at least 1",
+        id="workers-0",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--scheduler", "http://example.org"],
+        "--scheduler 'http://example.org' is not an address such as tcp://HOST:PORT",
+        id="scheduler-http",
+    ),
+    pytest.param(
+        ["--period-end", "2010-05", "--scheduler", "tcp://host:8786;rm -rf ~"],
+        "is not an address such as tcp://HOST:PORT",
+        id="scheduler-injection",
+    ),
 ]
 
 
@@ -279,8 +375,7 @@ def test_bad_parameter_is_refused_before_any_kernel(tiny, capsys, args, message)
 
 
 @pytest.mark.parametrize("value", ["two", "-1", "1.5"])
-def test_bad_kernel_threads_setting_is_refused_before_any_kernel(tiny, capsys, monkeypatch,
-                                                                 value):
+def test_bad_kernel_threads_setting_is_refused_before_any_kernel(tiny, capsys, monkeypatch, value):
     monkeypatch.setenv("MPSANALYSIS_KERNEL_THREADS", value)
     assert run_cli("--period-end", "2010-05", "--objective", "robbery") == 2
     err = capsys.readouterr().err
@@ -295,9 +390,20 @@ def test_bad_kernel_threads_setting_is_refused_before_any_kernel(tiny, capsys, m
 def test_bad_parameter_from_the_real_command_line(tiny):
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "mpsanalysis", "run", "--period-end", "2010-05",
-         "--geography", "../../etc"],
-        capture_output=True, text=True, timeout=60, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "mpsanalysis",
+            "run",
+            "--period-end",
+            "2010-05",
+            "--geography",
+            "../../etc",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ.copy(),
     )
     assert time.perf_counter() - started < 20  # interpreter start-up only, no kernel
     assert done.returncode == 2
@@ -367,8 +473,18 @@ def test_incomplete_quarter_refused_then_provisional_reports(store_to_november_2
     )
     assert not reports.exists()
 
-    assert run_cli("--quarter", "2023/24-Q3", "--objective", "robbery", "--workers", "1",
-                   "--allow-provisional") == 0
+    assert (
+        run_cli(
+            "--quarter",
+            "2023/24-Q3",
+            "--objective",
+            "robbery",
+            "--workers",
+            "1",
+            "--allow-provisional",
+        )
+        == 0
+    )
     out = reports / "2023-24" / "2023-24-Q3"
     report = (out / "robbery.html").read_text(encoding="utf-8")
     index = (out / "index.html").read_text(encoding="utf-8")
@@ -421,8 +537,11 @@ def test_deploy_examples_run_valid_commands():
     # after, at 06:30.
     calendars = re.findall(r"^OnCalendar=(.+)$", timer, re.M)
     assert calendars == ["*-01,04,07,10-25 06:30:00", "*-02,05,08,11-05 06:30:00"]
-    cron_lines = [line.split()[:5] for line in crontab.splitlines()
-                  if line and not line.startswith("#") and "=" not in line.split()[0]]
+    cron_lines = [
+        line.split()[:5]
+        for line in crontab.splitlines()
+        if line and not line.startswith("#") and "=" not in line.split()[0]
+    ]
     expected = [["30", "6", "25", "1,4,7,10", "*"], ["30", "6", "5", "2,5,8,11", "*"]]
     assert cron_lines == expected
     triggers = workflow[True]  # YAML reads the key `on` as True
@@ -431,8 +550,8 @@ def test_deploy_examples_run_valid_commands():
 
 
 def test_build_while_a_run_reads_the_store_is_refused(tiny):
-    from mpsanalysis.build import lock_store
     from mpsanalysis.errors import MpsAnalysisError
+    from mpsanalysis.ingest.build import lock_store
 
     processed = tiny["data"] / "processed"
     before = {p.name: p.read_bytes() for p in processed.iterdir()}
@@ -448,7 +567,7 @@ def test_build_while_a_run_reads_the_store_is_refused(tiny):
 
 
 def test_run_while_a_build_replaces_the_store_is_refused(tiny, capsys):
-    from mpsanalysis.build import lock_store
+    from mpsanalysis.ingest.build import lock_store
 
     building = lock_store(tiny["data"] / "processed", shared=False)
     try:

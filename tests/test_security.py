@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from mpsanalysis import boroughs, catalogue, cli, engine, runner, store
+from mpsanalysis import boroughs, cli
 from mpsanalysis.errors import CatalogueError, ParameterError
+from mpsanalysis.ingest import store
+from mpsanalysis.measures import catalogue
+from mpsanalysis.run import engine, jobs, runner
 
-PACKAGE = Path(runner.__file__).parent
+PACKAGE = Path(runner.__file__).parents[1]
 
 
 # ------------------------------------------------------------------------ YAML
@@ -34,7 +37,10 @@ def test_yaml_python_tags_are_refused(tmp_path, tag):
     path = tmp_path / "objectives.yaml"
     path.write_text(
         "objectives:\n  - id: robbery\n    title: x\n    plan: x\n    lead: "
-        + tag.format(marker=marker) + "\n    measures: []\n", encoding="utf-8")
+        + tag.format(marker=marker)
+        + "\n    measures: []\n",
+        encoding="utf-8",
+    )
     with pytest.raises(CatalogueError, match=r"^objectives.yaml: not valid YAML"):
         catalogue.load_catalogue(path)
     assert not marker.exists()
@@ -43,8 +49,14 @@ def test_yaml_python_tags_are_refused(tmp_path, tag):
 def test_no_module_uses_an_unsafe_yaml_loader():
     for path in sorted(PACKAGE.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
-        for unsafe in ("yaml.load(", "yaml.unsafe_load", "yaml.full_load", "yaml.Loader",
-                       "yaml.UnsafeLoader", "yaml.FullLoader"):
+        for unsafe in (
+            "yaml.load(",
+            "yaml.unsafe_load",
+            "yaml.full_load",
+            "yaml.Loader",
+            "yaml.UnsafeLoader",
+            "yaml.FullLoader",
+        ):
             assert unsafe not in source, f"{unsafe} in {path.name}"
 
 
@@ -67,9 +79,9 @@ def test_report_file_names_cannot_leave_the_period_folder():
     # Geographies are canonical names before they become file names, and slugs keep
     # only letters, digits and '-'.
     for name in [boroughs.LONDON, *boroughs.borough_names()]:
-        job = runner.Job("robbery", "x.ipynb", name, "2010-10", "", False)
+        job = jobs.Job("robbery", "x.ipynb", name, "2010-10", "", False)
         assert re.fullmatch(r"[a-z0-9-]+", job.stem), job.stem
-    assert runner.slugify("../../etc/passwd") == "etc-passwd"
+    assert jobs.slugify("../../etc/passwd") == "etc-passwd"
 
 
 @pytest.mark.parametrize("name", ["../borough_crime", "/etc/passwd", "a/b", "x.parquet/.."])
@@ -81,12 +93,21 @@ def test_store_table_names_cannot_leave_the_store(name):
 # -------------------------------------------------------------------- the scheduler
 @pytest.mark.parametrize(
     "address",
-    ["http://example.org:8786", "tcp://", "tcp://host:8786/../../x", "tcp://host:8786;id",
-     "tcp://host:8786 --preload evil", "file:///etc/passwd", "$(id)", "tcp://h`id`:1"],
+    [
+        "http://example.org:8786",
+        "tcp://",
+        "tcp://host:8786/../../x",
+        "tcp://host:8786;id",
+        "tcp://host:8786 --preload evil",
+        "file:///etc/passwd",
+        "$(id)",
+        "tcp://h`id`:1",
+    ],
 )
 def test_malformed_scheduler_address_is_refused_before_anything_runs(tmp_path, address):
-    plan = runner.RunPlan("2010-10", "2010-10", [], tmp_path / "reports" / "2010-11" / "2010-10",
-                          False, "")
+    plan = runner.RunPlan(
+        "2010-10", "2010-10", [], tmp_path / "reports" / "2010-11" / "2010-10", False, ""
+    )
     with pytest.raises(ParameterError, match="is not an address such as tcp://HOST:PORT"):
         runner.execute_plan(plan, scheduler=address)
     assert not (tmp_path / "reports").exists()  # no staging folder, nothing written
@@ -94,7 +115,7 @@ def test_malformed_scheduler_address_is_refused_before_anything_runs(tmp_path, a
 
 # ------------------------------------------------------------------------ kernels
 def _manager():
-    return runner._kernel_manager_class()(kernel_name="python3")
+    return engine.kernel_manager_class()(kernel_name="python3")
 
 
 @pytest.mark.skipif(os.name != "posix", reason="IPC transport is POSIX only")
@@ -103,7 +124,7 @@ def test_kernel_manager_uses_ipc_not_tcp():
     assert manager.transport == "ipc"
     assert manager.ip.startswith("/") and not re.fullmatch(r"[\d.:]+", manager.ip)
     # Both engines (warm and papermill) execute notebooks with this kernel manager.
-    assert "_kernel_manager_class()" in inspect.getsource(engine)
+    assert "kernel_manager_class()" in inspect.getsource(engine)
 
 
 def _tcp_sockets() -> dict[str, tuple[str, str]]:
@@ -175,18 +196,25 @@ def test_reports_carry_no_secrets_or_local_paths(real_store, tmp_path, monkeypat
     secret = "mps-canary-7f3a9c0e1b"  # an environment secret must never reach a report
     monkeypatch.setenv("MPSANALYSIS_TEST_API_TOKEN", secret)
     monkeypatch.setenv("MPSANALYSIS_REPORTS_DIR", str(tmp_path / "reports"))
-    assert cli.main(["run", "--period-end", "2010-10", "--objective", "robbery",
-                     "--workers", "1"]) == 0
-    files = sorted(p for p in (tmp_path / "reports").rglob("*") if p.is_file()
-                   and not p.name.startswith("."))
+    assert (
+        cli.main(["run", "--period-end", "2010-10", "--objective", "robbery", "--workers", "1"])
+        == 0
+    )
+    files = sorted(
+        p for p in (tmp_path / "reports").rglob("*") if p.is_file() and not p.name.startswith(".")
+    )
     assert {p.suffix for p in files} == {".html", ".ipynb", ".json"}
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert secret not in text, path.name
         assert "MPSANALYSIS_TEST_API_TOKEN" not in text, path.name
         if path.suffix == ".html":
-            for local in (str(tmp_path), str(real_store["data"]), str(Path.home()),
-                          str(runner.paths.project_root())):
+            for local in (
+                str(tmp_path),
+                str(real_store["data"]),
+                str(Path.home()),
+                str(runner.paths.project_root()),
+            ):
                 assert local not in text, f"{local!r} in {path.name}"
     for path in files:  # the runner's own pages: readable by all, writable by the owner
         if path.name in ("index.html", "manifest.json"):

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.significance.
+"""Tests for mpsanalysis.stats.significance.
 
 Expected values come from published tables (Newcombe 1998a/b), from hand arithmetic
 shown in comments, or from a direct re-derivation in the test (exact binomial sums with
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.significance import (
+from mpsanalysis.stats.significance import (
     assess_rate_against_target,
     compare_poisson_counts,
     compare_proportions,

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.home_office: hand-made tables, then the real ones."""
+"""Tests for mpsanalysis.ingest.sources.home_office: hand-made tables, then the real ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 from mpsanalysis import boroughs, paths
 from mpsanalysis.errors import DataValidationError, ParameterError
-from mpsanalysis.sources import home_office
+from mpsanalysis.ingest.sources import home_office
+from mpsanalysis.stats import forces
 
 PRC_HEADER = (
     "Financial Year,Financial Quarter,Force Name,Offence Description,Offence Group,"
@@ -57,7 +58,7 @@ def test_read_prc_normalises_force_names(tmp_path):
 
 def test_compare_similar_forces_worked_example(tables):
     crime, population, _ = tables
-    got = home_office.compare_similar_forces(
+    got = forces.compare_similar_forces(
         "Robbery",
         similar=["Greater Manchester", "Merseyside"],
         force_crime=crime,
@@ -82,13 +83,13 @@ def test_compare_similar_forces_worked_example(tables):
 def test_compare_similar_forces_filters_and_group(tables):
     crime, population, _ = tables
     # By code, description or subgroup; a force with no matching offences counts 0.
-    by_code = home_office.compare_similar_forces(
+    by_code = forces.compare_similar_forces(
         "1", similar=["Merseyside"], per=10_000, force_crime=crime, force_population=population
     ).set_index("force_name")
     # Met: 30 / 10,000,000 x 10,000 = 0.03; Merseyside: -1 (as published) -> -0.01
     assert by_code.loc["Metropolitan Police", "rate"] == pytest.approx(0.03)
     assert by_code.loc["Merseyside", "offences"] == -1
-    by_function = home_office.compare_similar_forces(
+    by_function = forces.compare_similar_forces(
         lambda t: t["offence_code"].eq("34B"),
         similar=("Merseyside",),
         force_crime=crime,
@@ -113,7 +114,7 @@ def test_compare_similar_forces_errors(tables, kwargs, message):
     crime, population, _ = tables
     kwargs.setdefault("similar", ["Merseyside"])
     with pytest.raises(ParameterError, match=message):
-        home_office.compare_similar_forces(force_crime=crime, force_population=population, **kwargs)
+        forces.compare_similar_forces(force_crime=crime, force_population=population, **kwargs)
 
 
 def test_build_force_crime_reports_negative_counts(tables):
@@ -241,7 +242,7 @@ def test_real_met_population_defect_and_msf_table(real):
     assert met["population_published"] == 8_390_028 and met["population"] == ons == 8_952_268
     assert any("Metropolitan Police population is wrong" in w for w in log["warnings"])
 
-    table = home_office.compare_similar_forces(
+    table = forces.compare_similar_forces(
         "Homicide", force_crime=crime, force_population=population, per=10_000
     ).set_index("force_name")
     # Met homicides FY2019/20 recomputed from the raw file (subgroup Homicide, 4 quarters).

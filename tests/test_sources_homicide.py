@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.homicide: tiny hand-made files, then the real files."""
+"""Tests for mpsanalysis.ingest.sources.homicide: tiny hand-made files, then the real files."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from mpsanalysis import boroughs, paths
 from mpsanalysis.errors import DataValidationError, ParameterError
-from mpsanalysis.sources import homicide
+from mpsanalysis.ingest.sources import homicide
+from mpsanalysis.stats import homicide as stats_homicide
 
 VICTIMS_HEADER = (
     "Count of Victims,Age Group,Sex,Method of Killing,Domestic Abuse,Recorded Date,"
@@ -66,7 +67,7 @@ def test_read_victims(victims):
 
 
 def test_count_victims_by(victims):
-    got = homicide.count_victims_by(victims, ["year", "sex"])
+    got = stats_homicide.count_victims_by(victims, ["year", "sex"])
     # 2019: F 1 (0 to 12), M 2; 2020: F 1, M 1
     expected = pd.DataFrame(
         {
@@ -77,11 +78,11 @@ def test_count_victims_by(victims):
     )
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
     with pytest.raises(ParameterError, match="no column 'weapon'"):
-        homicide.count_victims_by(victims, ["weapon"])
+        stats_homicide.count_victims_by(victims, ["weapon"])
 
 
 def test_compute_solved_rate_with_wilson_interval(victims):
-    got = homicide.compute_solved_rate(victims, ["year"])
+    got = stats_homicide.compute_solved_rate(victims, ["year"])
     # 2019: 2 solved of 3.  Wilson, z = 1.959964, z^2 = 3.841459:
     #   centre = (2/3 + 3.841459/6) / (1 + 3.841459/3) = 1.306910 / 2.280486 = 0.573084
     #   half   = 1.959964 / 2.280486 * sqrt((2/3)(1/3)/3 + 3.841459/36)
@@ -95,12 +96,12 @@ def test_compute_solved_rate_with_wilson_interval(victims):
     # 2020: 1 of 2
     assert got.set_index("year").loc[2020, "solved_rate"] == 0.5
     # all years together: 3 of 5
-    overall = homicide.compute_solved_rate(victims)
+    overall = stats_homicide.compute_solved_rate(victims)
     assert overall[["solved", "victims"]].iloc[0].tolist() == [3, 5]
 
 
 def test_young_victims(victims):
-    got = homicide.young_victims(victims).set_index("year")
+    got = stats_homicide.young_victims(victims).set_index("year")
     # 2019: 0 to 12 and 20 to 24 are under 25, 25 to 34 is not -> 2 of 3
     # 2020: 13 to 19 is, 65 and over is not -> 1 of 2
     assert got["young_victims"].to_dict() == {2019: 2, 2020: 1}
@@ -111,7 +112,7 @@ def test_young_victims(victims):
 def test_young_victims_refuses_an_unknown_band(victims):
     odd = victims.assign(age_group="18 to 29")
     with pytest.raises(ParameterError, match="'18 to 29' is not one of the published bands"):
-        homicide.young_victims(odd)
+        stats_homicide.young_victims(odd)
 
 
 @pytest.mark.parametrize(
@@ -239,7 +240,7 @@ def test_real_solved_and_young_counts_match_the_raw_file(real):
         and r["Age Group"] in ("0 to 12", "13 to 19", "20 to 24")
         for r in rows
     )
-    rate = homicide.compute_solved_rate(tables["homicide_victims"])
+    rate = stats_homicide.compute_solved_rate(tables["homicide_victims"])
     assert rate[["solved", "victims"]].iloc[0].tolist() == [solved, 2_544]
-    young = homicide.young_victims(tables["homicide_victims"]).set_index("year")
+    young = stats_homicide.young_victims(tables["homicide_victims"]).set_index("year")
     assert young.loc[2019, "young_victims"] == young_2019

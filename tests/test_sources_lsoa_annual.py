@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.lsoa_annual: hand-made files, then the real ones."""
+"""Tests for mpsanalysis.ingest.sources.lsoa_annual: hand-made files, then the real ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError
-from mpsanalysis.sources import lsoa_annual
+from mpsanalysis.ingest.sources import lsoa_annual
 
 HEADER = "LSOA11CD,LSOA11NM,MSOA11CD,MSOA11NM,LAD11CD,LAD11NM,2019,2020,2021"
 CAMDEN = "E09000007,Camden"

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.maps: hand-made boxes, then the real boundaries."""
+"""Tests for mpsanalysis.ingest.sources.maps: hand-made boxes, then the real boundaries."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from shapely.geometry import box
 
 from mpsanalysis import boroughs, paths
 from mpsanalysis.errors import DataValidationError, ParameterError
-from mpsanalysis.sources import maps
+from mpsanalysis.ingest.sources import maps
+from mpsanalysis.report import maps as report_maps
 
 SQUARES = gpd.GeoDataFrame(
     {
@@ -29,7 +30,7 @@ def _luminance(rgba) -> float:
 
 
 def test_missing_boroughs_are_hatched_and_named():
-    fig = maps.plot_borough_choropleth(
+    fig = report_maps.plot_borough_choropleth(
         pd.Series({"E09000002": 1.0, "E09000003": 3.0}),
         "Rates",
         boundaries=SQUARES,
@@ -47,7 +48,7 @@ def test_missing_boroughs_are_hatched_and_named():
 def test_default_colours_get_lighter_as_values_rise():
     # Greyscale legibility: with the default sequential map, a higher value must be
     # printed lighter (cividis' lightness rises monotonically).
-    fig = maps.plot_borough_choropleth(
+    fig = report_maps.plot_borough_choropleth(
         pd.Series({"E09000002": 1.0, "E09000003": 2.0, "E09000004": 3.0}),
         "t",
         boundaries=SQUARES,
@@ -58,7 +59,7 @@ def test_default_colours_get_lighter_as_values_rise():
 
 
 def test_diverging_centres_on_zero_and_prints_values():
-    fig = maps.plot_borough_choropleth(
+    fig = report_maps.plot_borough_choropleth(
         pd.Series({"E09000002": -4.0, "E09000003": 0.0, "E09000004": 2.0}),
         "Change",
         diverging=True,
@@ -74,7 +75,7 @@ def test_diverging_centres_on_zero_and_prints_values():
 
 
 def test_airports_are_footnoted_not_mapped():
-    fig = maps.plot_borough_choropleth(
+    fig = report_maps.plot_borough_choropleth(
         pd.Series({"E09000002": 1.0, boroughs.AIRPORTS_CODE: 12.0, boroughs.UNKNOWN_CODE: 3.0}),
         "t",
         boundaries=SQUARES,
@@ -95,16 +96,18 @@ def test_airports_are_footnoted_not_mapped():
 )
 def test_bad_values(values, message):
     with pytest.raises(ParameterError, match=message):
-        maps.plot_borough_choropleth(values, "t", boundaries=SQUARES)
+        report_maps.plot_borough_choropleth(values, "t", boundaries=SQUARES)
 
 
 def test_render_png_is_small():
-    fig = maps.plot_borough_choropleth(pd.Series({"E09000002": 1.0}), "t", boundaries=SQUARES)
-    png = maps.render_png(fig)
+    fig = report_maps.plot_borough_choropleth(
+        pd.Series({"E09000002": 1.0}), "t", boundaries=SQUARES
+    )
+    png = report_maps.render_png(fig)
     assert png.startswith(b"\x89PNG") and len(png) < 150_000
-    assert maps.render_png_data_uri(fig).startswith("data:image/png;base64,iVBOR")
+    assert report_maps.render_png_data_uri(fig).startswith("data:image/png;base64,iVBOR")
     with pytest.raises(ParameterError, match="even at 50 dpi"):
-        maps.render_png(fig, dpi=50, max_bytes=100)
+        report_maps.render_png(fig, dpi=50, max_bytes=100)
 
 
 def test_boundaries_folder_must_hold_a_boundary_file(tmp_path):
@@ -150,14 +153,14 @@ def test_real_choropleth_png_is_small(real_boundaries):
         np.linspace(1, 10, 32),
         index=[c for c in real_boundaries["borough_code"] if c != "E09000001"],
     )
-    fig = maps.plot_borough_choropleth(
+    fig = report_maps.plot_borough_choropleth(
         values,
         "Recorded crime per 1,000 residents",
         label="crimes per 1,000",
         boundaries=real_boundaries,
         source="Source: MPS",
     )
-    png = maps.render_png(fig)
+    png = report_maps.render_png(fig)
     assert len(png) < 150_000
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["no data (1 borough)"]  # the City of London has its own force

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.police_uk: hand-made street/outcomes files, then real ones."""
+"""Tests for mpsanalysis.ingest.sources.police_uk: hand-made street/outcomes files, then real ones."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError
-from mpsanalysis.sources import police_uk
+from mpsanalysis.ingest.sources import police_uk
+from mpsanalysis.stats import outcomes
 
 STREET_HEADER = (
     "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
@@ -155,7 +156,7 @@ def test_boroughs_from_lsoa_names():
 
 def test_positive_outcome_rate_by_borough(built):
     tables, _ = built
-    got = police_uk.compute_positive_outcome_rate(tables["policeuk_crimes"]).set_index(
+    got = outcomes.compute_positive_outcome_rate(tables["policeuk_crimes"]).set_index(
         "borough_name", drop=False
     )
     # Camden: a1 fined (positive), a2 no suspect, a3 status unavailable -> 1 of 3
@@ -187,14 +188,14 @@ def test_street_table_counts_by_lsoa_and_month(built):
 
 def test_outcome_lag(built):
     tables, _ = built
-    lag = police_uk.compute_outcome_lag(tables["policeuk_outcomes"], tables["policeuk_crimes"])
+    lag = outcomes.compute_outcome_lag(tables["policeuk_outcomes"], tables["policeuk_crimes"])
     # a1: crime Jan, outcome Feb -> 1; b1, b2: Feb -> Feb -> 0. Shares 2/3 and 1/3.
     assert lag["months_to_outcome"].tolist() == [0, 1]
     assert lag["outcomes"].tolist() == [2, 1]
     assert lag["share"].tolist() == pytest.approx([2 / 3, 1 / 3])
     assert lag["cumulative_share"].tolist() == pytest.approx([2 / 3, 1.0])
     # the stored table carries months_to_outcome, so the crimes are not needed
-    again = police_uk.compute_outcome_lag(tables["policeuk_outcomes"])
+    again = outcomes.compute_outcome_lag(tables["policeuk_outcomes"])
     pd.testing.assert_frame_equal(again, lag)
     assert "warning" not in lag.attrs
 
@@ -212,7 +213,7 @@ def test_build_warnings(built):
 def test_count_all_crime_refuses_filtered_files(built):
     tables, _ = built
     with pytest.raises(DataValidationError, match="'all crime' figure from them would be wrong"):
-        police_uk.count_all_crime(tables["policeuk_crimes"])
+        outcomes.count_all_crime(tables["policeuk_crimes"])
 
 
 def test_count_all_crime_with_every_type():
@@ -222,7 +223,7 @@ def test_count_all_crime_with_every_type():
             "crime_type": list(police_uk.POLICE_UK_CRIME_TYPES) + ["Burglary"],
         }
     )
-    got = police_uk.count_all_crime(crimes)
+    got = outcomes.count_all_crime(crimes)
     assert got["crimes"].tolist() == [13, 1]
 
 
@@ -245,7 +246,7 @@ def test_same_month_outcomes_are_detected(folder):
         log["warnings"]
     )
     with pytest.warns(UserWarning, match="cut down to each month's own crimes"):
-        lag = police_uk.compute_outcome_lag(tables["policeuk_outcomes"])
+        lag = outcomes.compute_outcome_lag(tables["policeuk_outcomes"])
     assert lag["outcomes"].tolist() == [2] and "warning" in lag.attrs
 
 
@@ -320,12 +321,12 @@ def test_real_burglary_only_filtering_is_detected(real):
     assert crimes["month"].nunique() == 24
     assert any("contain only 1 of the 13 police.uk crime types" in w for w in log["warnings"])
     with pytest.raises(DataValidationError):
-        police_uk.count_all_crime(crimes)
+        outcomes.count_all_crime(crimes)
     # PROVENANCE: 19,421 outcomes rows.
     assert len(tables["policeuk_outcomes"]) == 19_421
     assert any("same month as their crime" in w for w in log["warnings"])
     with pytest.warns(UserWarning, match="cut down to each month's own crimes"):
-        lag = police_uk.compute_outcome_lag(tables["policeuk_outcomes"])
+        lag = outcomes.compute_outcome_lag(tables["policeuk_outcomes"])
     assert lag["months_to_outcome"].tolist() == [0]
 
 
@@ -341,7 +342,7 @@ def test_real_counts_match_the_raw_files(real):
         positive += int(raw["Last outcome category"].isin(positive_strings).sum())
     crimes = tables["policeuk_crimes"]
     assert (crimes["location_status"] == "no location").sum() == no_location
-    overall = police_uk.compute_positive_outcome_rate(crimes, by=["crime_type"]).iloc[0]
+    overall = outcomes.compute_positive_outcome_rate(crimes, by=["crime_type"]).iloc[0]
     assert (overall["crimes"], overall["positive_outcomes"]) == (rows, positive)
     assert tables["policeuk_street"]["crimes"].sum() == rows
     # every outcome string found in the data is in the mapping table

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.population: hand-made files, then the real ones."""
+"""Tests for mpsanalysis.ingest.sources.population: hand-made files, then the real ones."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mpsanalysis import paths, store
+from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError, ParameterError
-from mpsanalysis.sources import population
+from mpsanalysis.ingest import store
+from mpsanalysis.ingest.sources import population
+from mpsanalysis.stats import rates
 
 BOROUGH_HEADER = "Code,Name,Year,Source,Population"
 BOROUGH_ROWS = [
@@ -172,13 +174,13 @@ def test_compute_rate_per_1000():
     counts = pd.Series({"E09000007": 2_200, "E09000033": 5_100})
     pop = pd.Series({"E09000007": 220_000, "E09000033": 255_000})
     # 2,200 / 220,000 x 1,000 = 10.0; 5,100 / 255,000 x 1,000 = 20.0
-    assert population.compute_rate_per_1000(counts, pop).tolist() == [10.0, 20.0]
+    assert rates.compute_rate_per_1000(counts, pop).tolist() == [10.0, 20.0]
     with pytest.raises(ParameterError, match="no population for 'E09000001'"):
-        population.compute_rate_per_1000(pd.Series({"E09000001": 5}), pop)
+        rates.compute_rate_per_1000(pd.Series({"E09000001": 5}), pop)
     with pytest.raises(ParameterError, match="must be positive"):
-        population.compute_rate_per_1000(counts, pop.replace(255_000, 0))
+        rates.compute_rate_per_1000(counts, pop.replace(255_000, 0))
     with pytest.raises(ParameterError, match="is negative"):
-        population.compute_rate_per_1000(-counts, pop)
+        rates.compute_rate_per_1000(-counts, pop)
 
 
 # --------------------------------------------------------------------------- real data

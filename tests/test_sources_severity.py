@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.severity: hand-made weight files, then the real ones."""
+"""Tests for mpsanalysis.ingest.sources.severity: hand-made weight files, then the real ones."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError, ParameterError
-from mpsanalysis.sources import severity
+from mpsanalysis.ingest.sources import severity
+from mpsanalysis.stats import harm
 
 HEADER = (
     "ONS_COUNTS_category,ONS_COUNTS_description,ONS_COUNTS_code,ONS_SEVERITY_weight,"
@@ -105,13 +106,13 @@ def test_compute_harm_weighted_keeps_other_columns(weights):
             "count": [2, 1, 10],
         }
     )
-    got = severity.compute_harm_weighted(counts, weights)
+    got = harm.compute_harm_weighted(counts, weights)
     # 2 x 826.19 = 1,652.38; 1 x 7,973.39; AF (fraud) has no weight -> NaN, not 0
     assert got["harm"].tolist()[:2] == pytest.approx([1652.38, 7973.39])
     assert pd.isna(got["harm"].iloc[2]) and got["has_weight"].tolist() == [True, True, False]
     assert got["force_name"].tolist() == ["Kent"] * 3
     with pytest.raises(ParameterError, match="must be a Series"):
-        severity.compute_harm_weighted([1, 2], weights)
+        harm.compute_harm_weighted([1, 2], weights)
 
 
 def test_cchi_weights(tmp_path):

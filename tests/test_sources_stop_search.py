@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.stop_search: hand-made files and boxes, then real data."""
+"""Tests for mpsanalysis.ingest.sources.stop_search: hand-made files and boxes, then real data."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from shapely.geometry import box
 
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError, ParameterError
-from mpsanalysis.sources import stop_search
+from mpsanalysis.ingest.sources import stop_search
+from mpsanalysis.stats import stop_search as stats_stop_search
 
 HEADER = (
     "Type,Date,Part of a policing operation,Policing operation,Latitude,Longitude,Gender,"
@@ -138,7 +139,7 @@ def test_read_and_assign_boroughs(searches):
 
 
 def test_summarise_by_borough(searches):
-    summary = stop_search.summarise_searches(searches, by=["borough_name"])
+    summary = stats_stop_search.summarise_searches(searches, by=["borough_name"])
     got = summary.set_index(summary["borough_name"].fillna("none"))
     # Westminster: searches 1, 2, 6 -> 3; arrests 1 (search 1); positive 1
     # Camden: search 4 -> 1 search, 0 arrests, 1 positive (summons)
@@ -154,7 +155,7 @@ def test_summarise_by_borough(searches):
 
 
 def test_compare_ethnicity_shares_with_wilson(searches):
-    got = stop_search.compare_ethnicity(searches.iloc[:5]).set_index("ethnic_group")
+    got = stats_stop_search.compare_ethnicity(searches.iloc[:5]).set_index("ethnic_group")
     # Five searches, one in each self-defined group: share 1/5 each. Wilson for 1 of 5:
     #   centre = (0.2 + 3.841459/10) / (1 + 3.841459/5) = 0.584146 / 1.768292 = 0.330344
     #   half   = 1.959964 / 1.768292 * sqrt(0.2*0.8/5 + 3.841459/100) = 1.108394 * 0.265358
@@ -170,11 +171,13 @@ def test_compare_ethnicity_shares_with_wilson(searches):
     assert got.loc["Black", "share_low"] == pytest.approx(0.0362, abs=5e-5)
     assert got.loc["Black", "share_high"] == pytest.approx(0.6245, abs=5e-5)
     assert got.loc["Black", "arrest_rate"] == 1.0
-    officer = stop_search.compare_ethnicity(searches, "officer_defined").set_index("ethnic_group")
+    officer = stats_stop_search.compare_ethnicity(searches, "officer_defined").set_index(
+        "ethnic_group"
+    )
     # officer-defined: Black 1, White 2 (searches 2 and 6), Asian 2 (3 and 4), Not recorded 1
     assert officer["searches"].to_dict() == {"Asian": 2, "Black": 1, "Not recorded": 1, "White": 2}
     with pytest.raises(ParameterError, match="must be 'self_defined' or 'officer_defined'"):
-        stop_search.compare_ethnicity(searches, "perceived")
+        stats_stop_search.compare_ethnicity(searches, "perceived")
 
 
 @pytest.mark.parametrize(
@@ -294,7 +297,7 @@ def test_real_counts_match_provenance_and_raw_files(real):
         no_location += int(raw["Latitude"].isna().sum())
         arrests += int(raw["Outcome"].isin(["Arrest", "Suspect arrested"]).sum())
     assert (searches["location_status"] == "no location").sum() == no_location
-    assert stop_search.summarise_searches(searches, by=[])["arrests"].iloc[0] == arrests
+    assert stats_stop_search.summarise_searches(searches, by=[])["arrests"].iloc[0] == arrests
     assert f"{no_location:,} of 276,208 searches" in log["warnings"][0]
 
 
@@ -305,6 +308,6 @@ def test_real_borough_assignment(real):
     located = searches[searches["location_status"] != "no location"]
     with_borough = located["borough_code"].notna().mean()
     assert with_borough > 0.99  # nearly every located search falls in a London borough
-    by_borough = stop_search.summarise_searches(searches, by=["borough_name"])
+    by_borough = stats_stop_search.summarise_searches(searches, by=["borough_name"])
     assert by_borough["borough_name"].notna().sum() == 33  # 32 boroughs + City of London
     assert by_borough["searches"].sum() == 276_208  # nothing dropped

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.sources.wards (and build_sources' handling of missing folders).
+"""Tests for mpsanalysis.ingest.sources.wards (and build_sources' handling of missing folders).
 
 Fixtures are tiny hand-written CSVs; expected values are worked out by hand in comments.
 The real-data tests read ../shared/data and check facts stated in its PROVENANCE.txt or
@@ -15,7 +15,7 @@ import pytest
 
 from mpsanalysis import boroughs, paths
 from mpsanalysis.errors import DataValidationError
-from mpsanalysis.sources import build_sources, wards
+from mpsanalysis.ingest.sources import build_sources, wards
 
 HEADER = "MajorText,MinorText,WardName,WardCode,LookUp_BoroughName"
 

@@ -1,4 +1,4 @@
-"""Tests for mpsanalysis.spc (XmR charts, Making Data Count rules).
+"""Tests for mpsanalysis.stats.spc (XmR charts, Making Data Count rules).
 
 Every expected mean and limit below is worked out by hand in the comments: mean of the
 baseline values, mean of the moving ranges between consecutive months with data, limits
@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.spc import classify_variation, compute_xmr, plot_xmr, summarise_variation
+from mpsanalysis.stats.spc import classify_variation, compute_xmr, plot_xmr, summarise_variation
 
 matplotlib.use("Agg")
 

@@ -1,0 +1,240 @@
+"""Build the processed store from the raw files: validate, tidy, resolve vintages.
+
+``mpsanalysis build`` verifies the raw checksums, reads every borough-level crime file,
+combines the vintages (the newest file wins a month, classifications kept apart), finds
+missing months, builds every other source, and writes the tables into a staging folder
+that replaces ``data/processed/`` only when everything has succeeded: a failed or killed
+build leaves the previous store intact.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from mpsanalysis import paths
+from mpsanalysis.errors import DataValidationError, MpsAnalysisError
+from mpsanalysis.ingest import fetch, loaders, store
+
+__all__ = [
+    "BOROUGH_CRIME_FOLDER",
+    "build_borough_crime",
+    "build_store",
+    "recover_store",
+    "lock_store",
+]
+
+BOROUGH_CRIME_FOLDER = "london-datastore/borough-crime"
+
+
+def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Read, validate and combine the borough-level crime files of a folder.
+
+    Returns
+    -------
+    (dict, dict)
+        Tables by name (``borough_crime``, ``borough_crime_categories``,
+        ``borough_crime_vintages``, ``borough_crime_gaps``) and a log entry.
+    """
+    files = sorted(p for p in Path(folder).glob("*.csv") if not p.name.startswith("."))
+    if not files:
+        raise DataValidationError(
+            f"no borough-level crime files (*.csv) in data/raw/{BOROUGH_CRIME_FOLDER}: "
+            "run `mpsanalysis fetch`"
+        )
+    tables = [loaders.read_borough_crime(path) for path in files]
+    combined, vintages = loaders.combine_vintages(tables)
+    for column in ("major_category", "minor_category"):
+        combined[column] = loaders.canonical_category_names(combined[column])
+    gaps = loaders.find_missing_months(combined)
+    categories = (
+        combined.groupby(["classification", "source_file", "major_category", "minor_category"])
+        .agg(first_month=("month", "min"), last_month=("month", "max"))
+        .reset_index()
+    )
+    warnings = [
+        f"{row.classification} classification: no file supplies {row.month.strftime('%b %Y')}"
+        " (reported as a gap, never as zero)"
+        for row in gaps.itertuples()
+    ]
+    unknown = combined[combined["borough_name"].eq("Unknown")]
+    if len(unknown):
+        warnings.append(
+            f"{int(unknown['count'].sum()):,} crimes are published with borough 'Unknown' "
+            f"({', '.join(sorted(unknown['source_file'].unique()))}); they count in London "
+            "totals but in no borough"
+        )
+    superseded = vintages[vintages["months_superseded"] > 0]
+    for row in superseded.itertuples():
+        warnings.append(
+            f"{row.source_file}: {row.months_superseded} month(s) superseded by a newer file"
+        )
+    log = {
+        "source": "borough_crime",
+        "files": [p.name for p in files],
+        "rows": int(len(combined)),
+        "tables": [
+            "borough_crime",
+            "borough_crime_categories",
+            "borough_crime_vintages",
+            "borough_crime_gaps",
+        ],
+        "coverage": {
+            c: [str(g["month"].min()), str(g["month"].max())]
+            for c, g in combined.groupby("classification")
+        },
+        "warnings": warnings,
+    }
+    return (
+        {
+            "borough_crime": combined,
+            "borough_crime_categories": categories,
+            "borough_crime_vintages": vintages,
+            "borough_crime_gaps": gaps,
+        },
+        log,
+    )
+
+
+def _refuse_unrecorded(raw: Path, checksums: dict[str, dict]) -> None:
+    """Refuse a borough crime file that ``mpsanalysis fetch`` did not bring in.
+
+    Such a file (a hand-edited copy, a download saved by hand) has no checksum, so the
+    build log and every report manifest would not record it although it changes the
+    figures.
+    """
+    folder = raw / BOROUGH_CRIME_FOLDER
+    for path in sorted(folder.glob("*.csv")):
+        relative = path.relative_to(raw).as_posix()
+        if not path.name.startswith(".") and relative not in checksums:
+            raise DataValidationError(
+                "is in data/raw/ but was not brought in by `mpsanalysis fetch` (it has no "
+                "checksum in checksums.json): remove it, or add it to the mirror and run "
+                "`mpsanalysis fetch`",
+                file=relative,
+            )
+
+
+class _StoreLock:
+    """An advisory lock on the data folder, released by :meth:`close`."""
+
+    def __init__(self, fd: int | None) -> None:
+        self._fd = fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def lock_store(processed: Path, *, shared: bool) -> _StoreLock:
+    """Lock the processed store: shared while a run reads it, exclusive while a build
+    replaces it, so a run never mixes tables of two builds and a build never swaps the
+    store under a running notebook.
+
+    The lock is taken on the folder that holds the store (no lock file is left
+    behind) and released by ``close()``, or by the operating system however the
+    process ends.
+
+    Raises
+    ------
+    MpsAnalysisError
+        When the other kind of user holds the store (nothing is changed).
+    """
+    processed.parent.mkdir(parents=True, exist_ok=True)
+    if os.name != "posix":  # pragma: no cover - advisory locks are POSIX only
+        return _StoreLock(None)
+    import fcntl
+
+    fd = os.open(processed.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        if shared:
+            raise MpsAnalysisError(
+                "`mpsanalysis build` is rewriting data/processed/: run again when it has "
+                "finished (nothing was changed)"
+            ) from None
+        raise MpsAnalysisError(
+            "data/processed/ is in use by a running `mpsanalysis run` or another build: "
+            "build again when it has finished (nothing was changed)"
+        ) from None
+    return _StoreLock(fd)
+
+
+def recover_store(processed: Path | None = None) -> None:
+    """Put back the previous store if a build was killed between its two renames."""
+    processed = processed or paths.processed_dir()
+    previous = processed.with_name(processed.name + ".previous")
+    if not processed.exists() and previous.exists():
+        os.replace(previous, processed)
+    elif previous.exists():
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def build_store(
+    raw: Path | None = None, processed: Path | None = None, include_sources: bool = True
+) -> dict:
+    """Build the whole processed store.
+
+    Parameters
+    ----------
+    raw : pathlib.Path, optional
+        The raw folder (default ``data/raw``).
+    processed : pathlib.Path, optional
+        The store folder (default ``data/processed``).
+    include_sources : bool
+        Also build the other sources (wards, homicide, police.uk, population, ...).
+
+    Returns
+    -------
+    dict
+        The build log, also written to ``build_log.json`` in the store.
+    """
+    raw = raw or paths.raw_dir()
+    processed = processed or paths.processed_dir()
+    lock = lock_store(processed, shared=False)
+    try:
+        return _build_locked(raw, processed, include_sources)
+    finally:
+        lock.close()
+
+
+def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
+    recover_store(processed)
+    for stale in processed.parent.glob(".processed-staging-*"):  # a killed build's
+        shutil.rmtree(stale, ignore_errors=True)
+    checksums = fetch.verify_checksums(raw)
+    _refuse_unrecorded(raw, checksums)
+    staging = Path(tempfile.mkdtemp(prefix=".processed-staging-", dir=processed.parent))
+    try:
+        tables, log = build_borough_crime(raw / BOROUGH_CRIME_FOLDER)
+        for name, table in tables.items():
+            store.write_table(table, name, staging)
+        logs = [log]
+        if include_sources:
+            from mpsanalysis.ingest import sources  # heavy (geopandas): only when building
+
+            logs += sources.build_sources(raw, staging)
+        build_log = {
+            "sources": logs,
+            "raw_files": {k: v["sha256"] for k, v in sorted(checksums.items())},
+        }
+        store.write_json(build_log, "build_log", staging)
+        for keep in (".gitkeep", "README.md"):
+            if (processed / keep).exists():
+                shutil.copy2(processed / keep, staging / keep)
+        previous = processed.with_name(processed.name + ".previous")
+        if processed.exists():
+            os.replace(processed, previous)
+        os.replace(staging, processed)
+        shutil.rmtree(previous, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return build_log

@@ -1,0 +1,154 @@
+"""The processed store: validated tidy tables as Parquet files in ``data/processed/``.
+
+Notebooks read these instead of re-parsing raw CSVs. Each table is one Parquet file,
+written atomically (to a temporary file, then renamed), so a killed build never leaves a
+half-written table. A ``month`` column is stored as the first day of the month (a date,
+which DuckDB and pandas both read) and returned as a monthly :class:`pandas.Period`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mpsanalysis import paths
+from mpsanalysis.errors import DataValidationError
+
+__all__ = [
+    "table_path",
+    "write_table",
+    "read_table",
+    "table_exists",
+    "write_json",
+    "write_text_atomic",
+]
+
+
+def table_path(name: str, directory: Path | None = None) -> Path:
+    """Path of a table in the store."""
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"table name {name!r} must be letters, digits, '-' or '_'")
+    return (directory or paths.processed_dir()) / f"{name}.parquet"
+
+
+def table_exists(name: str, directory: Path | None = None) -> bool:
+    """Whether the table has been built."""
+    return table_path(name, directory).exists()
+
+
+def _atomic_write(target: Path, write) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_table(df: pd.DataFrame, name: str, directory: Path | None = None) -> Path:
+    """Write a tidy table to the store atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table. A ``month`` column of monthly Periods is stored as a date.
+    name : str
+        Table name, e.g. ``borough_crime``.
+    directory : pathlib.Path, optional
+        Store folder (default :func:`mpsanalysis.paths.processed_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+        Where the table was written.
+    """
+    out = df.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.PeriodDtype):
+            out[column] = out[column].dt.to_timestamp().astype("datetime64[ms]")
+    target = table_path(name, directory)
+    _atomic_write(target, lambda tmp: out.to_parquet(tmp, index=False))
+    return target
+
+
+def read_table(
+    name: str,
+    columns: Sequence[str] | None = None,
+    filters: list[tuple[str, str, Any]] | None = None,
+    directory: Path | None = None,
+) -> pd.DataFrame:
+    """Read a table from the store.
+
+    Parameters
+    ----------
+    name : str
+        Table name.
+    columns : sequence of str, optional
+        Columns to read (all by default).
+    filters : list of (column, op, value), optional
+        Row filters pushed down to Parquet, e.g. ``[("classification", "==", "new")]``.
+    directory : pathlib.Path, optional
+        Store folder.
+
+    Raises
+    ------
+    DataValidationError
+        When the table is missing (run ``mpsanalysis build``) or unreadable (corrupted).
+    """
+    path = table_path(name, directory)
+    if not path.exists():
+        raise DataValidationError(
+            f"the processed store has no table {name!r}: run `mpsanalysis build` first",
+            file=path.name,
+        )
+    try:
+        df = pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataValidationError(
+            f"the processed table is unreadable ({type(exc).__name__}: {exc}); "
+            "delete data/processed/ and run `mpsanalysis build` again",
+            file=path.name,
+        ) from exc
+    for column in df.columns:
+        if column == "month" or column.endswith("_month"):
+            if pd.api.types.is_datetime64_any_dtype(df[column]):
+                df[column] = df[column].dt.to_period("M")
+    return df
+
+
+def write_json(data: Any, name: str, directory: Path | None = None) -> Path:
+    """Write a JSON document (e.g. the build log) into the store atomically."""
+    target = (directory or paths.processed_dir()) / f"{name}.json"
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+    _atomic_write(target, write)
+    return target
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write a text file so that it is either the old or the new one, never half of
+    either: a temporary file beside it, flushed to disk, made readable (0644), then renamed
+    over the target. A failed write (disk full) leaves no temporary file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+
+    _atomic_write(path, write)
+    return path

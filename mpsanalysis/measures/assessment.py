@@ -1,0 +1,163 @@
+"""Assessment of a measure against its target: met, on track, at risk or not met.
+
+The rule (documented in ``docs/methodology.md``):
+
+* Every target is expressed as an *achieved* figure where larger is better: the %
+  reduction on last year for a reduction target, the rate for a minimum rate, minus the
+  rate for a maximum rate, and the year-end figure (forecast in-year, actual at year
+  end) for an absolute target.
+* At the year end (12 months elapsed): **met** when achieved >= target, else **not met**.
+* In-year: **on track** when the position so far meets the target and the year-end
+  forecast (where there is one) does too; **at risk** when it misses by no more than
+  the tolerance (2 percentage points, or 5% of an absolute target), or when the
+  shortfall is not statistically significant, or when the position meets the target
+  but the forecast does not; **not met** when the position so far misses by more than
+  the tolerance and the shortfall is significant (or untested).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mpsanalysis.errors import ParameterError
+from mpsanalysis.measures.catalogue import Target
+
+__all__ = ["STATUSES", "STATUS_ICONS", "Assessment", "assess_against_target", "achieved_figure"]
+
+STATUSES = ("met", "on track", "at risk", "not met", "no target", "not assessed")
+
+#: Icons readable without colour: shape and word carry the status, colour only helps.
+STATUS_ICONS = {
+    "met": "✔",
+    "on track": "✔",
+    "at risk": "▲",
+    "not met": "✖",
+    "no target": "–",
+    "not assessed": "?",
+}
+
+PERCENT_TOLERANCE = 2.0
+ABSOLUTE_TOLERANCE_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The status of a measure and why."""
+
+    status: str
+    achieved: float
+    target: float
+    reason: str
+
+    @property
+    def icon(self) -> str:
+        return STATUS_ICONS[self.status]
+
+
+def achieved_figure(target: Target, value: float, direction: str) -> tuple[float, float]:
+    """Express a figure and its target on the "larger is better" scale.
+
+    Parameters
+    ----------
+    target : Target
+        The catalogue target.
+    value : float
+        The % change on last year (reduction target), the rate in % (rate targets) or
+        the year-end figure (absolute target).
+    direction : str
+        The measure's direction (``up`` or ``down``), used by absolute targets.
+
+    Examples
+    --------
+    >>> achieved_figure(Target("reduction", percent=7.0), -0.3, "down")
+    (0.3, 7.0)
+    >>> achieved_figure(Target("maximum-rate", percent=10.0), 12.0, "down")
+    (-12.0, -10.0)
+    """
+    if target.type == "reduction":
+        return -value, target.percent
+    if target.type == "minimum-rate":
+        return value, target.percent
+    if target.type == "maximum-rate":
+        return -value, -target.percent
+    if direction == "down":
+        return -value, -target.value
+    return value, target.value
+
+
+def assess_against_target(
+    target: Target | None,
+    position: float,
+    *,
+    direction: str,
+    year_complete: bool,
+    forecast: float | None = None,
+    shortfall_significant: bool | None = None,
+) -> Assessment:
+    """Assess a measure's position (and forecast) against its target.
+
+    Parameters
+    ----------
+    target : Target or None
+        The catalogue target; None gives "no target".
+    position : float
+        The figure so far, in the target's terms: % change on last year (reduction),
+        rate in % (rate targets), or the year-end figure (absolute targets: the actual
+        at year end, else the forecast).
+    direction : str
+        ``up`` or ``down``.
+    year_complete : bool
+        True when all 12 months of the financial year are in.
+    forecast : float, optional
+        The year-end forecast in the same terms as ``position``.
+    shortfall_significant : bool, optional
+        Whether a statistical test finds the shortfall from the target significant;
+        a non-significant shortfall is "at risk", never "not met", in-year.
+
+    Examples
+    --------
+    The Violent Crime Directorate targets, position at October 2006 (MPA report of
+    26 October 2006):
+
+    >>> assess_against_target(Target("reduction", percent=5), -19.6, direction="down",
+    ...                       year_complete=False).status
+    'on track'
+    >>> assess_against_target(Target("reduction", percent=7), -0.3, direction="down",
+    ...                       year_complete=False).status
+    'not met'
+    """
+    if target is None:
+        return Assessment("no target", math.nan, math.nan, "no target is set")
+    if direction not in ("up", "down"):
+        raise ParameterError(f"direction {direction!r} must be 'up' or 'down' for a target")
+    if position is None or (isinstance(position, float) and math.isnan(position)):
+        return Assessment("not assessed", math.nan, math.nan, "no figure for this period")
+    achieved, goal = achieved_figure(target, position, direction)
+    tolerance = (
+        abs(goal) * ABSOLUTE_TOLERANCE_SHARE if target.type == "absolute" else PERCENT_TOLERANCE
+    )
+    described = target.describe(direction)
+    if year_complete:
+        if achieved >= goal:
+            return Assessment("met", achieved, goal, f"year end meets the target ({described})")
+        return Assessment("not met", achieved, goal, f"year end misses the target ({described})")
+    forecast_ok = True
+    if forecast is not None and not (isinstance(forecast, float) and math.isnan(forecast)):
+        forecast_ok = achieved_figure(target, forecast, direction)[0] >= goal
+    if achieved >= goal and forecast_ok:
+        return Assessment("on track", achieved, goal, f"the position so far meets {described}")
+    if achieved >= goal:
+        return Assessment(
+            "at risk",
+            achieved,
+            goal,
+            f"the position meets {described} but the year-end forecast does not",
+        )
+    if goal - achieved <= tolerance:
+        return Assessment("at risk", achieved, goal, f"just short of {described}")
+    if shortfall_significant is False:
+        return Assessment(
+            "at risk", achieved, goal, f"short of {described}, but within normal variation"
+        )
+    return Assessment("not met", achieved, goal, f"short of {described}")

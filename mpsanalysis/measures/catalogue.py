@@ -1,0 +1,400 @@
+"""The objective catalogue: objectives, their measures, definitions and targets.
+
+The catalogue is one YAML file (``mpsanalysis/objectives.yaml``), loaded safely and
+validated on load, with errors that name the objective, the measure and the field.
+Analysts add or change a measure by editing the YAML, never the code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from mpsanalysis.boroughs import validate_geography
+from mpsanalysis.errors import CatalogueError, ParameterError
+
+__all__ = [
+    "CATALOGUE_PATH",
+    "UNITS",
+    "DIRECTIONS",
+    "SOURCES",
+    "CLASSIFICATIONS",
+    "CategoryFilter",
+    "Target",
+    "Measure",
+    "Objective",
+    "load_catalogue",
+    "get_objective",
+    "objective_ids",
+]
+
+CATALOGUE_PATH = Path(__file__).with_name("objectives.yaml")
+UNITS = ("count", "rate", "proportion", "money")
+DIRECTIONS = ("down", "up", "neutral")
+SOURCES = ("borough-crime", "extract")
+CLASSIFICATIONS = ("old", "new")
+TARGET_TYPES = ("reduction", "minimum-rate", "maximum-rate", "absolute")
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class CategoryFilter:
+    """Rows of one major category, optionally restricted to some minor categories."""
+
+    major: str
+    minor: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A measure's target.
+
+    ``reduction``: ``percent`` fall on the same period last year. ``minimum-rate`` /
+    ``maximum-rate``: a rate of at least / at most ``percent``. ``absolute``: a figure
+    ``value`` for the year, to reach (direction up) or stay under (direction down).
+    """
+
+    type: str
+    percent: float | None = None
+    value: float | None = None
+    period: str = "year"
+
+    def describe(self, direction: str) -> str:
+        """Plain-English statement of the target.
+
+        Examples
+        --------
+        >>> Target("reduction", percent=7).describe("down")
+        '7% reduction on last year'
+        >>> Target("absolute", value=225).describe("up")
+        'at least 225 in the year'
+        """
+        if self.type == "reduction":
+            return f"{self.percent:g}% reduction on last year"
+        if self.type == "minimum-rate":
+            return f"rate of at least {self.percent:g}%"
+        if self.type == "maximum-rate":
+            return f"rate of at most {self.percent:g}%"
+        word = "at least" if direction == "up" else "at most"
+        return f"{word} {self.value:,.0f} in the {self.period}"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure of an objective."""
+
+    id: str
+    title: str
+    unit: str
+    direction: str
+    source: str
+    categories: dict[str, tuple[CategoryFilter, ...]] = field(default_factory=dict)
+    extract_measure: str | None = None
+    target: Target | None = None
+    target_geography: tuple[str, ...] = ()
+    proxy: bool = False
+    notes: str = ""
+
+    def describe_categories(self) -> str:
+        """Which published categories make up the measure, per classification."""
+        parts = []
+        for classification, filters in self.categories.items():
+            names = []
+            for f in filters:
+                names.append(f"{f.major}: {', '.join(f.minor)}" if f.minor else f"{f.major} (all)")
+            parts.append(f"{classification} classification: {' + '.join(names)}")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """An objective of a policing plan and its measures."""
+
+    id: str
+    title: str
+    plan: str
+    lead: str
+    measures: tuple[Measure, ...]
+
+    def measure(self, measure_id: str) -> Measure:
+        for m in self.measures:
+            if m.id == measure_id:
+                return m
+        raise ParameterError(f"objective {self.id!r} has no measure {measure_id!r}")
+
+
+def _fail(where: str, message: str) -> CatalogueError:
+    return CatalogueError(f"{where}: {message}")
+
+
+def _require(data: dict, key: str, where: str, kind: type = str):
+    if key not in data or data[key] in (None, ""):
+        raise _fail(where, f"field '{key}' is missing")
+    value = data[key]
+    if not isinstance(value, kind):
+        raise _fail(where, f"field '{key}' must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _choice(data: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
+    value = _require(data, key, where)
+    if value not in allowed:
+        raise _fail(where, f"field '{key}' is {value!r}: expected one of {', '.join(allowed)}")
+    return value
+
+
+def _parse_target(raw, where: str) -> Target | None:
+    if raw is None:
+        return None
+    where = f"{where}, field 'target'"
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be a mapping such as {type: reduction, percent: 5}")
+    unknown = set(raw) - {"type", "percent", "value", "period"}
+    if unknown:
+        raise _fail(where, f"unknown key(s) {', '.join(sorted(unknown))}")
+    kind = _choice(raw, "type", TARGET_TYPES, where)
+    if kind == "absolute":
+        value = raw.get("value")
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise _fail(where, "an absolute target needs 'value', a non-negative number")
+        return Target(kind, value=float(value), period=str(raw.get("period", "year")))
+    percent = raw.get("percent")
+    if not isinstance(percent, int | float) or isinstance(percent, bool) or not 0 <= percent <= 100:
+        raise _fail(where, f"a {kind} target needs 'percent', a number from 0 to 100")
+    return Target(kind, percent=float(percent))
+
+
+def _parse_categories(raw, where: str) -> dict[str, tuple[CategoryFilter, ...]]:
+    where = f"{where}, field 'categories'"
+    if not isinstance(raw, dict) or not raw:
+        raise _fail(where, "must map a classification (old, new) to category filters")
+    parsed = {}
+    for classification, filters in raw.items():
+        if classification not in CLASSIFICATIONS:
+            raise _fail(where, f"unknown classification {classification!r} (old or new)")
+        if not isinstance(filters, list) or not filters:
+            raise _fail(where, f"'{classification}' must be a list of {{major, minor}} filters")
+        items = []
+        for item in filters:
+            if not isinstance(item, dict) or "major" not in item:
+                raise _fail(where, f"each '{classification}' filter needs a 'major' category")
+            minor = item.get("minor", [])
+            if isinstance(minor, str):
+                minor = [minor]
+            if not isinstance(minor, list) or not all(isinstance(m, str) for m in minor):
+                raise _fail(where, f"'minor' under {item['major']!r} must be a list of names")
+            items.append(CategoryFilter(str(item["major"]), tuple(minor)))
+        parsed[classification] = tuple(items)
+    return parsed
+
+
+def _parse_measure(raw, objective_id: str, index: int) -> Measure:
+    where = f"objective '{objective_id}', measure {index + 1}"
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be a mapping")
+    measure_id = _require(raw, "id", where)
+    where = f"objective '{objective_id}', measure '{measure_id}'"
+    if not _ID.match(measure_id):
+        raise _fail(where, "field 'id' must be lower-case words joined by '-'")
+    known = {
+        "id",
+        "title",
+        "unit",
+        "direction",
+        "source",
+        "categories",
+        "extract_measure",
+        "target",
+        "target_geography",
+        "proxy",
+        "notes",
+    }
+    unknown = set(raw) - known
+    if unknown:
+        raise _fail(where, f"unknown field(s) {', '.join(sorted(unknown))}")
+    source = _choice(raw, "source", SOURCES, where)
+    categories: dict = {}
+    extract_measure = None
+    if source == "borough-crime":
+        categories = _parse_categories(raw.get("categories"), where)
+    else:
+        extract_measure = _require(raw, "extract_measure", where)
+    geography = raw.get("target_geography") or []
+    if not isinstance(geography, list):
+        raise _fail(where, "field 'target_geography' must be a list of borough names")
+    try:
+        geography = tuple(validate_geography(g, "target_geography") for g in geography)
+    except ParameterError as exc:
+        raise _fail(where, str(exc)) from None
+    direction = _choice(raw, "direction", DIRECTIONS, where)
+    target = _parse_target(raw.get("target"), where)
+    if target is not None and direction == "neutral":
+        raise _fail(
+            where,
+            "field 'target' needs direction up or down, not neutral (a "
+            "measure with no direction of improvement has no target)",
+        )
+    return Measure(
+        id=measure_id,
+        title=_require(raw, "title", where),
+        unit=_choice(raw, "unit", UNITS, where),
+        direction=direction,
+        source=source,
+        categories=categories,
+        extract_measure=extract_measure,
+        target=target,
+        target_geography=geography,
+        proxy=bool(raw.get("proxy", False)),
+        notes=str(raw.get("notes", "") or "").strip(),
+    )
+
+
+def _parse_objective(raw, index: int) -> Objective:
+    where = f"objective {index + 1}"
+    if not isinstance(raw, dict):
+        raise _fail(where, "must be a mapping")
+    objective_id = _require(raw, "id", where)
+    where = f"objective '{objective_id}'"
+    if not _ID.match(objective_id):
+        raise _fail(where, "field 'id' must be lower-case words joined by '-'")
+    measures_raw = _require(raw, "measures", where, list)
+    measures = tuple(_parse_measure(m, objective_id, i) for i, m in enumerate(measures_raw))
+    ids = [m.id for m in measures]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise _fail(where, f"measure id {dupes[0]!r} is used twice")
+    return Objective(
+        id=objective_id,
+        title=_require(raw, "title", where),
+        plan=_require(raw, "plan", where),
+        lead=_require(raw, "lead", where),
+        measures=measures,
+    )
+
+
+def parse_catalogue(text: str, source: str = "objectives.yaml") -> dict[str, Objective]:
+    """Parse and validate catalogue YAML.
+
+    Examples
+    --------
+    >>> text = '''
+    ... objectives:
+    ...   - id: robbery
+    ...     title: Reduce personal robbery
+    ...     plan: VCD 2006
+    ...     lead: TP
+    ...     measures:
+    ...       - id: personal-robbery
+    ...         title: Robbery of personal property
+    ...         unit: count
+    ...         direction: down
+    ...         source: borough-crime
+    ...         categories: {new: [{major: Robbery, minor: [Robbery of Personal Property]}]}
+    ...         target: {type: reduction, percent: 7}
+    ... '''
+    >>> parse_catalogue(text)["robbery"].measures[0].target
+    Target(type='reduction', percent=7.0, value=None, period='year')
+    >>> parse_catalogue(text.replace("unit: count", "unit: pounds"))
+    Traceback (most recent call last):
+    ...
+    mpsanalysis.errors.CatalogueError: objectives.yaml: objective 'robbery', measure 'personal-robbery': field 'unit' is 'pounds': expected one of count, rate, proportion, money
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CatalogueError(f"{source}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("objectives"), list):
+        raise CatalogueError(f"{source}: must have a top-level 'objectives' list")
+    objectives: dict[str, Objective] = {}
+    for index, raw in enumerate(data["objectives"]):
+        try:
+            objective = _parse_objective(raw, index)
+        except CatalogueError as exc:
+            raise CatalogueError(f"{source}: {exc}") from None
+        if objective.id in objectives:
+            raise CatalogueError(f"{source}: objective '{objective.id}' is defined twice")
+        objectives[objective.id] = objective
+    return objectives
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, mtime: float) -> dict[str, Objective]:
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(
+            f"{Path(path).name}: is not UTF-8 text (offset {exc.start}); re-save it as UTF-8"
+        ) from exc
+    return parse_catalogue(text, Path(path).name)
+
+
+def load_catalogue(path: str | Path | None = None) -> dict[str, Objective]:
+    """Load the objective catalogue (default: the one shipped in the package)."""
+    path = Path(path) if path else CATALOGUE_PATH
+    if not path.exists():
+        raise CatalogueError(f"{path.name}: the catalogue file does not exist")
+    return _load_cached(str(path), path.stat().st_mtime)
+
+
+def objective_ids(path: str | Path | None = None) -> list[str]:
+    """The objective ids, in catalogue order."""
+    return list(load_catalogue(path))
+
+
+def get_objective(objective_id: str, path: str | Path | None = None) -> Objective:
+    """One objective, or a ParameterError listing the valid ids.
+
+    Examples
+    --------
+    >>> get_objective("robbery").title
+    'Reduce personal robbery'
+    """
+    catalogue = load_catalogue(path)
+    if objective_id not in catalogue:
+        raise ParameterError(
+            f"objective {objective_id!r} is not in the catalogue: expected one of "
+            f"{', '.join(catalogue)}"
+        )
+    return catalogue[objective_id]
+
+
+def catalogue_markdown(path: str | Path | None = None) -> str:
+    """The catalogue as Markdown (docs/measures.md is this text; a test keeps them equal)."""
+    lines = [
+        "# Measures",
+        "",
+        "Generated from `mpsanalysis/objectives.yaml` by "
+        '`python -c "from mpsanalysis.measures.catalogue import catalogue_markdown; '
+        'print(catalogue_markdown())" > docs/measures.md`. Do not edit by hand.',
+        "",
+    ]
+    for objective in load_catalogue(path).values():
+        lines += [
+            f"## {objective.title} (`{objective.id}`)",
+            "",
+            f"Plan: {objective.plan}. Lead: {objective.lead}.",
+            "",
+            "| measure | unit | better | source and definition | target |",
+            "|---|---|---|---|---|",
+        ]
+        for m in objective.measures:
+            better = {"down": "lower", "up": "higher", "neutral": "no direction"}[m.direction]
+            if m.source == "borough-crime":
+                definition = "London Datastore: " + m.describe_categories()
+            else:
+                definition = f"internal extract: `{m.extract_measure}`"
+            if m.proxy:
+                definition += " (proxy)"
+            target = m.target.describe(m.direction) if m.target else ""
+            if m.target_geography:
+                target += f" in {', '.join(m.target_geography)}"
+            lines.append(
+                f"| {m.title} (`{m.id}`) | {m.unit} | {better} | {definition} | {target} |"
+            )
+        notes = [f"- {m.title}: {m.notes}" for m in objective.measures if m.notes]
+        lines += [""] + (notes + [""] if notes else [])
+    return "\n".join(lines)

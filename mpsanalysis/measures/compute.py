@@ -1,0 +1,402 @@
+"""Compute each catalogue measure for a geography and period.
+
+A measure from the London Datastore is the sum of its categories in *one*
+classification: the two classifications are never added together. The comparison of
+this financial year to date with the same period last year uses the newest
+classification that covers both periods; when none does, the result says so plainly.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mpsanalysis import boroughs, paths, periods
+from mpsanalysis.errors import ParameterError
+from mpsanalysis.ingest import extracts, store
+from mpsanalysis.measures import metrics
+from mpsanalysis.measures.catalogue import Measure
+
+__all__ = [
+    "MeasureResult",
+    "load_borough_crime",
+    "load_category_vintages",
+    "last_month_available",
+    "measure_monthly",
+    "choose_classification",
+    "compute_measure",
+    "borough_breakdown",
+    "category_mask",
+    "measure_mask",
+]
+
+CLASSIFICATION_ORDER = ("new", "old")  # newest first
+CLASSIFICATION_LABELS = {
+    "new": "the current MPS crime classification (from April 2010)",
+    "old": "the previous MPS crime classification (2008 to 2018)",
+}
+
+
+def _casefolded(values: pd.Series) -> pd.Series:
+    """``values.str.casefold()``, folding each distinct value once.
+
+    The crime table repeats about 130 category names over its 440,000 rows, so folding
+    the distinct names and spreading them back is about three times faster (40 ms
+    against 135 ms a column).
+
+    Examples
+    --------
+    >>> _casefolded(pd.Series(["Burglary", "BURGLARY", None, "Robbery"])).tolist()
+    ['burglary', 'burglary', nan, 'robbery']
+    """
+    codes, distinct = pd.factorize(values)
+    folded = np.array([text.casefold() for text in distinct] + [np.nan], dtype=object)
+    return pd.Series(folded[codes], index=values.index, name=values.name, dtype=values.dtype)
+
+
+@lru_cache(maxsize=2)
+def _read_crime(directory: str, mtime: float) -> pd.DataFrame:
+    crime = store.read_table("borough_crime", directory=Path(directory))
+    crime["major_key"] = _casefolded(crime["major_category"])
+    crime["minor_key"] = _casefolded(crime["minor_category"])
+    return crime
+
+
+def load_borough_crime(directory: Path | None = None) -> pd.DataFrame:
+    """The tidy borough crime table from the store (cached while the store is unchanged)."""
+    directory = directory or paths.processed_dir()
+    path = store.table_path("borough_crime", directory)
+    mtime = path.stat().st_mtime if path.exists() else 0.0
+    return _read_crime(str(directory), mtime)
+
+
+def load_category_vintages(directory: Path | None = None) -> pd.DataFrame:
+    """Which categories each file publishes, and for which months it is used."""
+    categories = store.read_table("borough_crime_categories", directory=directory)
+    categories["major_key"] = categories["major_category"].str.casefold()
+    categories["minor_key"] = categories["minor_category"].str.casefold()
+    return categories
+
+
+def last_month_available(directory: Path | None = None) -> pd.Period:
+    """The latest month of borough crime in the store."""
+    vintages = store.read_table("borough_crime_vintages", directory=directory)
+    return vintages["last_month"].max()
+
+
+_MONTHS_CACHE: dict[int, tuple[weakref.ref, dict]] = {}
+
+
+def _months_by_file(crime: pd.DataFrame) -> dict[tuple[str, str], set]:
+    """The months each file actually supplies (after newer vintages took theirs).
+
+    Cached per table object (by identity, dropped when the table is freed).
+    """
+    hit = _MONTHS_CACHE.get(id(crime))
+    if hit is not None and hit[0]() is crime:
+        return hit[1]
+    pairs = crime[["classification", "source_file", "month"]].drop_duplicates()
+    months = {
+        key: set(group["month"]) for key, group in pairs.groupby(["classification", "source_file"])
+    }
+    _MONTHS_CACHE[id(crime)] = (weakref.ref(crime), months)
+    return months
+
+
+def category_mask(frame: pd.DataFrame, items) -> pd.Series:
+    """Rows of ``frame`` in any of the catalogue's category filters ``items``.
+
+    A filter names a major category and, optionally, minor categories; names match
+    ignoring case. ``frame`` has ``major_category`` and ``minor_category`` columns, or
+    their case-folded ``major_key`` and ``minor_key`` (as the cached crime table has).
+
+    Examples
+    --------
+    >>> from mpsanalysis.measures.catalogue import CategoryFilter
+    >>> frame = pd.DataFrame({"major_category": ["Robbery", "ROBBERY", "Burglary"],
+    ...                       "minor_category": ["Personal Property", "Business Property",
+    ...                                          "Burglary in a Dwelling"]})
+    >>> category_mask(frame, [CategoryFilter("robbery", ("personal property",))]).tolist()
+    [True, False, False]
+    """
+    major = (
+        frame["major_key"]
+        if "major_key" in frame
+        else _casefolded(frame["major_category"].astype(object))
+    )
+    minor = (
+        frame["minor_key"]
+        if "minor_key" in frame
+        else _casefolded(frame["minor_category"].astype(object))
+    )
+    mask = pd.Series(False, index=frame.index)
+    for item in items:
+        hit = major.eq(item.major.casefold())
+        if item.minor:
+            hit &= minor.isin([m.casefold() for m in item.minor])
+        mask |= hit
+    return mask
+
+
+def measure_mask(frame: pd.DataFrame, measure: Measure, classification: str) -> pd.Series:
+    """Rows of the borough crime table that count towards ``measure`` in one
+    classification (see :func:`category_mask`)."""
+    items = measure.categories.get(classification, ())
+    return category_mask(frame, items) & frame["classification"].eq(classification)
+
+
+def measure_monthly(
+    measure: Measure,
+    geography: str,
+    classification: str,
+    crime: pd.DataFrame | None = None,
+    categories: pd.DataFrame | None = None,
+) -> pd.Series:
+    """Monthly counts of a borough-crime measure in one classification.
+
+    Months a file covers but in which the geography has no row count as 0 (the files
+    omit zero rows). Months no file covers, or whose file does not publish the measure's
+    categories, are NaN: missing, never zero.
+
+    Parameters
+    ----------
+    measure : Measure
+        A catalogue measure with ``source: borough-crime``.
+    geography : str
+        ``London`` or a borough name.
+    classification : str
+        ``old`` or ``new``.
+    """
+    if measure.source != "borough-crime":
+        raise ParameterError(f"measure {measure.id!r} is not from the borough crime data")
+    geography = boroughs.validate_geography(geography)
+    crime = load_borough_crime() if crime is None else crime
+    categories = load_category_vintages() if categories is None else categories
+    if classification not in measure.categories:
+        return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+    rows = crime.loc[
+        measure_mask(crime, measure, classification), ["month", "borough_name", "count"]
+    ]  # copy only what is used
+    if geography != boroughs.LONDON:
+        rows = rows[rows["borough_name"].eq(geography)]
+    sums = rows.groupby("month")["count"].sum().astype(float)
+    published = categories[measure_mask(categories, measure, classification)]
+    files = set(published["source_file"])
+    supplied = _months_by_file(crime)
+    covered: set[pd.Period] = set()
+    for key in supplied:
+        if key[0] == classification and key[1] in files:
+            covered.update(supplied[key])
+    if not covered:
+        return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+    index = pd.period_range(min(covered), max(covered), freq="M")
+    series = sums.reindex(index).fillna(0.0)
+    series[~index.isin(list(covered))] = math.nan
+    series.name = measure.id
+    return series
+
+
+def choose_classification(
+    series_by_classification: dict[str, pd.Series], period_end: pd.Period
+) -> tuple[str | None, str]:
+    """The newest classification covering this FYTD and the same period last year.
+
+    Returns
+    -------
+    (str or None, str)
+        The classification (or the newest covering this year only, or None), and a note
+        for the report ("" when the comparison is complete).
+    """
+    window = periods.fytd_window(period_end)
+    last = periods.same_period_last_year(window)
+
+    def covers(series: pd.Series, w: periods.Window) -> bool:
+        return not series.reindex(w.months).isna().any()
+
+    for classification in CLASSIFICATION_ORDER:
+        series = series_by_classification.get(classification)
+        if series is not None and covers(series, window) and covers(series, last):
+            return classification, ""
+    for classification in CLASSIFICATION_ORDER:
+        series = series_by_classification.get(classification)
+        if series is not None and covers(series, window):
+            missing = [m for m in last.months if pd.isna(series.reindex([m]).iloc[0])]
+            gap = ", ".join(m.strftime("%b %Y") for m in missing[:3])
+            return classification, (
+                f"No single crime classification covers both {window.label} and "
+                f"{last.label} ({gap} not published in {classification} classification), "
+                "so there is no comparison with last year."
+            )
+    best: list[pd.Period] | None = None
+    for series in series_by_classification.values():
+        gaps = [m for m in window.months if pd.isna(series.reindex([m]).iloc[0])]
+        if best is None or len(gaps) < len(best):
+            best = gaps
+    if best and len(best) < len(window):
+        months = ", ".join(m.strftime("%b %Y") for m in best[:3])
+        more = f" and {len(best) - 3} more" if len(best) > 3 else ""
+        return (
+            None,
+            f"Not published for every month of {window.label} (no data for {months}{more}).",
+        )
+    return None, f"Not published for {window.label} in the data available."
+
+
+@dataclass
+class MeasureResult:
+    """Everything the report needs about one measure for one geography and period."""
+
+    measure: Measure
+    geography: str
+    period_end: pd.Period
+    source_label: str
+    monthly: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    comparison: metrics.FytdComparison | None = None
+    classification: str | None = None
+    note: str = ""
+    supplied: bool = True
+    synthetic: bool = False
+    rate_now: tuple[float, float] | None = None  # (numerator, denominator) FYTD
+    rate_before: tuple[float, float] | None = None
+
+    @property
+    def fytd_rate(self) -> float:
+        if not self.rate_now or not self.rate_now[1]:
+            return math.nan
+        return self.rate_now[0] / self.rate_now[1] * 100
+
+    @property
+    def last_year_rate(self) -> float:
+        if not self.rate_before or not self.rate_before[1]:
+            return math.nan
+        return self.rate_before[0] / self.rate_before[1] * 100
+
+
+def _extract_result(measure: Measure, geography: str, end: pd.Period, extract_table):
+    series = extracts.extract_series(extract_table, measure.extract_measure, geography)
+    if series.empty:
+        return MeasureResult(
+            measure,
+            geography,
+            end,
+            "internal extract",
+            supplied=False,
+            note=(
+                f"Data not supplied: add rows with measure '{measure.extract_measure}' for "
+                f"{geography} to a CSV in data/raw/extracts/ (template: month, geography, "
+                "measure, value, numerator, denominator; see docs/extracts.md)."
+            ),
+        )
+    synthetic = bool(series["synthetic"].any())
+    label = "internal extract (SYNTHETIC sample)" if synthetic else "internal extract"
+    result = MeasureResult(measure, geography, end, label, synthetic=synthetic)
+    window = periods.fytd_window(end)
+    last = periods.same_period_last_year(window)
+    if measure.unit == "proportion":
+        now = series.reindex(window.months)
+        before = series.reindex(last.months)
+        if now["denominator"].isna().any():
+            result.note = f"The extract does not cover every month of {window.label}."
+            return result
+        result.rate_now = (float(now["numerator"].sum()), float(now["denominator"].sum()))
+        if not before["denominator"].isna().any():
+            result.rate_before = (
+                float(before["numerator"].sum()),
+                float(before["denominator"].sum()),
+            )
+        result.monthly = series["value"]
+        return result
+    result.monthly = series["value"].astype(float)
+    result.comparison = metrics.compare_fytd(result.monthly, end)
+    if result.comparison.missing_months and math.isnan(result.comparison.current):
+        result.note = f"The extract does not cover every month of {window.label}."
+    return result
+
+
+def compute_measure(
+    measure: Measure,
+    geography: str,
+    period_end: str | pd.Period,
+    crime: pd.DataFrame | None = None,
+    categories: pd.DataFrame | None = None,
+    extract_table: pd.DataFrame | None = None,
+) -> MeasureResult:
+    """Compute one measure: monthly series, FYTD comparison, forecasts and notes.
+
+    Examples
+    --------
+    A measure with no extract supplied shows what to supply instead of failing:
+
+    >>> from mpsanalysis.measures.catalogue import get_objective
+    >>> m = get_objective("criminal-networks").measure("criminal-network-disruptions")
+    >>> no_rows = extracts.load_extracts("sample").iloc[0:0]
+    >>> r = compute_measure(m, "London", "2010-10", extract_table=no_rows)
+    >>> r.supplied, r.note.startswith("Data not supplied")
+    (False, True)
+    """
+    end = periods.parse_month(period_end)
+    geography = boroughs.validate_geography(geography)
+    if measure.source == "extract":
+        table = extracts.load_extracts(None) if extract_table is None else extract_table
+        return _extract_result(measure, geography, end, table)
+    crime = load_borough_crime() if crime is None else crime
+    categories = load_category_vintages() if categories is None else categories
+    by_class = {
+        c: measure_monthly(measure, geography, c, crime, categories) for c in measure.categories
+    }
+    classification, note = choose_classification(by_class, end)
+    result = MeasureResult(
+        measure,
+        geography,
+        end,
+        "London Datastore, MPS recorded crime by borough",
+        classification=classification,
+        note=note,
+    )
+    if classification is None:
+        return result
+    result.monthly = by_class[classification]
+    comparison = metrics.compare_fytd(result.monthly, end)
+    result.comparison = comparison
+    return result
+
+
+def borough_breakdown(
+    measure: Measure,
+    period_end: str | pd.Period,
+    classification: str,
+    crime: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """FYTD and same period last year for every borough, in one classification.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by borough name (the 32 boroughs): borough_code, current, previous,
+        change, percent_change.
+    """
+    end = periods.parse_month(period_end)
+    crime = load_borough_crime() if crime is None else crime
+    rows = crime.loc[
+        measure_mask(crime, measure, classification), ["month", "borough_name", "count"]
+    ]  # copy only what is used
+    window = periods.fytd_window(end)
+    last = periods.same_period_last_year(window)
+    table = boroughs.borough_table()
+    table = table[table["in_mps"] & ~table["is_pseudo"]].set_index("borough_name")
+    out = pd.DataFrame(index=table.index)
+    out["borough_code"] = table["borough_code"]
+    for label, w in (("current", window), ("previous", last)):
+        inside = rows[rows["month"].between(w.start, w.end)]
+        out[label] = inside.groupby("borough_name")["count"].sum().reindex(out.index).fillna(0)
+    out["change"] = out["current"] - out["previous"]
+    out["percent_change"] = [
+        metrics.percent_change(c, p) for c, p in zip(out["current"], out["previous"], strict=True)
+    ]
+    return out

@@ -1,0 +1,136 @@
+"""Charts for the objective reports, legible in greyscale and described in alt text.
+
+Every chart function returns ``(figure, alt_text)``: the alt text states the chart's
+message in words, so the figure is never the only place a finding appears. Lines are
+told apart by style and marker as well as colour.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from mpsanalysis import periods
+from mpsanalysis.report.html import format_count
+
+__all__ = ["plot_financial_year_months", "plot_borough_comparison", "setup_style"]
+
+_THIS_YEAR = {"color": "#1d3c78", "linestyle": "-", "marker": "o", "linewidth": 2.2}
+_LAST_YEAR = {"color": "#8a8a8a", "linestyle": "--", "marker": "s", "linewidth": 1.6}
+
+
+def setup_style() -> None:
+    """A plain house style: light grid, no top/right spines, readable sizes."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(
+        {
+            "figure.figsize": (8, 3.6),
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.color": "#dddddd",
+            "font.size": 10,
+            "svg.hashsalt": "mpsanalysis",
+        }
+    )
+
+
+def plot_financial_year_months(
+    monthly: pd.Series, period_end: pd.Period, title: str, ylabel: str = "Offences per month"
+):
+    """This financial year's months against the same months last year.
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, str)
+        The figure and its alt text.
+    """
+    import matplotlib.pyplot as plt
+
+    setup_style()
+    fy = periods.financial_year(period_end)
+    this = periods.financial_year_window(fy)
+    last = periods.financial_year_window(fy - 1)
+    labels = [m.strftime("%b") for m in this.months]
+    now = monthly.reindex(this.months).to_numpy()
+    now = [v if m <= period_end else math.nan for v, m in zip(now, this.months, strict=True)]
+    before = monthly.reindex(last.months).to_numpy()
+    fig, ax = plt.subplots()
+    ax.plot(labels, before, label=periods.financial_year_label(fy - 1), **_LAST_YEAR)
+    ax.plot(labels, now, label=periods.financial_year_label(fy), **_THIS_YEAR)
+    ax.set_title(title, loc="left")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend(frameon=False, loc="lower right")
+    present = [v for v in now if not math.isnan(v)]
+    previous = [
+        v
+        for v, m in zip(before, last.months, strict=True)
+        if not math.isnan(v) and m + 12 <= period_end
+    ]
+    if present and previous and len(present) == len(previous):
+        higher = sum(a > b for a, b in zip(present, previous, strict=True))
+        alt = (
+            f"{title}: monthly counts for {periods.financial_year_label(fy)} so far against "
+            f"{periods.financial_year_label(fy - 1)}. This year was higher than last year in "
+            f"{higher} of {len(present)} months; the latest month had "
+            f"{format_count(present[-1])} against {format_count(previous[-1])}."
+        )
+    else:
+        alt = f"{title}: monthly counts this financial year against last; some months have no data."
+    return fig, alt
+
+
+def plot_borough_comparison(
+    values: pd.Series,
+    title: str,
+    xlabel: str,
+    highlight: str | None = None,
+    london_value: float | None = None,
+):
+    """Horizontal bars, one per borough, sorted, with the London figure as a line.
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, str)
+    """
+    import matplotlib.pyplot as plt
+
+    setup_style()
+    data = values.dropna().sort_values()
+    fig, ax = plt.subplots(figsize=(8, max(4.5, 0.22 * len(data))))
+    colours = ["#1d3c78" if name == highlight else "#9db0d3" for name in data.index]
+    hatches = ["//" if name == highlight else "" for name in data.index]
+    bars = ax.barh(data.index, data.to_numpy(), color=colours, edgecolor="#333333", linewidth=0.4)
+    for bar, hatch in zip(bars, hatches, strict=True):
+        bar.set_hatch(hatch)
+    if london_value is not None and not math.isnan(london_value):
+        ax.axvline(
+            london_value,
+            color="#000000",
+            linestyle=":",
+            linewidth=1.5,
+            label=f"London {london_value:,.2f}",
+        )
+        ax.legend(frameon=False, loc="lower right")
+    ax.set_title(title, loc="left")
+    ax.set_xlabel(xlabel)
+    ax.tick_params(axis="y", labelsize=8)
+    ax.grid(axis="y", visible=False)
+    if len(data):
+        whole = bool((data % 1 == 0).all())
+        fmt = "{:,.0f}" if whole else "{:,.2f}"
+        alt = (
+            f"{title}: {len(data)} boroughs ranked. Highest: {data.index[-1]} "
+            f"({fmt.format(data.iloc[-1])}); lowest: {data.index[0]} "
+            f"({fmt.format(data.iloc[0])})."
+        )
+    else:
+        alt = f"{title}: no borough figures for this period."
+    return fig, alt

@@ -1,0 +1,483 @@
+"""Safe, self-contained, accessible HTML for reports.
+
+Borough names, category names and extract labels come from files an analyst does not
+control, so they are escaped here and nowhere assembled into markup by hand elsewhere.
+Reports are read offline, so everything a page shows is inside the page: charts are
+PNG data URIs, styles are inline and the Content-Security-Policy forbids scripts and
+every network fetch (:data:`CONTENT_SECURITY_POLICY`); :func:`find_external_references`
+checks a finished page for anything that would still reach outside it.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+import re
+from collections.abc import Sequence
+from html.parser import HTMLParser
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "ward_table_html",
+    "CONTENT_SECURITY_POLICY",
+    "escape",
+    "format_count",
+    "format_percent",
+    "format_change",
+    "format_money",
+    "format_money_change",
+    "table_html",
+    "figure_cell_html",
+    "figure_html",
+    "callout_html",
+    "status_html",
+    "csp_meta",
+    "find_external_references",
+    "css_string",
+]
+
+#: The policy every report and index page carries in a ``<meta http-equiv>`` tag: no
+#: scripts, no fetches of any kind; only inline styles and ``data:`` images.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'none'; connect-src 'none'; font-src 'none'; "
+    "object-src 'none'; frame-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+def escape(value: object) -> str:
+    """Escape any value for HTML text or attributes.
+
+    Examples
+    --------
+    >>> escape("<script>alert('x')</script>")
+    '&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;'
+    """
+    return html.escape(str(value), quote=True)
+
+
+def csp_meta() -> str:
+    """The Content-Security-Policy ``<meta>`` tag for a page's ``<head>``."""
+    policy = escape(CONTENT_SECURITY_POLICY)
+    return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_count(value: float | None) -> str:
+    """A count in full with thousands separators, or 'n/a'.
+
+    Examples
+    --------
+    >>> format_count(5296), format_count(float("nan"))
+    ('5,296', 'n/a')
+    """
+    return "n/a" if _missing(value) else f"{round(value):,}"
+
+
+def format_percent(value: float | None, decimals: int = 1) -> str:
+    """A percentage, e.g. '26.0%', or 'n/a'."""
+    return "n/a" if _missing(value) else f"{value:.{decimals}f}%"
+
+
+def format_change(value: float | None, decimals: int = 1, unit: str = "%") -> str:
+    """A signed change, e.g. '+2.1%' or '−4.6%' (true minus sign), or 'n/a'.
+
+    Examples
+    --------
+    >>> format_change(2.1), format_change(-4.63), format_change(3, 0, "")
+    ('+2.1%', '−4.6%', '+3')
+    """
+    if _missing(value):
+        return "n/a"
+    text = f"{abs(value):,.{decimals}f}{unit}"
+    if round(value, decimals) == 0:
+        return f"0{'.' + '0' * decimals if decimals else ''}{unit}"
+    return ("+" if value > 0 else "−") + text
+
+
+def format_money(value: float | None) -> str:
+    """Pounds: '£18.5m' for millions, '£250,000' below; negatives with a true minus.
+
+    Examples
+    --------
+    >>> format_money(18_500_000), format_money(250_000), format_money(-11_600_000)
+    ('£18.5m', '£250,000', '−£11.6m')
+    """
+    if _missing(value):
+        return "n/a"
+    sign = "−" if value < 0 and round(abs(value)) > 0 else ""
+    amount = abs(value)
+    if amount >= 1_000_000:
+        return f"{sign}£{amount / 1_000_000:,.1f}m"
+    return f"{sign}£{amount:,.0f}"
+
+
+def format_money_change(value: float | None) -> str:
+    """A signed change in pounds, e.g. '+£1.2m' or '−£431,000', or 'n/a'.
+
+    Examples
+    --------
+    >>> format_money_change(1_200_000), format_money_change(-431_000), format_money_change(0)
+    ('+£1.2m', '−£431,000', '£0')
+    """
+    text = format_money(value)
+    if text == "n/a" or text.startswith("−") or round(value) == 0:
+        return text
+    return "+" + text
+
+
+# A cell that reads as a figure: counts, money, percentages, changes, 'n/a' and the GSS
+# symbols ([c] confidential, [x] not available, [z] not applicable, [low] rounds to 0).
+_FIGURE = re.compile(
+    r"^[+\-−]?£?\d[\d,]*(\.\d+)?(%|m| pts)?( \([+\-−]?£?\d[\d,]*(\.\d+)?(%|m| pts)?\))?"
+    r"( \[[a-z]+\])?$"
+)
+_NEUTRAL = {"", "n/a", "[c]", "[x]", "[z]", "[low]", "[u]"}
+
+
+def _figure_columns(rows: Sequence[Sequence[object]], skip: set[int]) -> set[int]:
+    """Columns whose every cell is a figure (or blank, n/a, a GSS symbol)."""
+    width = max((len(r) for r in rows), default=0)
+    out = set()
+    for i in range(width):
+        if i in skip:
+            continue
+        cells = [str(r[i]).strip() for r in rows if i < len(r)]
+        figures = [c for c in cells if c not in _NEUTRAL]
+        if figures and all(_FIGURE.match(c) for c in figures):
+            out.add(i)
+    return out
+
+
+def figure_cell_html(value: object) -> str:
+    """A figure for a table cell, escaped: it may wrap between its parts (a change and
+    its percentage) but never inside one (not after a minus sign).
+
+    Examples
+    --------
+    >>> figure_cell_html("−£431,000 (−3.2%)")
+    '<span class="nw">−£431,000</span> <span class="nw">(−3.2%)</span>'
+    >>> figure_cell_html("1,204")
+    '1,204'
+    """
+    text = escape(value)
+    if " " not in text:
+        return text
+    return " ".join(f'<span class="nw">{part}</span>' for part in text.split(" "))
+
+
+def table_html(
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    caption: str,
+    *,
+    row_header: bool = True,
+    classes: str = "data-table",
+    raw_columns: Sequence[int] = (),
+) -> str:
+    """An accessible HTML table: a caption, column headers and (optionally) row headers.
+
+    Cells are escaped, except in ``raw_columns`` whose cells the caller built from
+    escaped parts (e.g. a status icon with its word). Columns that hold only figures get
+    ``class="num"`` (right-aligned, tabular digits; a figure and its percentage may go
+    on two lines, but neither is broken); text stays left-aligned.
+
+    Examples
+    --------
+    >>> print(table_html(["Borough", "Count"], [["<b>", "1"]], "Test").replace("><", ">\\n<"))
+    <table class="data-table">
+    <caption>Test</caption>
+    <thead>
+    <tr>
+    <th scope="col">Borough</th>
+    <th scope="col" class="num">Count</th>
+    </tr>
+    </thead>
+    <tbody>
+    <tr>
+    <th scope="row">&lt;b&gt;</th>
+    <td class="num">1</td>
+    </tr>
+    </tbody>
+    </table>
+    """
+    skip = set(raw_columns) | ({0} if row_header else set())
+    numeric = _figure_columns(rows, skip)
+
+    def cls(i: int) -> str:
+        return ' class="num"' if i in numeric else ""
+
+    parts = [f'<table class="{escape(classes)}"><caption>{escape(caption)}</caption><thead><tr>']
+    parts += [f'<th scope="col"{cls(i)}>{escape(h)}</th>' for i, h in enumerate(header)]
+    parts.append("</tr></thead><tbody>")
+    for row in rows:
+        parts.append("<tr>")
+        for i, cell in enumerate(row):
+            if i in raw_columns:
+                text = str(cell)
+            else:
+                text = figure_cell_html(cell) if i in numeric else escape(cell)
+            if i == 0 and row_header:
+                parts.append(f'<th scope="row">{text}</th>')
+            else:
+                parts.append(f"<td{cls(i)}>{text}</td>")
+        parts.append("</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def _palette_png(image) -> bytes:
+    """A chart image as a 256-colour palette PNG.
+
+    Charts have few colours (300 to 600, counting the anti-aliased edges), so a
+    256-colour palette without dithering is visually lossless. Pillow's
+    maximum-coverage quantiser is used: on the project's charts no pixel differs from
+    the original by more than 2 levels of 255 (median cut: up to 17, fast octree: up to
+    14 and a tint over the whole background) and it is about twice as fast as median
+    cut. The file is about 2.5 times smaller than a full-colour PNG.
+    ``compress_level=6`` (zlib's default) costs 5 ms a chart where ``optimize=True``
+    costs 30 ms, for files about 15% larger (``docs/performance.md``).
+    """
+    from PIL import Image
+
+    palette = image.convert("RGB").quantize(
+        colors=256, method=Image.Quantize.MAXCOVERAGE, dither=Image.Dither.NONE
+    )
+    out = io.BytesIO()
+    palette.save(out, format="PNG", compress_level=6)
+    return out.getvalue()
+
+
+def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
+    """A matplotlib figure as an embedded, compressed PNG with alt text and a caption.
+
+    The image is a data URI, so the report needs no other file and makes no request.
+    It is drawn at ``dpi`` (sharp on high-density screens and in print) and displayed at
+    96 dpi size through its ``width`` and ``height``. The figure is closed afterwards.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    alt : str
+        The chart's message in words (what a reader who cannot see it needs to know).
+    caption : str
+        The visible caption: what is shown and the source.
+    dpi : int
+        Rendering resolution.
+    """
+    import matplotlib.pyplot as plt
+
+    if not alt or not alt.strip():
+        raise ValueError("a chart needs alt text that states its message")
+    # Drawn once into an uncompressed TIFF (a plain copy of the pixels that keeps the
+    # size of the "tight" bounding box), then encoded once as a palette PNG: encoding a
+    # full-colour PNG first and decoding it again cost three times as much.
+    # The tight bounding box is measured at the figure's own resolution and given to
+    # savefig: with bbox_inches="tight" savefig lays the figure out a second time at
+    # ``dpi`` just to measure it, which cost as much as drawing it. Text extents in
+    # inches hardly depend on the resolution, and the padding absorbs the difference.
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    bbox = fig.get_tightbbox(canvas.get_renderer())
+    bbox = bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="tiff", dpi=dpi, bbox_inches=bbox, pil_kwargs={"compression": "raw"})
+    plt.close(fig)
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        width, height = image.size
+        png = _palette_png(image)
+    data = base64.b64encode(png).decode("ascii")
+    shown_w, shown_h = round(width * 96 / dpi), round(height * 96 / dpi)
+    return (
+        f'<figure class="chart"><img src="data:image/png;base64,{data}" '
+        f'width="{shown_w}" height="{shown_h}" alt="{escape(alt)}">'
+        f"<figcaption>{escape(caption)}</figcaption></figure>"
+    )
+
+
+def callout_html(text: str, kind: str = "note") -> str:
+    """A boxed note (kinds: note, warning, synthetic), text escaped.
+
+    Examples
+    --------
+    >>> print(callout_html("Data not supplied", "warning"))  # doctest: +NORMALIZE_WHITESPACE
+    <div class="callout callout-warning" role="note"><strong>Warning:</strong>
+    Data not supplied</div>
+    """
+    label = {"note": "Note", "warning": "Warning", "synthetic": "SYNTHETIC DATA"}[kind]
+    return (
+        f'<div class="callout callout-{escape(kind)}" role="note"><strong>{label}:</strong> '
+        f"{escape(text)}</div>"
+    )
+
+
+def status_html(status: str) -> str:
+    """A status as icon and word (never colour alone); the colour only helps.
+
+    Examples
+    --------
+    >>> status_html("at risk")
+    '<span class="status status-at-risk"><span aria-hidden="true">▲</span> at risk</span>'
+    """
+    from mpsanalysis.measures.assessment import STATUS_ICONS
+
+    icon = STATUS_ICONS.get(status, "?")
+    return (
+        f'<span class="status status-{escape(status.replace(" ", "-"))}">'
+        f'<span aria-hidden="true">{escape(icon)}</span> {escape(status)}</span>'
+    )
+
+
+# ----------------------------------------------------------------- self-containment
+_FETCHING_TAGS = {
+    "script",
+    "link",
+    "iframe",
+    "frame",
+    "object",
+    "embed",
+    "base",
+    "applet",
+    "portal",
+    "audio",
+    "video",
+    "source",
+    "track",
+}
+_FETCHING_ATTRIBUTES = {"src", "srcset", "poster", "background", "data", "ping", "lowsrc"}
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_FETCH = re.compile(r"@import|url\(\s*(?!['\"]?(data:|#))", re.IGNORECASE)
+
+
+class _ReferenceFinder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag in _FETCHING_TAGS:
+            self.found.append(f"<{tag}> element")
+        if tag == "meta" and (values.get("http-equiv") or "").lower() == "refresh":
+            self.found.append("<meta http-equiv=refresh>")
+        for name, value in attrs:
+            value = (value or "").strip()
+            if name in _FETCHING_ATTRIBUTES and value and not value.startswith("data:"):
+                self.found.append(f"<{tag} {name}={value[:60]!r}>")
+            if name in ("href", "xlink:href") and tag in ("use", "image", "feimage"):
+                if not value.startswith(("#", "data:")):
+                    self.found.append(f"<{tag} {name}={value[:60]!r}>")
+            if name == "style" and _CSS_FETCH.search(value):
+                self.found.append(f"<{tag} style> fetches: {value[:60]!r}")
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        if tag == "style":
+            self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            data = _CSS_COMMENT.sub(" ", data)
+            for match in _CSS_FETCH.finditer(data):
+                start = max(match.start() - 20, 0)
+                self.found.append(f"stylesheet fetches: {data[start : match.end() + 40]!r}")
+
+
+def find_external_references(page: str) -> list[str]:
+    """Everything in a page that would make the browser fetch something outside it.
+
+    Scripts, ``<link>`` (stylesheets, fonts, icons, preloads), frames and embedded
+    objects, ``src``/``srcset`` that is not a ``data:`` URI, CSS ``@import`` and
+    ``url(...)`` that is not ``data:``, and meta refresh. Ordinary ``<a href>`` links are
+    allowed: nothing is fetched until a reader follows one.
+
+    Examples
+    --------
+    >>> find_external_references('<img src="data:image/png;base64,AA"><a href="b.html">b</a>')
+    []
+    >>> find_external_references('<script src="https://cdn.example/x.js"></script>')
+    ['<script> element', "<script src='https://cdn.example/x.js'>"]
+    >>> find_external_references('<p style="background: url(http://x.example/a.png)">')
+    ["<p style> fetches: 'background: url(http://x.example/a.png)'"]
+    """
+    finder = _ReferenceFinder()
+    finder.feed(page)
+    finder.close()
+    return finder.found
+
+
+def css_string(text: str) -> str:
+    """Text as the inside of a double-quoted CSS string (e.g. for ``@page`` margin boxes):
+    backslashes, quotes, line breaks and ``<`` are escaped, so nothing can end the string
+    or the ``<style>`` element.
+
+    Examples
+    --------
+    >>> css_string('Say "hi" </style>')
+    'Say \\\\22 hi\\\\22  \\\\3c /style>'
+    """
+    out = []
+    for char in str(text):
+        if char in '\\"<' or ord(char) < 0x20 or char == "\x7f":
+            out.append(f"\\{ord(char):x} ")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def ward_table_html(
+    counts: pd.DataFrame,
+    caption: str,
+    threshold: int | None = None,
+    totals: bool = True,
+) -> str:
+    """An accessible ward table with small counts withheld as "[c]" (disclosure control
+    by :func:`mpsanalysis.stats.disclosure.protect_ward_table`), and a note saying
+    what "[c]" means and how many cells were withheld.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wards = pd.DataFrame({"Ward": ["Abbey", "Brunswick"], "Robbery": [4, 30]})
+    >>> "[c]" in ward_table_html(wards, "Robbery by ward", totals=False)
+    True
+    """
+    from mpsanalysis.stats.disclosure import SUPPRESSED, protect_ward_table
+
+    shown = protect_ward_table(counts, threshold, totals)
+    labels, value_columns = shown.attrs["labels"], shown.attrs["value_columns"]
+    limit = shown.attrs["threshold"]
+    other_labels = labels[1:]
+    header = [
+        str(shown.attrs["row_label"]),
+        *map(str, other_labels),
+        *(str(c).strip() for c in value_columns),
+    ]
+    rows = []
+    for label, record in shown.iterrows():
+        first = record[labels[0]] if labels else label
+        rows.append(
+            [first, *(record[c] for c in other_labels), *(record[c] for c in value_columns)]
+        )
+    withheld = sum(str(v) == SUPPRESSED for r in rows for v in r[1 + len(other_labels) :])
+    note = (
+        f'<p class="table-note">{escape(SUPPRESSED)} = confidential: counts from 1 to '
+        f"{limit - 1} are not shown, to protect the people involved, and further cells "
+        "are withheld where they would let a withheld count be worked out from the "
+        f"totals ({withheld} cell{'s' if withheld != 1 else ''} withheld in this table). "
+        "Zeros are shown.</p>"
+    )
+    return table_html(header, rows, caption, classes="data-table ward-table") + note
