@@ -43,8 +43,10 @@ test-fast: $(STAMP) ## Run the unit tests only (no notebooks, no browser)
 bench: build ## Run the benchmarks; exits non-zero if any target ratio is missed
 	$(BIN)/python -m benchmarks
 
-lint: $(STAMP) ## Run ruff and check that notebooks carry no outputs
+lint: $(STAMP) ## Check style (ruff check and format), types (mypy) and that notebooks carry no outputs
 	$(BIN)/ruff check mpsanalysis tests benchmarks
+	$(BIN)/ruff format --check mpsanalysis tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/nbstripout --keep-id --verify notebooks/*.ipynb
 
 clean-outputs: ## Delete processed data and reports (they are rebuilt by `make reports`)

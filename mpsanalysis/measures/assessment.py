@@ -75,15 +75,18 @@ def achieved_figure(target: Target, value: float, direction: str) -> tuple[float
     >>> achieved_figure(Target("maximum-rate", percent=10.0), 12.0, "down")
     (-12.0, -10.0)
     """
+    figure = target.value if target.type == "absolute" else target.percent
+    if figure is None:  # the catalogue's validation makes this unreachable for its targets
+        raise ParameterError(f"a {target.type} target needs a figure: {target!r}")
     if target.type == "reduction":
-        return -value, target.percent
+        return -value, figure
     if target.type == "minimum-rate":
-        return value, target.percent
+        return value, figure
     if target.type == "maximum-rate":
-        return -value, -target.percent
+        return -value, -figure
     if direction == "down":
-        return -value, -target.value
-    return value, target.value
+        return -value, -figure
+    return value, figure
 
 
 def assess_against_target(

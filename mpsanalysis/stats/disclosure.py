@@ -136,7 +136,7 @@ def _derivable_cells(lines, withheld: np.ndarray, values: np.ndarray) -> list[tu
     together, and one fixed by a zero bound (e.g. withheld zeros in a row that must add
     up to nothing), which counting withheld cells per line cannot see.
     """
-    unknowns = [tuple(int(v) for v in c) for c in zip(*np.nonzero(withheld), strict=True)]
+    unknowns = [(int(r), int(c)) for r, c in zip(*np.nonzero(withheld), strict=True)]
     if not unknowns or not lines:
         return []
     from scipy.optimize import linprog
@@ -158,7 +158,7 @@ def _derivable_cells(lines, withheld: np.ndarray, values: np.ndarray) -> list[tu
             rhs[row] = int(values[total]) - known
     used = np.any(matrix != 0, axis=1)
     matrix, rhs = matrix[used], rhs[used]
-    found = []
+    found: list[tuple[int, int]] = []
     for cell, k in position.items():
         if not matrix[:, k].any():
             continue  # in no published equation: nothing bounds it
@@ -643,7 +643,7 @@ def protect_ward_table(
             frame[total_column] = frame[numeric].sum(axis=1)
         total_row = _unused("Total", frame.index)
         values = [c for c in frame.columns if c not in labels]
-        record = {c: int(frame[c].sum()) for c in values}
+        record: dict[object, object] = {c: int(frame[c].sum()) for c in values}
         record.update({c: "" for c in labels})
         if labels:
             record[labels[0]] = "Total (all wards shown)"

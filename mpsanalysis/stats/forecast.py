@@ -61,7 +61,7 @@ def _check_counts(monthly: pd.Series) -> pd.Series:
 
 
 def _check_fraction(value, name: str, example: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < 1:
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < float(value) < 1:
         raise ParameterError(f"{name} {value!r} must be between 0 and 1 ({example})")
     return float(value)
 
