@@ -1,14 +1,10 @@
-"""Borough maps: the boundaries, a greyscale-legible choropleth, and small PNGs.
+"""Borough boundaries for maps (the choropleth itself is :mod:`mpsanalysis.report.maps`).
 
 The boundaries are the ONS generalised (20 m) local authority district polygons of
 December 2022 for London, in British National Grid (EPSG:27700), from
 ``geography/borough/london-2021-lad22-gen20.shp`` (the full-resolution GeoJSON in the
 same folder is used only when the shapefile is absent). They are read once per folder
 and cached.
-
-The choropleth uses a sequential colour map whose lightness rises monotonically
-(``cividis`` by default), so it reads the same when printed in grey; boroughs without
-a value are hatched and named in the legend, never shown as zero.
 """
 
 from __future__ import annotations
