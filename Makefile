@@ -11,7 +11,7 @@ QUARTER ?= latest
 WORKERS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup fetch build reports test test-fast bench lint clean clean-outputs
+.PHONY: help setup fetch build reports audit test test-fast bench lint clean clean-outputs
 
 help: ## List the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ build: fetch ## Validate the raw files and write the processed store in data/pro
 
 reports: build ## Run every objective for the latest complete quarter and write reports/ (HTML + index)
 	$(BIN)/mpsanalysis run --quarter $(QUARTER) $(if $(WORKERS),--workers $(WORKERS),)
+
+audit: build ## Run every objective for London and 3 boroughs, a quarter a year, and check every page
+	$(BIN)/mpsanalysis audit $(if $(WORKERS),--workers $(WORKERS),)
 
 test: $(STAMP) ## Run the whole test suite (unit, real data, notebooks, browser)
 	$(BIN)/python -m pytest

@@ -1,4 +1,4 @@
-"""The ``mpsanalysis`` command: fetch, build and run.
+"""The ``mpsanalysis`` command: fetch, build, run and audit.
 
 Every error an analyst can cause (a bad parameter, a bad file) is printed as one line
 naming the file, row or parameter, with exit status 2; a failed notebook gives exit 1.
@@ -87,7 +87,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of objective notebooks (default: notebooks/ in the "
         "checkout), e.g. a copy holding a notebook being changed",
     )
+    audit = sub.add_parser(
+        "audit",
+        help="run a sample of the report matrix and check every page; exit 1 on any finding",
+    )
+    audit.add_argument(
+        "--quarter",
+        action="append",
+        default=None,
+        help="quarter to audit (repeatable; default: one in every financial year of the data)",
+    )
+    audit.add_argument(
+        "--geography",
+        action="append",
+        default=None,
+        help="geography to audit (repeatable; default: London, Westminster, Lambeth, Sutton)",
+    )
+    audit.add_argument(
+        "--objective", action="append", default=None, help="objective id (repeatable)"
+    )
+    audit.add_argument("--workers", type=int, default=None, help="parallel worker processes")
+    audit.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the audited reports in DIR (default: a temporary folder)",
+    )
     return parser
+
+
+def _audit(args) -> int:
+    from mpsanalysis.run import audit
+
+    findings = audit.run_audit(
+        quarters=args.quarter,
+        geographies=args.geography,
+        objectives=args.objective,
+        workers=args.workers,
+        output=args.output,
+    )
+    print(audit.format_findings(findings))
+    return 1 if findings else 0
 
 
 def _fetch(args) -> int:
@@ -132,7 +173,7 @@ def _run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``mpsanalysis`` command."""
     args = build_parser().parse_args(argv)
-    handlers = {"fetch": _fetch, "build": _build, "run": _run}
+    handlers = {"fetch": _fetch, "build": _build, "run": _run, "audit": _audit}
     try:
         return handlers[args.command](args)
     except MpsAnalysisError as exc:
