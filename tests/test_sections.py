@@ -317,3 +317,32 @@ def test_missing_source_tables_say_so(real_store, monkeypatch, tmp_path):
     table = sections.homicide_table(r)
     assert table.empty and "not in the processed store" in table.attrs["note"]
     assert sections.stop_search_table(r, part="ethnicity").empty
+
+
+def test_borough_rates_refuse_a_borough_without_population():
+    from mpsanalysis import boroughs
+    from mpsanalysis.errors import ParameterError
+    from mpsanalysis.measures import compute
+    from mpsanalysis.measures.catalogue import get_objective
+
+    measure = get_objective("robbery").measure("personal-robbery")
+    codes = boroughs.borough_table()
+    codes = codes[codes["in_mps"] & ~codes["is_pseudo"]]
+    crime = pd.DataFrame(
+        {
+            "month": pd.period_range("2016-04", periods=1, freq="M"),
+            "borough_name": "Camden",
+            "classification": "new",
+            "major_category": "Robbery",
+            "minor_category": "Robbery of Personal Property",
+            "count": [7],
+        }
+    )
+    population = pd.DataFrame({"borough_code": codes["borough_code"], "population": 1000})
+    table = compute.borough_rates(measure, "2016-04", "new", crime, population)
+    assert table["current"].sum() == 7 and table["rate"].max() == pytest.approx(7.0)
+    camden = codes.loc[codes["borough_name"].eq("Camden"), "borough_code"].iloc[0]
+    with pytest.raises(ParameterError, match=camden):
+        compute.borough_rates(
+            measure, "2016-04", "new", crime, population[population["borough_code"] != camden]
+        )

@@ -996,14 +996,16 @@ def _funnel(report: ReportLike, measure_id: str) -> pd.DataFrame:
 
 def funnel_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
     """Borough rates per 1,000 residents against funnel limits
-    (:func:`mpsanalysis.stats.funnel.compute_funnel`): ``borough``, ``observed``,
-    ``population``, ``rate``, ``expected``, ``z``, the 95% and 99.8% limits,
+    (:func:`mpsanalysis.stats.funnel.compute_funnel`): ``borough``, ``observed`` and
+    ``population`` (int64), ``rate``, ``expected``, ``z``, the 95% and 99.8% limits,
     ``outlier`` and ``phi``. ``attrs``: ``phi``, ``overdispersion_applied``,
     ``target_rate``, ``per``, ``measure``."""
     funnel = _funnel(report, measure_id)
     if _note(funnel):
         return funnel
     table = funnel.rename_axis("borough").reset_index()
+    for column in ("observed", "population"):  # counts (compute_funnel works in floats)
+        table[column] = table[column].round().astype("int64")
     table.attrs = dict(funnel.attrs)
     return table
 
