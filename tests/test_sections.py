@@ -115,3 +115,234 @@ def test_homicide_years_without_victims_are_zero_rows_and_columns(real_store, sh
         assert _cells(html, str(y))[:3] == ["0", "0", "no victims"]
     header = re.search(r"by age group, Sutton, 2018 to 2020.*?</thead>", html, re.S)
     assert header and all(f">{y}<" in header.group(0) for y in (2018, 2019, 2020))
+
+
+# --------------------------------------------------------------------------- data first
+@pytest.fixture(scope="module")
+def robbery_2016(real_store):
+    return report.ObjectiveReport("robbery", "2016-12")
+
+
+INT, FLOAT, NULLABLE_INT = "int64", "float64", "Int64"
+
+
+def _check_dtypes(table, expected):
+    assert not table.empty, table.attrs.get("note")
+    for column, dtype in expected.items():
+        assert str(table[column].dtype) == dtype, (column, table[column].dtype)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        (
+            "funnel",
+            {"measure_id": "personal-robbery"},
+            {"observed": INT, "population": INT, "rate": FLOAT, "upper998": FLOAT},
+        ),
+        (
+            "map",
+            {"measure_id": "personal-robbery"},
+            {
+                "current": INT,
+                "previous": INT,
+                "population": INT,
+                "percent_change": FLOAT,
+                "rate": FLOAT,
+            },
+        ),
+        ("wards", {"measure_id": "personal-robbery"}, {"count": INT, "share": FLOAT}),
+        ("harm", {}, {"offences": INT, "harm": FLOAT, "harm_share": FLOAT}),
+    ],
+)
+def test_borough_crime_section_tables_have_real_dtypes(robbery_2016, name, args, expected):
+    _check_dtypes(sections.SECTIONS[name].table(robbery_2016, **args), expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        (
+            "homicide",
+            {},
+            {"year": INT, "victims": INT, "solved": INT, "solved_rate": FLOAT},
+        ),
+        ("homicide", {"part": "sex"}, {"year": NULLABLE_INT, "victims": NULLABLE_INT}),
+        ("homicide", {"part": "method"}, {"year": NULLABLE_INT, "victims": NULLABLE_INT}),
+        (
+            "young-victims",
+            {},
+            {"year": INT, "young_victims": INT, "victims": INT, "young_share": FLOAT},
+        ),
+        (
+            "forces",
+            {"offences": "Robbery of personal property", "title": "Robbery"},
+            {"offences": NULLABLE_INT, "population": NULLABLE_INT, "rate": FLOAT},
+        ),
+        ("stop-search", {}, {"searches": INT, "arrests": INT, "arrest_rate": FLOAT}),
+        ("stop-search", {"part": "object"}, {"searches": INT, "positive_rate": FLOAT}),
+        ("stop-search", {"part": "ethnicity"}, {"searches": INT, "share": FLOAT}),
+        ("outcomes", {}, {"crimes": INT, "positive_outcomes": INT, "positive_rate": FLOAT}),
+        ("outcomes", {"part": "lag"}, {"months_to_outcome": INT, "share": FLOAT}),
+    ],
+)
+def test_source_section_tables_have_real_dtypes(london_2010, name, args, expected):
+    _check_dtypes(sections.SECTIONS[name].table(london_2010, **args), expected)
+
+
+def test_sections_registry_names_every_section():
+    assert set(sections.SECTIONS) == {
+        "funnel",
+        "map",
+        "wards",
+        "harm",
+        "forces",
+        "homicide",
+        "young-victims",
+        "stop-search",
+        "outcomes",
+    }
+    charted = {k for k, s in sections.SECTIONS.items() if s.figure is not None}
+    assert charted == {"funnel", "map", "wards"}
+
+
+def test_harm_shares_are_computed_from_the_numbers(robbery_2016):
+    table = sections.harm_table(robbery_2016)
+    assert len(table) >= 2
+    assert table["harm_share"].sum() == pytest.approx(100.0)
+    expected = table["harm"] / table["harm"].sum() * 100
+    pd.testing.assert_series_equal(table["harm_share"], expected, check_names=False)
+    html = sections.harm_html(robbery_2016)
+    for r in table.itertuples():
+        assert _cells(html, r.measure)[2] == f"{r.harm_share:.1f}%"
+
+
+def test_borough_rates_match_the_raw_files(robbery_2016, shared_data):
+    """Lambeth's personal robbery, Apr to Dec 2016 (current classification), per 1,000 of
+    its 2016 population, straight from the London Datastore CSVs."""
+    folder = shared_data / "london-datastore"
+    raw = pd.read_csv(
+        folder / "borough-crime" / "MPS_Borough_Level_Crime_Historical_201004-202111.csv"
+    )
+    rows = raw[
+        (raw["LookUp_BoroughName"] == "Lambeth")
+        & (raw["MajorText"] == "Robbery")
+        & (raw["MinorText"] == "Robbery of Personal Property")
+    ]
+    now = int(rows[[f"2016{m:02d}" for m in range(4, 13)]].to_numpy().sum())
+    before = int(rows[[f"2015{m:02d}" for m in range(4, 13)]].to_numpy().sum())
+    population = pd.read_csv(folder / "population" / "housing-density-borough.csv")
+    people = int(
+        population.loc[
+            (population["Name"] == "Lambeth") & (population["Year"] == 2016), "Population"
+        ].iloc[0]
+    )
+    table = sections.borough_map_table(robbery_2016, "personal-robbery")
+    lambeth = table.set_index("borough").loc["Lambeth"]
+    assert (lambeth["current"], lambeth["previous"]) == (now, before)
+    assert lambeth["population"] == people
+    assert lambeth["rate"] == pytest.approx(now / people * 1000)
+    assert lambeth["percent_change"] == pytest.approx((now - before) / before * 100)
+
+
+def test_homicide_breakdown_table_withholds_small_counts(london_2010, shared_data):
+    raw = pd.read_csv(
+        shared_data / "london-datastore" / "homicide" / "homicide_victims_2003-2020.csv"
+    )
+    year = raw["Recorded Date"].str[-4:].astype(int)
+    table = sections.homicide_table(london_2010, part="sex")
+    shown = table.dropna()
+    assert not shown.empty
+    for r in shown.itertuples():
+        expected = raw.loc[(raw["Sex"] == r.category) & (year == r.year), "Count of Victims"]
+        assert r.victims == int(expected.sum())
+    withheld = sum(
+        int(sections.homicide_table(london_2010, part=part)["victims"].isna().sum())
+        for part in ("age-group", "sex", "method", "domestic-abuse")
+    )
+    assert withheld > 0
+    assert withheld == sections.homicide_html(london_2010).count(">[c]</td>")
+
+
+def test_section_figures_are_matplotlib_figures(robbery_2016):
+    from matplotlib.figure import Figure
+
+    for name, args in (
+        ("funnel", {"measure_id": "personal-robbery"}),
+        ("map", {"measure_id": "personal-robbery"}),
+        ("map", {"measure_id": "personal-robbery", "kind": "change"}),
+        ("wards", {"measure_id": "personal-robbery"}),
+    ):
+        fig = sections.SECTIONS[name].figure(robbery_2016, **args)
+        assert isinstance(fig, Figure), name
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "args"),
+    [
+        ("funnel", sections.funnel_html, {"measure_id": "personal-robbery"}),
+        ("map", sections.borough_map_html, {"measure_id": "personal-robbery"}),
+        ("wards", sections.ward_concentration_html, {"measure_id": "personal-robbery"}),
+        ("harm", sections.harm_html, {}),
+        (
+            "forces",
+            sections.force_comparison_html,
+            {"offences": "Robbery of personal property", "title": "Robbery"},
+        ),
+        ("homicide", sections.homicide_html, {}),
+        ("young-victims", sections.young_victims_html, {}),
+        ("stop-search", sections.stop_search_html, {}),
+        ("outcomes", sections.outcomes_html, {}),
+    ],
+)
+def test_section_html_is_the_html_function(robbery_2016, name, function, args):
+    html = sections.SECTIONS[name].html(robbery_2016, **args)
+    assert html == function(robbery_2016, **args)
+    assert "not in the processed store" not in html
+
+
+def test_force_comparison_sentence_has_no_module_path(london_2010):
+    html = sections.force_comparison_html(london_2010, "Homicide", "Homicide", per=100000)
+    assert "mpsanalysis" not in html
+    assert "HMIC&#x27;s published most-similar-force group for the MPS" in html
+
+
+def test_missing_source_tables_say_so(real_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path))
+    r = report.ObjectiveReport.__new__(report.ObjectiveReport)
+    r.geography, r.period_end = "London", pd.Period("2010-10", "M")
+    table = sections.homicide_table(r)
+    assert table.empty and "not in the processed store" in table.attrs["note"]
+    assert sections.stop_search_table(r, part="ethnicity").empty
+
+
+def test_borough_rates_refuse_a_borough_without_population():
+    from mpsanalysis import boroughs
+    from mpsanalysis.errors import ParameterError
+    from mpsanalysis.measures import compute
+    from mpsanalysis.measures.catalogue import get_objective
+
+    measure = get_objective("robbery").measure("personal-robbery")
+    codes = boroughs.borough_table()
+    codes = codes[codes["in_mps"] & ~codes["is_pseudo"]]
+    crime = pd.DataFrame(
+        {
+            "month": pd.period_range("2016-04", periods=1, freq="M"),
+            "borough_name": "Camden",
+            "classification": "new",
+            "major_category": "Robbery",
+            "minor_category": "Robbery of Personal Property",
+            "count": [7],
+        }
+    )
+    population = pd.DataFrame({"borough_code": codes["borough_code"], "population": 1000})
+    table = compute.borough_rates(measure, "2016-04", "new", crime, population)
+    assert table["current"].sum() == 7 and table["rate"].max() == pytest.approx(7.0)
+    camden = codes.loc[codes["borough_name"].eq("Camden"), "borough_code"].iloc[0]
+    with pytest.raises(ParameterError, match=camden):
+        compute.borough_rates(
+            measure, "2016-04", "new", crime, population[population["borough_code"] != camden]
+        )

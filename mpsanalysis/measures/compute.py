@@ -32,6 +32,7 @@ __all__ = [
     "choose_classification",
     "compute_measure",
     "borough_breakdown",
+    "borough_rates",
     "category_mask",
     "measure_mask",
 ]
@@ -399,4 +400,95 @@ def borough_breakdown(
     out["percent_change"] = [
         metrics.percent_change(c, p) for c, p in zip(out["current"], out["previous"], strict=True)
     ]
+    return out
+
+
+def borough_rates(
+    measure: Measure,
+    period_end: str | pd.Period,
+    classification: str,
+    crime: pd.DataFrame | None = None,
+    population: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Borough counts this financial year to date and last year, with the population and
+    the rate per 1,000 residents: the one place borough rates are computed.
+
+    Parameters
+    ----------
+    measure : Measure
+        A catalogue measure with ``source: borough-crime``.
+    period_end : str or pandas.Period
+        The last month of the financial year to date.
+    classification : str
+        ``old`` or ``new`` (see :func:`choose_classification`).
+    crime : pandas.DataFrame, optional
+        The borough crime table (default :func:`load_borough_crime`).
+    population : pandas.DataFrame, optional
+        Columns ``borough_code`` and ``population``; default the store's borough
+        population for the year the financial year starts in
+        (:func:`mpsanalysis.ingest.sources.population.read_borough_population`, which
+        takes the nearest year available and warns when the year is missing).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per borough (the 32, in name order) with columns ``borough``,
+        ``borough_code``, ``current`` and ``previous`` (int64 counts),
+        ``percent_change`` (float, NaN when last year was 0), ``population`` (int64) and
+        ``rate`` (float, offences per 1,000 residents this financial year to date).
+
+    Raises
+    ------
+    DataValidationError
+        When the store has no borough population table.
+    ParameterError
+        When a borough has no population, or a population is not positive.
+
+    Notes
+    -----
+    rate = 1,000 × current / population (the HMIC "per 1,000 population" convention).
+
+    Examples
+    --------
+    >>> from mpsanalysis.measures.catalogue import get_objective
+    >>> m = get_objective("robbery").measure("personal-robbery")
+    >>> codes = boroughs.borough_table()
+    >>> codes = codes[codes["in_mps"] & ~codes["is_pseudo"]]
+    >>> crime = pd.DataFrame({"month": pd.period_range("2016-04", periods=2, freq="M"),
+    ...     "borough_name": "Camden", "classification": "new",
+    ...     "major_category": "Robbery", "minor_category": "Robbery of Personal Property",
+    ...     "count": [30, 20]})
+    >>> population = pd.DataFrame({"borough_code": codes["borough_code"], "population": 250_000})
+    >>> table = borough_rates(m, "2016-05", "new", crime, population)
+    >>> table.loc[table["borough"].eq("Camden"), ["current", "previous", "rate"]]
+       current  previous  rate
+    5       50         0   0.2
+    """
+    end = periods.parse_month(period_end)
+    if population is None:
+        from mpsanalysis.ingest.sources.population import read_borough_population
+
+        population = read_borough_population(periods.financial_year(end))
+    table = borough_breakdown(measure, end, classification, crime)
+    by_code = population.set_index("borough_code")["population"]
+    missing = [c for c in table["borough_code"] if c not in by_code.index]
+    if missing:
+        raise ParameterError(f"no population for borough {missing[0]!r}: cannot compute its rate")
+    pop = pd.to_numeric(by_code.reindex(table["borough_code"])).to_numpy()
+    if (pop <= 0).any():
+        raise ParameterError(
+            f"population for borough {table['borough_code'].iloc[int((pop <= 0).argmax())]!r} "
+            "is not positive"
+        )
+    out = pd.DataFrame(
+        {
+            "borough": table.index.astype(str),
+            "borough_code": table["borough_code"].to_numpy(),
+            "current": table["current"].astype("int64").to_numpy(),
+            "previous": table["previous"].astype("int64").to_numpy(),
+            "percent_change": table["percent_change"].astype(float).to_numpy(),
+            "population": pop.astype("int64"),
+        }
+    )
+    out["rate"] = out["current"] / out["population"] * 1000
     return out

@@ -129,7 +129,7 @@ def plot_borough_choropleth(
     """
     from matplotlib import colormaps
     from matplotlib.colors import Normalize, TwoSlopeNorm
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, SubFigure
     from matplotlib.patches import Patch
 
     shapes = read_borough_boundaries() if boundaries is None else boundaries
@@ -141,6 +141,7 @@ def plot_borough_choropleth(
     present = data[data["value"].notna()]
     missing = data[data["value"].isna()]
 
+    fig: Figure | SubFigure
     if ax is None:
         fig = Figure(figsize=(6.5, 5.5), layout="constrained")
         ax = fig.add_subplot()
@@ -153,6 +154,7 @@ def plot_borough_choropleth(
     colour_map = colormaps[cmap or ("PuOr_r" if diverging else "cividis")]
     if len(present):
         low, high = float(present["value"].min()), float(present["value"].max())
+        norm: Normalize
         if diverging:
             bound = max(abs(low), abs(high)) or 1.0
             norm = TwoSlopeNorm(vmin=-bound, vcenter=0.0, vmax=bound)
@@ -192,7 +194,7 @@ def plot_borough_choropleth(
     footer = "; ".join([*notes, *([source] if source else [])])
     if footer:
         ax.text(0, -0.02, footer, transform=ax.transAxes, fontsize="x-small", va="top")
-    return fig
+    return fig if isinstance(fig, Figure) else fig.figure  # a subfigure's root figure
 
 
 def _scalar_mappable(colour_map, norm):

@@ -1,15 +1,27 @@
 """Report sections built on the other public sources: wards, homicide, stop and search,
 police.uk outcomes, force comparisons, harm and maps.
 
-Each function takes the :class:`~mpsanalysis.report.objective.ObjectiveReport` for its period and
-geography and returns HTML. A source missing from the processed store gives a plain
-sentence saying so, never a crash. Demographic and ward breakdowns pass through
-statistical disclosure control (:mod:`mpsanalysis.stats.disclosure`).
+Every section is data first: its numbers are a tidy :class:`pandas.DataFrame` with real
+dtypes (counts int64, or nullable Int64 where a count can be missing or withheld; rates
+and shares float; years int64; months as Periods), its charts are matplotlib Figures,
+and its HTML is rendered from those. Numbers are formatted (thousands separators, %,
+signs) only when the HTML is rendered, with the ``format_*`` helpers of
+:mod:`mpsanalysis.report.html`; nothing parses a formatted string back into a number.
+
+:data:`SECTIONS` names each section's three functions (see :class:`Section`); the
+``*_html`` functions are each section's HTML as the notebooks call it. A source missing
+from the processed store gives a plain sentence in the HTML, an empty table whose
+``attrs["note"]`` holds that sentence, and no figure (None), never a crash. Demographic
+and ward breakdowns pass through statistical disclosure control
+(:mod:`mpsanalysis.stats.disclosure`).
 """
 
 from __future__ import annotations
 
-import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -26,19 +38,49 @@ from mpsanalysis.report.html import (
     table_html,
 )
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from mpsanalysis.measures.catalogue import Objective
+
 __all__ = [
+    "Section",
+    "SECTIONS",
     "ward_concentration_html",
+    "ward_concentration_table",
+    "ward_concentration_figure",
     "homicide_html",
+    "homicide_table",
     "young_victims_html",
+    "young_victims_table",
     "stop_search_html",
+    "stop_search_table",
     "outcomes_html",
+    "outcomes_table",
     "force_comparison_html",
+    "force_comparison_table",
     "harm_html",
+    "harm_table",
     "borough_map_html",
+    "borough_map_table",
+    "borough_map_figure",
     "funnel_html",
+    "funnel_table",
+    "funnel_figure",
 ]
 
 
+class ReportLike(Protocol):
+    """What a section reads of its report (an ObjectiveReport)."""
+
+    objective: Objective
+    geography: str
+    period_end: pd.Period
+    window: periods.Window
+    rows: Sequence[Any]  # each with .result (a MeasureResult) and .assessment
+
+
+# --------------------------------------------------------------------------- helpers
 def _p(text: str) -> str:
     return f"<p>{escape(text)}</p>"
 
@@ -51,14 +93,51 @@ def _read(name: str, **kwargs) -> pd.DataFrame | None:
 
 
 def _not_built(what: str) -> str:
-    return _p(
+    return (
         f"The {what} is not in the processed store: run `mpsanalysis build` (not "
         "--borough-only) to add it."
     )
 
 
+def _unavailable(message: str) -> pd.DataFrame:
+    """An empty table saying, in ``attrs["note"]``, why the section has no numbers."""
+    frame = pd.DataFrame()
+    frame.attrs["note"] = message
+    return frame
+
+
+def _note(frame: pd.DataFrame) -> str | None:
+    """The sentence of an unavailable section's table, or None when it has numbers."""
+    note = frame.attrs.get("note")
+    return str(note) if frame.empty and note else None
+
+
 def _interval(low: float, high: float) -> str:
     return f"{low * 100:.1f}% to {high * 100:.1f}%"
+
+
+def _count(value: object) -> str:
+    """A count for a table cell: pandas' missing values (NA, NaN) read 'n/a'."""
+    return format_count(None if pd.isna(value) else float(value))  # type: ignore[arg-type]
+
+
+def _month(value: pd.Period) -> str:
+    return value.strftime("%b %Y")
+
+
+def _with_attrs(frame: pd.DataFrame, **attrs: object) -> pd.DataFrame:
+    frame.attrs.update(attrs)
+    return frame
+
+
+def _choose(part: str, parts: dict[str, pd.DataFrame], section: str) -> pd.DataFrame:
+    if part not in parts:
+        from mpsanalysis.errors import ParameterError
+
+        raise ParameterError(
+            f"part {part!r} of the {section} section is not one of: {', '.join(parts)}"
+        )
+    return parts[part]
 
 
 # --------------------------------------------------------------------------- wards
@@ -81,27 +160,32 @@ def _ward_window(period_end: pd.Period, months: list[pd.Period]) -> periods.Wind
     return None
 
 
-def ward_concentration_html(report, measure_id: str, top_share: float = 0.2) -> str:
-    """Where a crime concentrates: the fewest wards holding 25% and 50% of it, the Lorenz
-    curve and Gini coefficient, and the most challenged wards (small counts [c])."""
-    import matplotlib.pyplot as plt
+def ward_concentration_table(
+    report: ReportLike, measure_id: str, top_share: float = 0.2
+) -> pd.DataFrame:
+    """Counts of a measure by ward over 12 months, for the concentration section.
 
-    from mpsanalysis.report.html import ward_table_html
-    from mpsanalysis.stats.concentration import (
-        gini_coefficient,
-        plot_lorenz,
-        smallest_share_holding,
-        top_units,
-    )
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ward with any count, in ward-code order: ``ward_code``,
+        ``ward_name``, ``borough_name``, ``ward`` (label "name (borough)"), ``count``
+        (int64), ``share`` (float, of the geography's total) and ``most_challenged``
+        (bool: among the fewest wards holding ``top_share`` of the total,
+        :func:`mpsanalysis.stats.concentration.top_units`). ``attrs``: ``window`` (the
+        12 months, a :class:`mpsanalysis.periods.Window`) and ``measure`` (its title).
+        Counts are not disclosure-controlled here; the HTML table is.
+    """
+    from mpsanalysis.stats.concentration import top_units
 
     measure = report.objective.measure(measure_id)
     filters = measure.categories.get("new", ())
     months = _read("ward_crime", columns=["month"])
     if months is None:
-        return _not_built("ward-level crime data")
+        return _unavailable(_not_built("ward-level crime data"))
     window = _ward_window(report.period_end, sorted(months["month"].unique()))
     if window is None or not filters:
-        return _p(f"Ward-level data does not cover {measure.title.lower()}.")
+        return _unavailable(f"Ward-level data does not cover {measure.title.lower()}.")
     wards = store.read_table(
         "ward_crime",
         filters=[
@@ -114,13 +198,63 @@ def ward_concentration_html(report, measure_id: str, top_share: float = 0.2) -> 
         rows = rows[rows["borough_name"].eq(report.geography)]
     rows = rows[~rows["borough_code"].isin([boroughs.AIRPORTS_CODE, boroughs.UNKNOWN_CODE])]
     if rows.empty:
-        return _p(
+        return _unavailable(
             f"No ward-level {measure.title.lower()} for {window.label}: the ward files "
             "publish fewer minor categories in later releases."
         )
     counts = rows.groupby(["ward_code", "ward_name", "borough_name"])["count"].sum()
-    labels = [f"{name} ({borough})" for _, name, borough in counts.index]
-    by_ward = pd.Series(counts.to_numpy(), index=labels)
+    table = counts.reset_index()
+    table.insert(
+        3,
+        "ward",
+        [f"{n} ({b})" for n, b in zip(table["ward_name"], table["borough_name"], strict=True)],
+    )
+    table["count"] = table["count"].astype("int64")
+    table["share"] = table["count"] / table["count"].sum()
+    top = top_units(pd.Series(table["count"].to_numpy(), index=table["ward"]), share=top_share)
+    table["most_challenged"] = table["ward"].isin(top.index)
+    return _with_attrs(table, window=window, measure=measure.title)
+
+
+def _ward_series(table: pd.DataFrame) -> pd.Series:
+    return pd.Series(table["count"].to_numpy(), index=table["ward"].to_numpy())
+
+
+def _lorenz_figure(table: pd.DataFrame, where: str) -> Figure:
+    import matplotlib.pyplot as plt
+
+    from mpsanalysis.stats.concentration import plot_lorenz
+
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    title = f"{table.attrs['measure']}: concentration across wards, {where}"
+    plot_lorenz(_ward_series(table), title, unit_label="wards", ax=ax)
+    return fig
+
+
+def ward_concentration_figure(
+    report: ReportLike, measure_id: str, top_share: float = 0.2
+) -> Figure | None:
+    """The Lorenz curve of the measure across wards (None when there are no ward data)."""
+    table = ward_concentration_table(report, measure_id, top_share)
+    return None if _note(table) else _lorenz_figure(table, report.geography)
+
+
+def ward_concentration_html(report: ReportLike, measure_id: str, top_share: float = 0.2) -> str:
+    """Where a crime concentrates: the fewest wards holding 25% and 50% of it, the Lorenz
+    curve and Gini coefficient, and the most challenged wards (small counts [c])."""
+    from mpsanalysis.report.html import ward_table_html
+    from mpsanalysis.stats.concentration import (
+        gini_coefficient,
+        smallest_share_holding,
+        top_units,
+    )
+
+    table = ward_concentration_table(report, measure_id, top_share)
+    note = _note(table)
+    if note:
+        return _p(note)
+    window, title_case = table.attrs["window"], table.attrs["measure"]
+    by_ward = _ward_series(table)
     quarter = smallest_share_holding(by_ward, 0.25)
     half = smallest_share_holding(by_ward, 0.5)
     gini = gini_coefficient(by_ward)
@@ -128,20 +262,19 @@ def ward_concentration_html(report, measure_id: str, top_share: float = 0.2) -> 
     text = (
         f"In {window.label}, {quarter['n_units']} of {quarter['total_units']} wards in {where} "
         f"({format_percent(quarter['share_of_units'] * 100)}) held a quarter of all "
-        f"{measure.title.lower()}, and {half['n_units']} "
+        f"{title_case.lower()}, and {half['n_units']} "
         f"({format_percent(half['share_of_units'] * 100)}) held half. The Gini coefficient "
         f"is {gini:.2f} (0 would mean every ward had the same count; 1, all in one ward)."
     )
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    title = f"{measure.title}: concentration across wards, {where}"
-    plot_lorenz(by_ward, title, unit_label="wards", ax=ax)
+    fig = _lorenz_figure(table, where)
+    title = f"{title_case}: concentration across wards, {where}"
     alt = f"{title}, {window.label}. {text}"
     top = top_units(by_ward, share=top_share)
-    table = pd.DataFrame({"Ward": top.index, measure.title: top["count"].astype(int).to_numpy()})
+    shown = pd.DataFrame({"Ward": top.index, title_case: top["count"].astype(int).to_numpy()})
     caption = (
         f"The {len(top)} most challenged wards: together "
         f"{format_percent(top['cumulative_share'].iloc[-1] * 100)} of "
-        f"{measure.title.lower()} in {where}, {window.label}"
+        f"{title_case.lower()} in {where}, {window.label}"
     )
     return (
         _p(text)
@@ -150,12 +283,20 @@ def ward_concentration_html(report, measure_id: str, top_share: float = 0.2) -> 
             alt,
             title + f", {window.label}. Source: London Datastore, MPS recorded crime by ward.",
         )
-        + ward_table_html(table, caption, totals=False)
+        + ward_table_html(shown, caption, totals=False)
     )
 
 
 # --------------------------------------------------------------------------- homicide
-def _homicide(report) -> pd.DataFrame | None:
+HOMICIDE_BREAKDOWNS = {
+    "age-group": ("age_group", "age group"),
+    "sex": ("sex", "sex"),
+    "method": ("method", "method"),
+    "domestic-abuse": ("domestic_abuse", "domestic abuse"),
+}
+
+
+def _homicide(report: ReportLike) -> pd.DataFrame | None:
     victims = _read("homicide_victims")
     if victims is None:
         return None
@@ -164,16 +305,53 @@ def _homicide(report) -> pd.DataFrame | None:
     return victims
 
 
-def _years_shown(victims: pd.DataFrame, report, n: int = 10) -> list[int]:
+def _years_shown(victims: pd.DataFrame, report: ReportLike, n: int = 10) -> list[int]:
     last_year = min(int(victims["year"].max()), report.period_end.year)
     return list(range(last_year - n + 1, last_year + 1))
 
 
-def homicide_html(report) -> str:
-    """Homicide victims by year, age group, sex, method and domestic abuse, and the
-    solved rate with Wilson intervals, from the MPS homicide data."""
-    from mpsanalysis.stats.disclosure import suppress_small_counts
-    from mpsanalysis.stats.homicide import compute_solved_rate, count_victims_by
+def _homicide_breakdown(recent: pd.DataFrame, column: str, latest: list[int]) -> pd.DataFrame:
+    """Victims by one characteristic and year, small counts withheld: a long frame with
+    ``category``, ``year`` (Int64; <NA> on each category's total row) and ``victims``
+    (Int64; <NA> where withheld)."""
+    from mpsanalysis.stats.disclosure import SUPPRESSED, suppress_small_counts
+    from mpsanalysis.stats.homicide import count_victims_by
+
+    table = count_victims_by(recent, [column, "year"]).pivot(
+        index=column, columns="year", values="victims"
+    )
+    # every year is a column, with 0 where the geography had no victims that year
+    table = table.reindex(columns=latest).fillna(0).astype(int)
+    table.columns = [str(c) for c in table.columns]
+    table.index = [
+        ("Domestic abuse" if v is True else "Not domestic abuse")
+        if column == "domestic_abuse"
+        else str(v)
+        for v in table.index
+    ]
+    table["Total"] = table.sum(axis=1)
+    shown = suppress_small_counts(table, [str(y) for y in latest], total_column="Total")
+    withheld = shown[table.columns].eq(SUPPRESSED)
+    years: list[int | None] = [*latest, None]
+    out = pd.DataFrame(
+        {
+            "category": [c for c in table.index for _ in years],
+            "year": pd.array([y for _ in table.index for y in years], dtype="Int64"),
+            "victims": pd.array(
+                [
+                    None if withheld.at[c, column_name] else int(table.at[c, column_name])
+                    for c in table.index
+                    for column_name in table.columns
+                ],
+                dtype="Int64",
+            ),
+        }
+    )
+    return out
+
+
+def _homicide_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
+    from mpsanalysis.stats.homicide import compute_solved_rate
 
     victims = _homicide(report)
     if victims is None:
@@ -181,109 +359,167 @@ def homicide_html(report) -> str:
     years = _years_shown(victims, report)
     shown = victims[victims["year"].isin(years)]
     if shown.empty:
-        return _p("The MPS homicide data has no victims for these years.")
-    parts = []
-    coverage = (
-        f"{victims['month'].min().strftime('%b %Y')} to {victims['month'].max().strftime('%b %Y')}"
-    )
-    if report.period_end > victims["month"].max():
-        parts.append(
+        return "The MPS homicide data has no victims for these years."
+    solved = compute_solved_rate(shown, by=["year"]).set_index("year")
+    by_year = solved.reindex(years)  # a year without victims (small boroughs) has 0
+    for column in ("victims", "solved"):
+        by_year[column] = by_year[column].fillna(0).astype("int64")
+    empty = by_year["victims"].eq(0)
+    for column in ("solved_rate", "solved_rate_low", "solved_rate_high"):
+        by_year[column] = by_year[column].astype(float).mask(empty)
+    by_year = by_year.rename_axis("year").reset_index()
+    by_year["year"] = by_year["year"].astype("int64")
+    by_year = by_year[
+        ["year", "victims", "solved", "solved_rate", "solved_rate_low", "solved_rate_high"]
+    ]
+    latest = years[-3:]
+    recent = victims[victims["year"].isin(latest)]
+    parts = {"years": by_year}
+    for part, (column, _) in HOMICIDE_BREAKDOWNS.items():
+        parts[part] = (
+            _homicide_breakdown(recent, column, latest)
+            if not recent.empty
+            else pd.DataFrame(
+                {
+                    "category": pd.Series(dtype=str),
+                    "year": pd.Series(dtype="Int64"),
+                    "victims": pd.Series(dtype="Int64"),
+                }
+            )
+        )
+    for frame in parts.values():
+        _with_attrs(
+            frame,
+            first_month=victims["month"].min(),
+            last_month=victims["month"].max(),
+            breakdown_years=latest,
+        )
+    return parts
+
+
+def homicide_table(report: ReportLike, part: str = "years") -> pd.DataFrame:
+    """Homicide victims from the MPS homicide data, for the report's geography.
+
+    Parameters
+    ----------
+    part : str
+        ``"years"`` (default): ``year``, ``victims``, ``solved`` (int64),
+        ``solved_rate`` and its Wilson 95% interval ``solved_rate_low``/``_high``
+        (float, NaN in a year without victims), for the 10 years shown.
+        ``"age-group"``, ``"sex"``, ``"method"`` or ``"domestic-abuse"``: victims of
+        the last 3 of those years by that characteristic, a long frame with
+        ``category``, ``year`` (Int64, <NA> on each category's total row) and
+        ``victims`` (Int64, <NA> where withheld by disclosure control).
+
+    ``attrs``: ``first_month`` and ``last_month`` the data covers, ``breakdown_years``.
+    """
+    parts = _homicide_parts(report)
+    if isinstance(parts, str):
+        return _unavailable(parts)
+    return _choose(part, parts, "homicide")
+
+
+def _breakdown_html(frame: pd.DataFrame, title: str, caption: str) -> str:
+    from mpsanalysis.stats.disclosure import SUPPRESSED
+
+    years = [int(y) for y in frame["year"].dropna().unique()]
+    rows = []
+    for category, group in frame.groupby("category", sort=False):
+        cells = [SUPPRESSED if pd.isna(v) else _count(v) for v in group["victims"]]
+        rows.append([str(category), *cells])
+    return table_html([title.capitalize(), *map(str, years), "Total"], rows, caption)
+
+
+def homicide_html(report: ReportLike) -> str:
+    """Homicide victims by year, age group, sex, method and domestic abuse, and the
+    solved rate with Wilson intervals, from the MPS homicide data."""
+    parts = _homicide_parts(report)
+    if isinstance(parts, str):
+        return _p(parts)
+    by_year = parts["years"]
+    years = by_year["year"].tolist()
+    first, last = by_year.attrs["first_month"], by_year.attrs["last_month"]
+    out = []
+    if report.period_end > last:
+        out.append(
             callout_html(
-                f"The published MPS homicide data covers {coverage}; the tables below end "
-                f"with {years[-1]}, before this report's period.",
+                f"The published MPS homicide data covers {_month(first)} to {_month(last)}; "
+                f"the tables below end with {years[-1]}, before this report's period.",
                 "note",
             )
         )
-    solved = compute_solved_rate(shown, by=["year"]).set_index("year")
     rows = []
-    for year in years:  # a year without victims (small boroughs) is a row of zeros
-        if year in solved.index and solved.at[year, "victims"] > 0:
-            r = solved.loc[year]
+    for r in by_year.itertuples():
+        if r.victims > 0:
             rows.append(
                 [
-                    str(year),
-                    format_count(r["victims"]),
-                    format_count(r["solved"]),
-                    format_percent(r["solved_rate"] * 100),
-                    _interval(r["solved_rate_low"], r["solved_rate_high"]),
+                    str(r.year),
+                    _count(r.victims),
+                    _count(r.solved),
+                    format_percent(r.solved_rate * 100),
+                    _interval(r.solved_rate_low, r.solved_rate_high),
                 ]
             )
         else:
-            rows.append([str(year), "0", "0", "no victims", ""])
-    parts.append(
+            rows.append([str(r.year), "0", "0", "no victims", ""])
+    out.append(
         table_html(
             ["Year", "Victims", "Solved", "Solved rate", "95% interval (Wilson)"],
             rows,
             f"Homicide victims and the solved rate by year, {report.geography}",
         )
     )
-    parts.append(
+    out.append(
         _p(
             "Solved status is as published: recent cases have had less time to be "
             "solved, so the latest years' rates are provisional."
         )
     )
-    latest = [y for y in years[-3:]]
-    recent = victims[victims["year"].isin(latest)]
+    latest = by_year.attrs["breakdown_years"]
     label = f"{latest[0]} to {latest[-1]}"
-    if recent.empty:
-        parts.append(
+    if parts["sex"].empty:
+        out.append(
             _p(
                 f"No homicide victims in {report.geography} from {label}, so there "
                 "is no breakdown by age group, sex, method or domestic abuse."
             )
         )
-        return "".join(parts)
-    for column, title in (
-        ("age_group", "age group"),
-        ("sex", "sex"),
-        ("method", "method"),
-        ("domestic_abuse", "domestic abuse"),
-    ):
-        table = count_victims_by(recent, [column, "year"]).pivot(
-            index=column, columns="year", values="victims"
-        )
-        # every year is a column, with 0 where the geography had no victims that year
-        table = table.reindex(columns=latest).fillna(0).astype(int)
-        table.columns = [str(c) for c in table.columns]
-        table.index = [
-            ("Domestic abuse" if v is True else "Not domestic abuse")
-            if column == "domestic_abuse"
-            else str(v)
-            for v in table.index
-        ]
-        table["Total"] = table.sum(axis=1)
-        shown_table = suppress_small_counts(table, [str(y) for y in latest], total_column="Total")
-        parts.append(
-            table_html(
-                [title.capitalize()] + list(shown_table.columns),
-                [
-                    [idx, *row]
-                    for idx, row in zip(
-                        shown_table.index, shown_table.to_numpy().tolist(), strict=True
-                    )
-                ],
+        return "".join(out)
+    for part, (_, title) in HOMICIDE_BREAKDOWNS.items():
+        out.append(
+            _breakdown_html(
+                parts[part],
+                title,
                 f"Homicide victims by {title}, {report.geography}, {label} "
                 "([c]: fewer than the disclosure threshold, or withheld so it cannot be worked out)",
             )
         )
-    return "".join(parts)
+    return "".join(out)
 
 
-def young_victims_html(report) -> str:
-    """Homicide victims aged under 25 by year, and their share of all victims."""
+def young_victims_table(report: ReportLike) -> pd.DataFrame:
+    """Homicide victims aged under 25 by year: ``year``, ``young_victims``, ``victims``
+    (int64), ``young_share`` and its Wilson 95% interval (float)."""
     from mpsanalysis.stats.homicide import young_victims
 
     victims = _homicide(report)
     if victims is None:
-        return _not_built("MPS homicide data")
+        return _unavailable(_not_built("MPS homicide data"))
     years = _years_shown(victims, report)
-    table = young_victims(victims[victims["year"].isin(years)])
+    return young_victims(victims[victims["year"].isin(years)])
+
+
+def young_victims_html(report: ReportLike) -> str:
+    """Homicide victims aged under 25 by year, and their share of all victims."""
+    table = young_victims_table(report)
+    note = _note(table)
+    if note:
+        return _p(note)
     rows = [
         [
             str(r.year),
-            format_count(r.young_victims),
-            format_count(r.victims),
+            _count(r.young_victims),
+            _count(r.victims),
             format_percent(r.young_share * 100),
             _interval(r.young_share_low, r.young_share_high),
         ]
@@ -297,9 +533,10 @@ def young_victims_html(report) -> str:
 
 
 # --------------------------------------------------------------------------- stop and search
-def stop_search_html(report) -> str:
-    """Stop and search: searches by month, object of search, arrest and positive-outcome
-    rates, and shares and outcome rates by ethnicity, with Wilson intervals."""
+ETHNICITY_LABELS = {"self_defined": "self-defined", "officer_defined": "officer-defined"}
+
+
+def _stop_search_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     from mpsanalysis.stats.stop_search import compare_ethnicity, summarise_searches
 
     searches = _read("stop_search")
@@ -307,59 +544,104 @@ def stop_search_html(report) -> str:
         return _not_built("stop and search data")
     if report.geography != boroughs.LONDON:
         searches = searches[searches["borough_name"].eq(report.geography)]
-    first, last = searches["month"].min(), searches["month"].max()
-    parts = [
+    objects = summarise_searches(searches, by=["object_of_search"]).sort_values(
+        "searches", ascending=False
+    )
+    ethnicity = pd.concat(
+        [
+            compare_ethnicity(searches, ethnicity=kind).assign(ethnicity=kind)
+            for kind in ETHNICITY_LABELS
+        ],
+        ignore_index=True,
+    )
+    ethnicity = ethnicity[["ethnicity", *ethnicity.columns[:-1]]]
+    parts = {
+        "overall": summarise_searches(searches, by=[]),
+        "object": objects.reset_index(drop=True),
+        "ethnicity": ethnicity,
+    }
+    for frame in parts.values():
+        _with_attrs(frame, first_month=searches["month"].min(), last_month=searches["month"].max())
+    return parts
+
+
+def stop_search_table(report: ReportLike, part: str = "overall") -> pd.DataFrame:
+    """Stop and search from data.police.uk, for the report's geography.
+
+    Parameters
+    ----------
+    part : str
+        ``"overall"`` (default, one row), ``"object"`` (one row per object of search,
+        most searches first) or ``"ethnicity"`` (one row per ``ethnicity`` kind,
+        ``"self_defined"`` or ``"officer_defined"``, and ``ethnic_group``, with
+        ``share`` of searches). Counts (``searches``, ``arrests``,
+        ``positive_outcomes``) are int64; rates and shares are floats with Wilson 95%
+        intervals (``*_low``, ``*_high``).
+
+    ``attrs``: ``first_month`` and ``last_month`` the records cover.
+    """
+    parts = _stop_search_parts(report)
+    if isinstance(parts, str):
+        return _unavailable(parts)
+    return _choose(part, parts, "stop and search")
+
+
+def stop_search_html(report: ReportLike) -> str:
+    """Stop and search: searches by month, object of search, arrest and positive-outcome
+    rates, and shares and outcome rates by ethnicity, with Wilson intervals."""
+    parts = _stop_search_parts(report)
+    if isinstance(parts, str):
+        return _p(parts)
+    overall = parts["overall"]
+    first, last = overall.attrs["first_month"], overall.attrs["last_month"]
+    out = [
         callout_html(
-            f"Stop and search records from data.police.uk cover {first.strftime('%b %Y')} to "
-            f"{last.strftime('%b %Y')} only; they are shown for the equality and confidence "
+            f"Stop and search records from data.police.uk cover {_month(first)} to "
+            f"{_month(last)} only; they are shown for the equality and confidence "
             "questions the committee reports raise, not for this report's period.",
             "note",
         )
     ]
-    overall = summarise_searches(searches, by=[])
     o = overall.iloc[0]
-    parts.append(
+    out.append(
         _p(
-            f"{format_count(o.searches)} searches in {report.geography}: "
+            f"{_count(o.searches)} searches in {report.geography}: "
             f"{format_percent(o.arrest_rate * 100)} led to an arrest (95% interval "
             f"{_interval(o.arrest_rate_low, o.arrest_rate_high)}) and "
             f"{format_percent(o.positive_rate * 100)} to any positive outcome "
             f"({_interval(o.positive_rate_low, o.positive_rate_high)})."
         )
     )
-    objects = summarise_searches(searches, by=["object_of_search"]).sort_values(
-        "searches", ascending=False
-    )
     rows = [
         [
             str(r.object_of_search),
-            format_count(r.searches),
+            _count(r.searches),
             format_percent(r.arrest_rate * 100),
             format_percent(r.positive_rate * 100),
         ]
-        for r in objects.itertuples()
+        for r in parts["object"].itertuples()
     ]
-    parts.append(
+    out.append(
         table_html(
             ["Object of search", "Searches", "Arrest rate", "Positive outcome rate"],
             rows,
             f"Searches by object of search, {report.geography}",
         )
     )
-    for kind, label in (("self_defined", "self-defined"), ("officer_defined", "officer-defined")):
-        table = compare_ethnicity(searches, ethnicity=kind)
+    ethnicity = parts["ethnicity"]
+    for kind, label in ETHNICITY_LABELS.items():
         rows = [
             [
                 str(r.ethnic_group),
-                format_count(r.searches),
+                _count(r.searches),
                 format_percent(r.share * 100),
                 _interval(r.share_low, r.share_high),
                 format_percent(r.arrest_rate * 100),
                 _interval(r.arrest_rate_low, r.arrest_rate_high),
             ]
-            for r in table.itertuples()
+            for r in ethnicity[ethnicity["ethnicity"].eq(kind)].itertuples()
         ]
-        parts.append(
+        out.append(
             table_html(
                 [
                     "Ethnic group",
@@ -373,13 +655,11 @@ def stop_search_html(report) -> str:
                 f"Searches by {label} ethnicity, {report.geography} (Wilson 95% intervals)",
             )
         )
-    return "".join(parts)
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- outcomes
-def outcomes_html(report) -> str:
-    """Positive outcomes (charge or summons) by borough from data.police.uk, with Wilson
-    intervals, and how long outcomes take to arrive."""
+def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     from mpsanalysis.stats.outcomes import (
         compute_outcome_lag,
         compute_positive_outcome_rate,
@@ -388,47 +668,87 @@ def outcomes_html(report) -> str:
     crimes = _read("policeuk_crimes")
     if crimes is None:
         return _not_built("data.police.uk street-level data")
-    types = sorted(crimes["crime_type"].unique())
-    parts = []
+    by_borough = compute_positive_outcome_rate(crimes, by=["borough_name"])
+    by_borough = by_borough[by_borough["borough_name"].notna()].sort_values("borough_name")
+    if report.geography != boroughs.LONDON:
+        by_borough = by_borough[by_borough["borough_name"].eq(report.geography)]
+    outcomes = _read("policeuk_outcomes")
+    if outcomes is None:
+        lag = _unavailable(_not_built("data.police.uk outcomes data"))
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the warning is read from lag.attrs instead
+            lag = compute_outcome_lag(outcomes, crimes)
+    attrs = {
+        "crime_types": sorted(crimes["crime_type"].unique()),
+        "first_month": crimes["month"].min(),
+        "last_month": crimes["month"].max(),
+    }
+    return {
+        "boroughs": _with_attrs(by_borough.reset_index(drop=True), **attrs),
+        "lag": _with_attrs(lag, **attrs),
+    }
+
+
+def outcomes_table(report: ReportLike, part: str = "boroughs") -> pd.DataFrame:
+    """Outcomes of crimes from data.police.uk.
+
+    Parameters
+    ----------
+    part : str
+        ``"boroughs"`` (default): ``borough_name``, ``crimes``, ``positive_outcomes``
+        (int64), ``positive_rate`` (charge or summons) and its Wilson 95% interval
+        (float), for the report's geography. ``"lag"``: the distribution of months from
+        crime to outcome (``months_to_outcome``, ``outcomes``, ``share``,
+        ``cumulative_share``), for London; ``attrs["warning"]`` when it cannot show
+        how long outcomes take.
+
+    ``attrs``: ``crime_types`` the files hold, ``first_month``, ``last_month``.
+    """
+    parts = _outcomes_parts(report)
+    if isinstance(parts, str):
+        return _unavailable(parts)
+    return _choose(part, parts, "outcomes")
+
+
+def outcomes_html(report: ReportLike) -> str:
+    """Positive outcomes (charge or summons) by borough from data.police.uk, with Wilson
+    intervals, and how long outcomes take to arrive."""
+    parts = _outcomes_parts(report)
+    if isinstance(parts, str):
+        return _p(parts)
+    by_borough, lag = parts["boroughs"], parts["lag"]
+    types = by_borough.attrs["crime_types"]
+    out = []
     if len(types) == 1:
-        parts.append(
+        out.append(
             callout_html(
                 f"The data.police.uk files supplied hold {types[0].lower()} only (filtered by "
                 "their author): the figures below are for that crime type, never all crime.",
                 "warning",
             )
         )
-    by_borough = compute_positive_outcome_rate(crimes, by=["borough_name"])
-    by_borough = by_borough[by_borough["borough_name"].notna()].sort_values("borough_name")
-    if report.geography != boroughs.LONDON:
-        by_borough = by_borough[by_borough["borough_name"].eq(report.geography)]
     rows = [
         [
             str(r.borough_name),
-            format_count(r.crimes),
+            _count(r.crimes),
             format_percent(r.positive_rate * 100),
             _interval(r.positive_rate_low, r.positive_rate_high),
         ]
         for r in by_borough.itertuples()
     ]
-    first, last = crimes["month"].min(), crimes["month"].max()
-    parts.append(
+    first, last = by_borough.attrs["first_month"], by_borough.attrs["last_month"]
+    out.append(
         table_html(
             ["Borough", "Crimes", "Charge or summons", "95% interval (Wilson)"],
             rows,
-            f"{', '.join(types)}: positive outcomes by borough, {first.strftime('%b %Y')} to "
-            f"{last.strftime('%b %Y')} (data.police.uk)",
+            f"{', '.join(types)}: positive outcomes by borough, {_month(first)} to "
+            f"{_month(last)} (data.police.uk)",
         )
     )
-    outcomes = _read("policeuk_outcomes")
-    if outcomes is not None:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the warning is read from lag.attrs instead
-            lag = compute_outcome_lag(outcomes, crimes)
-        parts.append(_p(_describe_lag(lag)))
-    return "".join(parts)
+    if not _note(lag):
+        out.append(_p(_describe_lag(lag)))
+    return "".join(out)
 
 
 def _describe_lag(lag: pd.DataFrame) -> str:
@@ -452,51 +772,79 @@ def _describe_lag(lag: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- forces
-def force_comparison_html(report, offences, title: str, per: int = 1000) -> str:
-    """An HMIC-style table: the MPS against its most similar forces, rates per ``per``
-    population, and each force's difference from the most-similar-force average."""
+def force_comparison_table(
+    report: ReportLike, offences, title: str = "", per: int = 1000
+) -> pd.DataFrame:
+    """The MPS and its most similar forces (Home Office police recorded crime, 2019/20):
+    ``force_name``, ``role`` (force, similar, msf_average, msf_pooled),
+    ``financial_year``, ``offences`` and ``population`` (Int64; <NA> for the MSF
+    average, a mean of rates), ``rate`` per ``per`` population and
+    ``pct_vs_msf_average`` (float). ``offences`` is any filter
+    :func:`mpsanalysis.stats.forces.compare_similar_forces` accepts; ``title`` is
+    only used by the HTML."""
     from mpsanalysis.stats.forces import compare_similar_forces
 
     if _read("force_crime", columns=["financial_year"]) is None:
-        return _not_built("Home Office force data")
+        return _unavailable(_not_built("Home Office force data"))
     table = compare_similar_forces(offences, per=per)
-    rows = []
-    for r in table.itertuples():
-        rows.append(
-            [
-                str(r.force_name),
-                format_count(r.offences),
-                f"{r.rate:,.3f}",
-                "" if r.role == "msf_average" else f"{r.pct_vs_msf_average:+.0f}%",
-            ]
-        )
+    for column in ("offences", "population"):
+        table[column] = table[column].round().astype("Int64")
+    return table
+
+
+def force_comparison_html(report: ReportLike, offences, title: str, per: int = 1000) -> str:
+    """An HMIC-style table: the MPS against its most similar forces, rates per ``per``
+    population, and each force's difference from the most-similar-force average."""
+    table = force_comparison_table(report, offences, title, per)
+    note = _note(table)
+    if note:
+        return _p(note)
+    rows = [
+        [
+            str(r.force_name),
+            _count(r.offences),
+            f"{r.rate:,.3f}",
+            "" if r.role == "msf_average" else f"{r.pct_vs_msf_average:+.0f}%",
+        ]
+        for r in table.itertuples()
+    ]
     return table_html(
         ["Force", "Offences", f"Per {per:,} population", "Difference from MSF average"],
         rows,
         f"{title}: the MPS and its most similar forces (MSF), 2019/20 "
         "(Home Office police recorded crime)",
     ) + _p(
-        "The most similar forces are HMIC's group for the MPS (Greater Manchester, "
-        "Merseyside, West Midlands, West Yorkshire); the group is a parameter of "
-        "mpsanalysis.ingest.sources.home_office.compare_similar_forces. MSF average: the "
-        "mean of the four forces' rates; MSF pooled: their offences over their "
-        "population. Only 2019/20 is supplied, so this table does not change with "
-        "the report's period."
+        "The most similar forces are Greater Manchester, Merseyside, West Midlands and "
+        "West Yorkshire: the group is HMIC's published most-similar-force group for the "
+        "MPS. MSF average: the mean of the four forces' rates; MSF pooled: their "
+        "offences over their population. Only 2019/20 is supplied, so this table does "
+        "not change with the report's period."
     )
 
 
 # --------------------------------------------------------------------------- harm
-def harm_html(report) -> str:
-    """A harm-weighted view: FYTD counts weighted by the ONS Crime Severity Score."""
+def harm_table(report: ReportLike) -> pd.DataFrame:
+    """A harm-weighted view of the report's borough-crime measures (current
+    classification), financial year to date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measure with a severity weight for each of its categories, in the
+        report's order: ``measure_id``, ``measure`` (title), ``offences`` (int64),
+        ``harm`` (float: offences weighted by the ONS Crime Severity Score) and
+        ``harm_share`` (float, percent of the harm of the rows shown; they sum to 100).
+        ``attrs["window"]``: the financial year to date.
+    """
     weights = _read("severity_minor_categories")
     if weights is None:
-        return _not_built("ONS crime severity weights")
+        return _unavailable(_not_built("ONS crime severity weights"))
     weight = dict(
         zip(weights["minor_category"].str.casefold(), weights["severity_weight"], strict=True)
     )
     crime = measures.load_borough_crime()
     window = report.window
-    rows, total = [], 0.0
+    records = []
     for row in report.rows:
         m = row.result.measure
         classification = row.result.classification
@@ -515,20 +863,33 @@ def harm_html(report) -> str:
         if missing:
             continue
         harm = float(sum(by_minor[k] * weight[k] for k in by_minor.index))
-        total += harm
-        rows.append([m.title, format_count(by_minor.sum()), format_count(harm)])
-    if not rows:
-        return _p(
+        records.append((m.id, m.title, int(by_minor.sum()), harm))
+    if not records:
+        return _unavailable(
             "A harm-weighted view needs the current crime classification for the "
             "whole period (from April 2010), with a severity weight for each category."
         )
-    for r in rows:
-        share = float(r[2].replace(",", "")) / total * 100 if total else math.nan
-        r.append(format_percent(share))
+    table = pd.DataFrame(records, columns=["measure_id", "measure", "offences", "harm"])
+    table["offences"] = table["offences"].astype("int64")
+    total = table["harm"].sum()
+    table["harm_share"] = table["harm"] / total * 100 if total else float("nan")
+    return _with_attrs(table, window=window)
+
+
+def harm_html(report: ReportLike) -> str:
+    """A harm-weighted view: FYTD counts weighted by the ONS Crime Severity Score."""
+    table = harm_table(report)
+    note = _note(table)
+    if note:
+        return _p(note)
+    rows = [
+        [r.measure, _count(r.offences), _count(r.harm), format_percent(r.harm_share)]
+        for r in table.itertuples()
+    ]
     return table_html(
         ["Measure", "Offences (FYTD)", "Harm (severity-weighted)", "Share of harm"],
         rows,
-        f"Harm-weighted view, {report.geography}, {window.label}",
+        f"Harm-weighted view, {report.geography}, {table.attrs['window'].label}",
     ) + _p(
         "Harm weights each offence by the ONS Crime Severity Score weight of its "
         "category (the average custodial days of sentences, weighted over the "
@@ -538,42 +899,150 @@ def harm_html(report) -> str:
 
 
 # --------------------------------------------------------------------------- maps, funnel
-def _borough_rates(report, measure_id: str):
+_NO_RATES = "No borough rates for this measure and period."
+
+
+def borough_map_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
+    """Borough counts of a measure this financial year to date and last year, with
+    population and rate per 1,000 residents (:func:`mpsanalysis.measures.compute.
+    borough_rates`): ``borough``, ``borough_code``, ``current``, ``previous``,
+    ``population`` (int64), ``percent_change`` and ``rate`` (float). ``attrs``:
+    ``measure`` (its title)."""
     rows = [r for r in report.rows if r.result.measure.id == measure_id]
     if not rows or rows[0].result.classification is None:
-        return None
+        return _unavailable(_NO_RATES)
     r = rows[0].result
-    table = measures.borough_breakdown(
-        r.measure, report.period_end, r.classification, report._crime
-    )
-    from mpsanalysis.ingest.sources.population import read_borough_population
-
     try:
-        population = read_borough_population(periods.financial_year(report.period_end))
+        table = measures.borough_rates(r.measure, report.period_end, r.classification)
     except (DataValidationError, ValueError):
-        return None
-    pop = population.set_index("borough_code")["population"]
-    table["population"] = pop.reindex(table["borough_code"]).to_numpy()
-    return r, table
+        return _unavailable(_NO_RATES)
+    return _with_attrs(table, measure=r.measure.title)
 
 
-def funnel_html(report, measure_id: str) -> str:
-    """Funnel plot: borough rates per 1,000 with Poisson limits adjusted for
-    over-dispersion (Spiegelhalter 2005), outlying boroughs named."""
+def _map_figure(table: pd.DataFrame, kind: str) -> Figure | None:
+    from mpsanalysis.report.maps import plot_borough_choropleth
+
+    title = table.attrs["measure"]
+    if kind == "rate":
+        rate = pd.Series(table["rate"].to_numpy(), index=table["borough_code"])
+        return plot_borough_choropleth(
+            rate, f"{title} per 1,000 residents", label="per 1,000 residents"
+        )
+    if kind == "change":
+        change = pd.Series(table["percent_change"].to_numpy(), index=table["borough_code"])
+        if not change.notna().any():
+            return None
+        return plot_borough_choropleth(
+            change, f"{title}: % change on last year", diverging=True, label="% change"
+        )
+    from mpsanalysis.errors import ParameterError
+
+    raise ParameterError(f"kind {kind!r} of the borough map is not 'rate' or 'change'")
+
+
+def borough_map_figure(report: ReportLike, measure_id: str, kind: str = "rate") -> Figure | None:
+    """The borough map of the rate per 1,000 residents (``kind="rate"``) or of the %
+    change on last year (``kind="change"``); None when there is nothing to map."""
+    table = borough_map_table(report, measure_id)
+    return None if _note(table) else _map_figure(table, kind)
+
+
+def borough_map_html(report: ReportLike, measure_id: str) -> str:
+    """Borough maps of the FYTD rate per 1,000 and of the change on last year."""
+    table = borough_map_table(report, measure_id)
+    note = _note(table)
+    if note:
+        return _p(note)
+    title = table.attrs["measure"]
+    label = report.window.label
+    highest = table.loc[table["rate"].idxmax()]
+    fig = _map_figure(table, "rate")
+    parts = [
+        figure_html(
+            fig,
+            f"Map of {title.lower()} per 1,000 residents by "
+            f"borough, {label}; highest in {highest['borough']} "
+            f"({highest['rate']:.2f}).",
+            f"{title} per 1,000 residents, {label}.",
+        )
+    ]
+    fig = _map_figure(table, "change")
+    if fig is not None:
+        change = table["percent_change"]
+        rises = int((change > 0).sum())
+        parts.append(
+            figure_html(
+                fig,
+                f"Map of the % change in {title.lower()} on "
+                f"last year by borough: {rises} of {change.notna().sum()} "
+                "boroughs rose.",
+                f"{title}: % change on the same period last year.",
+            )
+        )
+    return "".join(parts)
+
+
+def _funnel(report: ReportLike, measure_id: str) -> pd.DataFrame:
+    from mpsanalysis.stats.funnel import compute_funnel
+
+    rates = borough_map_table(report, measure_id)
+    if _note(rates):
+        return rates
+    indexed = rates.set_index("borough")
+    funnel = compute_funnel(indexed["current"], indexed["population"], per=1000)
+    funnel.attrs["measure"] = rates.attrs["measure"]
+    return funnel
+
+
+def funnel_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
+    """Borough rates per 1,000 residents against funnel limits
+    (:func:`mpsanalysis.stats.funnel.compute_funnel`): ``borough``, ``observed`` and
+    ``population`` (int64), ``rate``, ``expected``, ``z``, the 95% and 99.8% limits,
+    ``outlier`` and ``phi``. ``attrs``: ``phi``, ``overdispersion_applied``,
+    ``target_rate``, ``per``, ``measure``."""
+    funnel = _funnel(report, measure_id)
+    if _note(funnel):
+        return funnel
+    table = funnel.rename_axis("borough").reset_index()
+    for column in ("observed", "population"):  # counts (compute_funnel works in floats)
+        table[column] = table[column].round().astype("int64")
+    table.attrs = dict(funnel.attrs)
+    return table
+
+
+def _funnel_figure(funnel: pd.DataFrame, title: str) -> Figure:
     import matplotlib.pyplot as plt
 
-    from mpsanalysis.stats.funnel import compute_funnel, plot_funnel
+    from mpsanalysis.stats.funnel import plot_funnel
 
-    found = _borough_rates(report, measure_id)
-    if found is None:
-        return _p("No borough rates for this measure and period.")
-    r, table = found
-    funnel = compute_funnel(table["current"], table["population"], per=1000)
     fig, ax = plt.subplots(figsize=(8, 4.6))
-    title = f"{r.measure.title}: borough rates per 1,000 residents, {report.window.label}"
     plot_funnel(funnel, title, ax=ax, rate_label="Offences per 1,000 residents")
-    high = [i for i, o in funnel["outlier"].items() if o == "high"]
-    low = [i for i, o in funnel["outlier"].items() if o == "low"]
+    return fig
+
+
+def _funnel_title(report: ReportLike, funnel: pd.DataFrame) -> str:
+    return f"{funnel.attrs['measure']}: borough rates per 1,000 residents, {report.window.label}"
+
+
+def funnel_figure(report: ReportLike, measure_id: str) -> Figure | None:
+    """The funnel plot of borough rates (None when there are no borough rates)."""
+    funnel = _funnel(report, measure_id)
+    if _note(funnel):
+        return None
+    return _funnel_figure(funnel, _funnel_title(report, funnel))
+
+
+def funnel_html(report: ReportLike, measure_id: str) -> str:
+    """Funnel plot: borough rates per 1,000 with Poisson limits adjusted for
+    over-dispersion (Spiegelhalter 2005), outlying boroughs named."""
+    funnel = _funnel(report, measure_id)
+    note = _note(funnel)
+    if note:
+        return _p(note)
+    title = _funnel_title(report, funnel)
+    fig = _funnel_figure(funnel, title)
+    high = [str(b) for b, o in funnel["outlier"].items() if o == "high"]
+    low = [str(b) for b, o in funnel["outlier"].items() if o == "low"]
     text = (
         f"Beyond the 99.8% limits: higher than expected — {', '.join(high) or 'none'}; "
         f"lower — {', '.join(low) or 'none'}. Over-dispersion factor "
@@ -587,45 +1056,52 @@ def funnel_html(report, measure_id: str) -> str:
     ) + _p(text)
 
 
-def borough_map_html(report, measure_id: str) -> str:
-    """Borough maps of the FYTD rate per 1,000 and of the change on last year."""
-    from mpsanalysis.report.maps import plot_borough_choropleth
+# --------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class Section:
+    """One report section as data, chart and HTML.
 
-    found = _borough_rates(report, measure_id)
-    if found is None:
-        return _p("No borough rates for this measure and period.")
-    r, table = found
-    rate = pd.Series(
-        (table["current"] / table["population"] * 1000).to_numpy(), index=table["borough_code"]
-    )
-    change = pd.Series(table["percent_change"].to_numpy(), index=table["borough_code"])
-    parts = []
-    top = rate.idxmax()
-    name = table.index[list(table["borough_code"]).index(top)]
-    fig = plot_borough_choropleth(
-        rate, f"{r.measure.title} per 1,000 residents", label="per 1,000 residents"
-    )
-    parts.append(
-        figure_html(
-            fig,
-            f"Map of {r.measure.title.lower()} per 1,000 residents by "
-            f"borough, {report.window.label}; highest in {name} "
-            f"({rate.max():.2f}).",
-            f"{r.measure.title} per 1,000 residents, {report.window.label}.",
-        )
-    )
-    if change.notna().any():
-        fig = plot_borough_choropleth(
-            change, f"{r.measure.title}: % change on last year", diverging=True, label="% change"
-        )
-        rises = int((change > 0).sum())
-        parts.append(
-            figure_html(
-                fig,
-                f"Map of the % change in {r.measure.title.lower()} on "
-                f"last year by borough: {rises} of {change.notna().sum()} "
-                "boroughs rose.",
-                f"{r.measure.title}: % change on the same period last year.",
-            )
-        )
-    return "".join(parts)
+    Attributes
+    ----------
+    table : callable
+        ``table(report, **args) -> pandas.DataFrame``: the section's numbers, tidy, with
+        real dtypes. An unavailable source gives an empty frame with ``attrs["note"]``.
+    figure : callable or None
+        ``figure(report, **args) -> Figure | None``: the section's chart (None when
+        there is nothing to draw); None for sections without charts.
+    html : callable
+        ``html(report, **args) -> str``: the section as the report shows it, rendered
+        from the table (and figure).
+    """
+
+    table: Callable[..., pd.DataFrame]
+    figure: Callable[..., Figure | None] | None
+    html: Callable[..., str]
+
+
+#: The source-based sections by name. Arguments are keywords, as the ``*_html``
+#: functions take them:
+#:
+#: - ``"funnel"``, ``"map"``: ``measure_id``; the map's figure takes ``kind="rate"``
+#:   (default) or ``kind="change"``.
+#: - ``"wards"``: ``measure_id``, ``top_share=0.2``.
+#: - ``"harm"``, ``"young-victims"``: none.
+#: - ``"forces"``: ``offences``, ``title``, ``per=1000``.
+#: - ``"homicide"``: the table takes ``part="years"`` (default), ``"age-group"``,
+#:   ``"sex"``, ``"method"`` or ``"domestic-abuse"``.
+#: - ``"stop-search"``: the table takes ``part="overall"`` (default), ``"object"`` or
+#:   ``"ethnicity"``.
+#: - ``"outcomes"``: the table takes ``part="boroughs"`` (default) or ``"lag"``.
+#:
+#: Only funnel, map and wards have figures.
+SECTIONS: dict[str, Section] = {
+    "funnel": Section(funnel_table, funnel_figure, funnel_html),
+    "map": Section(borough_map_table, borough_map_figure, borough_map_html),
+    "wards": Section(ward_concentration_table, ward_concentration_figure, ward_concentration_html),
+    "harm": Section(harm_table, None, harm_html),
+    "forces": Section(force_comparison_table, None, force_comparison_html),
+    "homicide": Section(homicide_table, None, homicide_html),
+    "young-victims": Section(young_victims_table, None, young_victims_html),
+    "stop-search": Section(stop_search_table, None, stop_search_html),
+    "outcomes": Section(outcomes_table, None, outcomes_html),
+}
