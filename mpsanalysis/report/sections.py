@@ -10,6 +10,8 @@ statistical disclosure control (:mod:`mpsanalysis.stats.disclosure`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -629,3 +631,30 @@ def borough_map_html(report, measure_id: str) -> str:
             )
         )
     return "".join(parts)
+
+
+# --------------------------------------------------------------------------- registry
+# TEMPORARY (branch report-core only): the minimal registry that ObjectiveReport's
+# dispatch needs until branch report-sections, which rewrites this module with
+# Section.table and Section.figure for every section, is merged. Take that branch's
+# version of this block at the merge.
+@dataclass(frozen=True)
+class Section:
+    """A report section built on other sources: its table, chart and HTML."""
+
+    html: Callable[..., str]
+    table: Callable[..., pd.DataFrame] | None = None
+    figure: Callable[..., object] | None = None
+
+
+SECTIONS: dict[str, Section] = {
+    "funnel": Section(funnel_html),
+    "map": Section(borough_map_html),
+    "wards": Section(ward_concentration_html),
+    "harm": Section(harm_html),
+    "forces": Section(force_comparison_html),
+    "homicide": Section(homicide_html),
+    "young-victims": Section(young_victims_html),
+    "stop-search": Section(stop_search_html),
+    "outcomes": Section(outcomes_html),
+}
