@@ -482,7 +482,7 @@ class ObjectiveReport:
             "start": args.get("start") or "",
             "geography": args.get("geography") or None,
             "operation": args.get("operation") or "the operation",
-            "months_after": int(args.get("months_after", 24)),
+            "months_after": int(str(args.get("months_after", 24))),
         }
 
     # ------------------------------------------------------------------ header
@@ -933,7 +933,8 @@ class ObjectiveReport:
         if periods.months_elapsed(self.period_end) == 12:
             return "<p>The financial year is complete: the figures above are final.</p>"
         table = self.table("forecast")
-        rows, shown = [], []
+        rows: list[list[str]] = []
+        shown: list[str] = []
         for t in table.itertuples(index=False):
             fmt = partial(_format_value, str(t.unit))
             if pd.notna(t.unavailable):
