@@ -118,3 +118,59 @@ def test_docs_measures_is_generated_from_the_catalogue():
     assert doc.read_text() == catalogue.catalogue_markdown() + "\n", (
         "docs/measures.md is out of date: regenerate it (command at the top of the file)"
     )
+
+
+SECTIONS = """    sections:
+      funnel: {measure: personal-robbery}
+      forces: {offences: Robbery of personal property, title: Robbery, per: 1000}
+      evaluation: {measure: personal-robbery, start: "2011-04", geography: Lambeth}
+"""
+WITH_SECTIONS = BASE.replace("    lead: TP\n", "    lead: TP\n" + SECTIONS)
+
+
+def test_section_arguments_come_from_the_catalogue():
+    sections = catalogue.parse_catalogue(WITH_SECTIONS)["robbery"].sections
+    assert sections["funnel"] == {"measure": "personal-robbery"}
+    assert sections["forces"]["per"] == 1000
+    assert sections["evaluation"]["start"] == "2011-04"
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            ("funnel: {measure: personal-robbery}", "funnel: {measure: robbery}"),
+            "objective 'robbery', section 'funnel': field 'measure' is 'robbery'",
+        ),
+        (("funnel:", "funel:"), "objective 'robbery', section 'funel': unknown section"),
+        (("per: 1000", "per: 0"), "section 'forces': field 'per' must be a positive"),
+        (("per: 1000", "per: lots"), "section 'forces': field 'per' must be int, not str"),
+        ((", title: Robbery", ""), "section 'forces': field 'title' is missing"),
+        (('start: "2011-04"', 'start: "April 2011"'), "section 'evaluation': field 'start'"),
+        (("geography: Lambeth", "geography: Atlantis"), "section 'evaluation':"),
+        (
+            ("{measure: personal-robbery}", "{measure: personal-robbery, colour: red}"),
+            "section 'funnel': unknown field(s) colour",
+        ),
+    ],
+)
+def test_malformed_section_arguments_name_objective_section_and_field(change, message):
+    with pytest.raises(CatalogueError) as raised:
+        catalogue.parse_catalogue(WITH_SECTIONS.replace(*change), "bad.yaml")
+    assert message in str(raised.value)
+
+
+def test_shipped_section_arguments_match_the_former_notebook_calls():
+    """The values typed into the notebooks before they moved to the catalogue."""
+    objectives = catalogue.load_catalogue()
+    sv = objectives["serious-violence"].sections
+    assert sv["evaluation"] == {
+        "measure": "violence-with-injury",
+        "start": "2011-04",
+        "geography": "Waltham Forest",
+        "operation": "Operation Connect",
+    }
+    assert objectives["gun-crime"].sections["forces"]["per"] == 10000
+    assert objectives["homicide"].sections["forces"]["per"] == 100000
+    assert objectives["robbery"].sections["wards"] == {"measure": "personal-robbery"}
+    assert objectives["drugs-supply"].sections["map"] == {"measure": "drug-trafficking"}

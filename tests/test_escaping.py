@@ -190,21 +190,9 @@ SHOWN = [f"Reduce {SCRIPT} violence", f"{SCRIPT} against the person", IMG, PAYLO
 
 
 def _sections(report) -> list[str]:
-    import inspect
+    from mpsanalysis.report.objective import CORE_SECTIONS
 
-    out = []
-    for name in dir(report):
-        method = getattr(report, name)
-        if not name.endswith("_html") or not callable(method):
-            continue
-        required = [
-            p
-            for p in inspect.signature(method).parameters.values()
-            if p.default is inspect.Parameter.empty
-        ]
-        if not required:
-            out.append(method())
-    return out
+    return [report.html(name) for name in ("header", *CORE_SECTIONS)]
 
 
 @pytest.fixture
@@ -231,7 +219,7 @@ def test_exported_report_shows_catalogue_markup_as_text(crafted, tmp_path):
 
     report = ObjectiveReport("serious-violence", "2010-10", "London", "sample")
     nb = nbformat.v4.new_notebook()
-    for section in (report.header_html(), report.headline_html(), report.notes_html()):
+    for section in (report.html("header"), report.html("headline"), report.html("notes")):
         cell = nbformat.v4.new_code_cell("report.show(...)")
         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": section})]
         nb.cells += [nbformat.v4.new_markdown_cell("## Section"), cell]

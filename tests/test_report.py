@@ -63,23 +63,18 @@ def test_rate_target_status_uses_the_significance_test(
 
 def test_headline_marks_proxy_and_shows_the_target(real_store):
     r = report.ObjectiveReport("gun-crime", "2025-12")
-    cells = {row[0]: row for row in r.headline_rows()}
-    proxy = cells["Firearms possession offences (proxy)"]
-    assert proxy[6] == "5% reduction on last year"
-    assert "data not supplied" in cells["Gun enabled crime"][1]
+    table = r.table("headline").set_index("title")
+    assert table.loc["Firearms possession offences", "proxy"]
+    assert table.loc["Firearms possession offences", "target"] == "5% reduction on last year"
+    assert not table.loc["Gun enabled crime", "supplied"]
+    html = r.html("headline")
+    assert "Firearms possession offences (proxy)" in html
+    assert "data not supplied" in html
 
 
 def test_every_section_renders_for_a_borough(real_store):
     r = report.ObjectiveReport("robbery", "2025-12", "Lambeth")
-    for html in (
-        r.header_html(),
-        r.headline_html(),
-        r.narrative_html(),
-        r.trend_html(),
-        r.spc_html(),
-        r.forecast_html(),
-        r.borough_html(),
-        r.notes_html(),
-    ):
+    for name in ("header", *report.CORE_SECTIONS):
+        html = r.html(name)
         assert html and "Traceback" not in html
-    assert "Lambeth" in r.header_html()
+    assert "Lambeth" in r.html("header")

@@ -119,12 +119,83 @@ class Objective:
     plan: str
     lead: str
     measures: tuple[Measure, ...]
+    #: Arguments of the report sections beyond the core ones, by section name (e.g.
+    #: ``{"funnel": {"measure": "personal-robbery"}}``); see :data:`SECTION_FIELDS`.
+    sections: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def measure(self, measure_id: str) -> Measure:
         for m in self.measures:
             if m.id == measure_id:
                 return m
         raise ParameterError(f"objective {self.id!r} has no measure {measure_id!r}")
+
+
+#: The report sections an objective can configure, and their fields: (name, type,
+#: required). ``measure`` names one of the objective's measures; ``start`` is a month.
+SECTION_FIELDS: dict[str, tuple[tuple[str, type, bool], ...]] = {
+    "funnel": (("measure", str, True),),
+    "map": (("measure", str, True),),
+    "wards": (("measure", str, True),),
+    "harm": (),
+    "forces": (("offences", str, True), ("title", str, True), ("per", int, False)),
+    "homicide": (),
+    "young-victims": (),
+    "stop-search": (),
+    "outcomes": (),
+    "evaluation": (
+        ("measure", str, True),
+        ("start", str, True),
+        ("geography", str, False),
+        ("operation", str, False),
+    ),
+}
+
+
+def _parse_sections(raw, where: str, measure_ids: list[str]) -> dict[str, dict[str, object]]:
+    """Validate an objective's ``sections`` mapping (section name to its fields)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _fail(where, "field 'sections' must map a section name to its fields")
+    parsed: dict[str, dict[str, object]] = {}
+    for name, fields in raw.items():
+        here = f"{where}, section '{name}'"
+        if name not in SECTION_FIELDS:
+            raise _fail(here, f"unknown section: expected one of {', '.join(SECTION_FIELDS)}")
+        fields = {} if fields is None else fields
+        if not isinstance(fields, dict):
+            raise _fail(here, "must be a mapping of fields, e.g. {measure: personal-robbery}")
+        spec = SECTION_FIELDS[name]
+        unknown = set(fields) - {f for f, _, _ in spec}
+        if unknown:
+            raise _fail(here, f"unknown field(s) {', '.join(sorted(unknown))}")
+        for key, kind, required in spec:
+            if key not in fields or fields[key] in (None, ""):
+                if required:
+                    raise _fail(here, f"field '{key}' is missing")
+                continue
+            value = fields[key]
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise _fail(
+                    here, f"field '{key}' must be {kind.__name__}, not {type(value).__name__}"
+                )
+        if "measure" in fields and fields["measure"] not in measure_ids:
+            raise _fail(
+                here,
+                f"field 'measure' is {fields['measure']!r}: expected one of the objective's "
+                f"measures ({', '.join(measure_ids)})",
+            )
+        if "per" in fields and fields["per"] <= 0:
+            raise _fail(here, "field 'per' must be a positive whole number, e.g. 1000")
+        if "start" in fields and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", str(fields["start"])):
+            raise _fail(here, f"field 'start' is {fields['start']!r}: expected a month, YYYY-MM")
+        if fields.get("geography"):
+            try:
+                validate_geography(str(fields["geography"]), "geography")
+            except ParameterError as exc:
+                raise _fail(here, str(exc)) from None
+        parsed[str(name)] = dict(fields)
+    return parsed
 
 
 def _fail(where: str, message: str) -> CatalogueError:
@@ -273,6 +344,7 @@ def _parse_objective(raw, index: int) -> Objective:
         plan=_require(raw, "plan", where),
         lead=_require(raw, "lead", where),
         measures=measures,
+        sections=_parse_sections(raw.get("sections"), where, ids),
     )
 
 

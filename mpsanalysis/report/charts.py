@@ -8,6 +8,7 @@ told apart by style and marker as well as colour.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -16,8 +17,13 @@ from mpsanalysis.report.html import format_count
 
 __all__ = ["plot_financial_year_months", "plot_borough_comparison", "setup_style"]
 
-_THIS_YEAR = {"color": "#1d3c78", "linestyle": "-", "marker": "o", "linewidth": 2.2}
-_LAST_YEAR = {"color": "#8a8a8a", "linestyle": "--", "marker": "s", "linewidth": 1.6}
+_THIS_YEAR: dict[str, Any] = {"color": "#1d3c78", "linestyle": "-", "marker": "o", "linewidth": 2.2}
+_LAST_YEAR: dict[str, Any] = {
+    "color": "#8a8a8a",
+    "linestyle": "--",
+    "marker": "s",
+    "linewidth": 1.6,
+}
 
 
 def setup_style() -> None:

@@ -207,8 +207,49 @@ def _assess(result: measures.MeasureResult) -> Assessment:
     return assess_against_target(target, position, direction=m.direction, year_complete=complete)
 
 
+#: Sections computed here from the borough crime series and the extracts.
+CORE_SECTIONS = (
+    "headline",
+    "narrative",
+    "trend",
+    "spc",
+    "forecast",
+    "borough",
+    "evaluation",
+    "notes",
+)
+#: Core sections that have a chart (``figure(name, measure)``).
+CORE_FIGURES = ("trend", "spc", "forecast", "borough", "evaluation")
+
+_HEADLINE_HEADER = [
+    "Measure",
+    "This year to date",
+    "Same period last year",
+    "Change",
+    "Year-end forecast (present rate)",
+    "Year-end forecast (last year's pattern)",
+    "Target",
+    "Status",
+    "Variation (latest month)",
+]
+
+
+def _float(value: float | None) -> float:
+    """A figure as a float, missing (None) as NaN."""
+    return math.nan if value is None else float(value)
+
+
+def _nullable_int(values) -> pd.Series:
+    """Whole-number figures as nullable integers (``Int64``), missing as ``<NA>``."""
+    return pd.Series(values, dtype="float64").round().astype("Int64")
+
+
 class ObjectiveReport:
     """Everything an objective report shows, for one period and geography.
+
+    Each section's numbers come first, as a DataFrame (:meth:`table`); charts are
+    matplotlib figures (:meth:`figure`); :meth:`html` and :meth:`show` render a section
+    from those, and only rendering formats numbers as text.
 
     Parameters
     ----------
@@ -249,7 +290,16 @@ class ObjectiveReport:
             )
             spc, xmr = _spc(result)
             self.rows.append(_Row(result, _assess(result), _significance(result), spc, xmr))
-        self._crime = crime
+        #: The borough crime table (the processed store's ``borough_crime``).
+        self.crime: pd.DataFrame = crime
+        self._tables: dict[tuple, pd.DataFrame] = {}
+        self._models: dict[str, dict | None] = {}
+        self._evaluations: dict[tuple, dict | None] = {}
+
+    @property
+    def _crime(self) -> pd.DataFrame:
+        # Alias kept for report/sections.py until it reads ``report.crime``.
+        return self.crime
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -260,6 +310,12 @@ class ObjectiveReport:
     @property
     def status_counts(self) -> Counter:
         return Counter(row.assessment.status for row in self.rows)
+
+    def _row(self, measure_id: str) -> _Row:
+        for row in self.rows:
+            if row.result.measure.id == measure_id:
+                return row
+        raise ParameterError(f"objective {self.objective.id!r} has no measure {measure_id!r}")
 
     def _banner(self) -> str:
         parts = []
@@ -281,8 +337,156 @@ class ObjectiveReport:
             )
         return "".join(parts)
 
-    # ------------------------------------------------------------------ sections
-    def header_html(self) -> str:
+    # ------------------------------------------------------------------ public API
+    def table(self, name: str, measure: str | None = None, **options) -> pd.DataFrame:
+        """A section's numbers as a tidy DataFrame (cached: computed once per report).
+
+        Parameters
+        ----------
+        name : str
+            A core section (:data:`CORE_SECTIONS`) or one of ``sections.SECTIONS``.
+        measure : str, optional
+            A measure id, for sections about one measure (``borough``, ``evaluation``,
+            ``funnel``, ``map``, ``wards``); defaults to the catalogue's choice. For
+            ``trend``, ``spc`` and ``forecast`` it keeps only that measure's rows.
+        **options
+            ``evaluation``: ``start``, ``geography``, ``operation``, ``months_after``,
+            overriding the catalogue; other sections: their arguments.
+        """
+        if name not in CORE_SECTIONS:
+            from mpsanalysis.report import sections
+
+            section = sections.SECTIONS[self._known(name)]
+            if section.table is None:
+                raise ParameterError(f"section {name!r} has no table yet")
+            return section.table(self, **self._section_args(name, measure, options))
+        if name in ("borough", "evaluation"):
+            key: tuple = (name, *sorted(self._core_args(name, measure, options).items()))
+        else:
+            key = (name,)
+        if key not in self._tables:
+            build = getattr(self, f"_{name}_table")
+            if name in ("borough", "evaluation"):
+                self._tables[key] = build(**self._core_args(name, measure, options))
+            else:
+                self._tables[key] = build()
+        table = self._tables[key]
+        if measure is not None and name in ("trend", "spc", "forecast", "headline", "notes"):
+            self._row(measure)
+            return table[table["measure"] == measure].reset_index(drop=True)
+        return table
+
+    def figure(self, name: str, measure: str | None = None, **options):
+        """A section's chart as a :class:`matplotlib.figure.Figure` (a new one each call,
+        to restyle freely).
+
+        ``trend``, ``spc`` and ``forecast`` draw one measure (default: the first that has
+        the chart); ``borough`` and ``evaluation`` the measure the catalogue names.
+        """
+        if name not in CORE_SECTIONS:
+            from mpsanalysis.report import sections
+
+            section = sections.SECTIONS[self._known(name)]
+            if section.figure is None:
+                raise ParameterError(f"section {name!r} has no chart")
+            return section.figure(self, **self._section_args(name, measure, options))
+        if name not in CORE_FIGURES:
+            raise ParameterError(
+                f"section {name!r} has no chart: charts are {', '.join(CORE_FIGURES)}"
+            )
+        if name in ("borough", "evaluation"):
+            drawn = getattr(self, f"_{name}_figure")(**self._core_args(name, measure, options))
+        else:
+            if measure is None:
+                table = self.table(name)
+                ids = list(dict.fromkeys(table["measure"]))
+                if name == "forecast":
+                    ids = [i for i in ids if self._models.get(i) is not None]
+                if not ids:
+                    raise ParameterError(f"no measure has a {name} chart for this period")
+                measure = ids[0]
+            drawn = getattr(self, f"_{name}_figure")(measure)
+        if drawn is None:
+            raise ParameterError(f"no {name} chart for {measure or 'this report'} this period")
+        return drawn[0]
+
+    def html(self, name: str, measure: str | None = None, **options) -> str:
+        """A section rendered as HTML (what :meth:`show` displays)."""
+        if name == "header":
+            return self._header_html()
+        if name not in CORE_SECTIONS:
+            from mpsanalysis.report import sections
+
+            return sections.SECTIONS[self._known(name)].html(
+                self, **self._section_args(name, measure, options)
+            )
+        render = getattr(self, f"_render_{name}")
+        if name in ("borough", "evaluation"):
+            return render(**self._core_args(name, measure, options))
+        if measure is not None:
+            raise ParameterError(f"section {name!r} shows every measure: no measure argument")
+        return render()
+
+    def show(self, name: str, measure: str | None = None, **options) -> None:
+        """Display a section in the notebook: ``header``, ``summary``, a core section
+        (:data:`CORE_SECTIONS`) or one of ``sections.SECTIONS``."""
+        from IPython.display import HTML, display
+
+        if name == "summary":
+            display({SUMMARY_MIMETYPE: self.summary()}, raw=True)
+            return
+        display(HTML(self.html(name, measure, **options)))
+
+    @staticmethod
+    def show_html(html: str) -> None:
+        """Display HTML built elsewhere in the notebook."""
+        from IPython.display import HTML, display
+
+        display(HTML(html))
+
+    # ------------------------------------------------------------------ arguments
+    def _known(self, name: str) -> str:
+        from mpsanalysis.report import sections
+
+        if name not in sections.SECTIONS:
+            names = ", ".join(("header", "summary", *CORE_SECTIONS, *sections.SECTIONS))
+            raise ParameterError(f"section {name!r} is not one of {names}")
+        return name
+
+    def _section_args(self, name: str, measure: str | None, options: dict) -> dict:
+        """Arguments of a sections.py section: the catalogue's, then the caller's."""
+        args = dict(self.objective.sections.get(name, {}))
+        if "measure" in args:
+            args["measure_id"] = args.pop("measure")
+        if measure is not None:
+            args["measure_id"] = measure
+        args.update(options)
+        return args
+
+    def _core_args(self, name: str, measure: str | None, options: dict) -> dict:
+        if name == "borough":
+            if options:
+                raise ParameterError(f"section 'borough' takes no options ({', '.join(options)})")
+            return {"measure_id": measure}
+        args = dict(self.objective.sections.get("evaluation", {}))
+        unknown = set(options) - {"start", "geography", "operation", "months_after"}
+        if unknown:
+            raise ParameterError(
+                f"section 'evaluation' has no option(s) {', '.join(sorted(unknown))}"
+            )
+        args.update({k: v for k, v in options.items()})
+        if measure is not None:
+            args["measure"] = measure
+        return {
+            "measure_id": args.get("measure") or None,
+            "start": args.get("start") or "",
+            "geography": args.get("geography") or None,
+            "operation": args.get("operation") or "the operation",
+            "months_after": int(str(args.get("months_after", 24))),
+        }
+
+    # ------------------------------------------------------------------ header
+    def _header_html(self) -> str:
         """Title block: objective, period, geography, data vintage and status summary."""
         o = self.objective
         counts = self.status_counts
@@ -304,26 +508,86 @@ class ObjectiveReport:
             f'<dl class="report-meta">{rows}</dl></header>{self._banner()}'
         )
 
-    def headline_rows(self) -> list[list[str]]:
-        """The headline table's cells (text), one row per measure."""
-        out = []
+    # ------------------------------------------------------------------ headline
+    def _headline_table(self) -> pd.DataFrame:
+        """One row per measure: the year to date against the same period last year."""
+        records = []
         for row in self.rows:
             r, a = row.result, row.assessment
-            m = r.measure
-            name = m.title + (" (proxy)" if m.proxy else "") + (" (S)" if r.synthetic else "")
-            status = status_html(a.status)
-            target = m.target.describe(m.direction) if m.target else "none"
-            variation = row.spc["variation_label"] if row.spc else "–"
-            if not r.supplied:
+            m, c = r.measure, r.comparison
+            record = {
+                "measure": m.id,
+                "title": m.title,
+                "unit": m.unit,
+                "current": math.nan,
+                "previous": math.nan,
+                "change": math.nan,
+                "percent_change": math.nan,
+                "forecast_present_rate": math.nan,
+                "forecast_last_year_pattern": math.nan,
+                "target": m.target.describe(m.direction) if m.target else None,
+                "status": a.status,
+                "variation": row.spc["variation_label"] if row.spc else None,
+                "supplied": bool(r.supplied),
+                "published": bool(r.supplied and (m.unit == "proportion" or c is not None)),
+                "synthetic": bool(r.synthetic),
+                "proxy": bool(m.proxy),
+                "note": r.note or None,
+            }
+            if r.supplied and m.unit == "proportion":
+                record.update(
+                    current=_float(r.fytd_rate),
+                    previous=_float(r.last_year_rate),
+                    change=_float(r.fytd_rate) - _float(r.last_year_rate),
+                )
+            elif r.supplied and c is not None:
+                record.update(
+                    current=_float(c.current),
+                    previous=_float(c.previous),
+                    change=_float(c.change),
+                    percent_change=_float(c.percent_change),
+                    forecast_present_rate=_float(c.forecast_run_rate),
+                    forecast_last_year_pattern=_float(c.forecast_seasonal),
+                )
+            records.append(record)
+        table = pd.DataFrame.from_records(records)
+        for column in ("measure", "title", "unit", "target", "status", "variation", "note"):
+            table[column] = table[column].astype("string")
+        for column in ("supplied", "published", "synthetic", "proxy"):
+            table[column] = table[column].astype(bool)
+        for column in (
+            "current",
+            "previous",
+            "change",
+            "percent_change",
+            "forecast_present_rate",
+            "forecast_last_year_pattern",
+        ):
+            table[column] = table[column].astype("float64")
+        table.attrs.update(
+            period=self.window.label,
+            last_year=periods.same_period_last_year(self.window).label,
+            geography=self.geography,
+        )
+        return table
+
+    def _headline_cells(self) -> list[list[str]]:
+        """The headline table formatted as text cells, one row per measure."""
+        out = []
+        for t in self.table("headline").itertuples(index=False):
+            name = t.title + (" (proxy)" if t.proxy else "") + (" (S)" if t.synthetic else "")
+            status = status_html(str(t.status))
+            target = "none" if pd.isna(t.target) else str(t.target)
+            variation = "–" if pd.isna(t.variation) else str(t.variation)
+            if not t.supplied:
                 out.append([name, "data not supplied", "", "", "", "", target, status, ""])
-            elif m.unit == "proportion":
-                change = r.fytd_rate - r.last_year_rate
+            elif t.unit == "proportion":
                 out.append(
                     [
                         name,
-                        format_percent(r.fytd_rate),
-                        format_percent(r.last_year_rate),
-                        format_change(change, unit=" pts"),
+                        format_percent(t.current),
+                        format_percent(t.previous),
+                        format_change(t.change, unit=" pts"),
                         "",
                         "",
                         target,
@@ -331,25 +595,24 @@ class ObjectiveReport:
                         variation,
                     ]
                 )
-            elif r.comparison is None:
+            elif not t.published:
                 out.append([name, "not published", "", "", "", "", target, status, ""])
             else:
-                c = r.comparison
-                fmt = partial(_format_value, m.unit)
-                if math.isnan(c.change):
+                fmt = partial(_format_value, str(t.unit))
+                if math.isnan(t.change):
                     change = "n/a"
-                elif m.unit == "money":
-                    change = f"{format_money_change(c.change)} ({format_change(c.percent_change)})"
+                elif t.unit == "money":
+                    change = f"{format_money_change(t.change)} ({format_change(t.percent_change)})"
                 else:
-                    change = f"{format_change(c.change, 0, '')} ({format_change(c.percent_change)})"
+                    change = f"{format_change(t.change, 0, '')} ({format_change(t.percent_change)})"
                 out.append(
                     [
                         name,
-                        fmt(c.current),
-                        fmt(c.previous),
+                        fmt(t.current),
+                        fmt(t.previous),
                         change,
-                        fmt(c.forecast_run_rate),
-                        fmt(c.forecast_seasonal),
+                        fmt(t.forecast_present_rate),
+                        fmt(t.forecast_last_year_pattern),
                         target,
                         status,
                         variation,
@@ -357,36 +620,22 @@ class ObjectiveReport:
                 )
         return out
 
-    def headline_html(self) -> str:
-        """The headline table: FYTD, last year, change, forecasts, target and status."""
-        last = periods.same_period_last_year(self.window)
-        header = [
-            "Measure",
-            "This year to date",
-            "Same period last year",
-            "Change",
-            "Year-end forecast (present rate)",
-            "Year-end forecast (last year's pattern)",
-            "Target",
-            "Status",
-            "Variation (latest month)",
-        ]
-        table = table_html(
-            header,
-            self.headline_rows(),
+    def _render_headline(self) -> str:
+        table = self.table("headline")
+        html = table_html(
+            _HEADLINE_HEADER,
+            self._headline_cells(),
             caption=f"Headline figures: {self.objective.title}, {self.geography}, "
-            f"{self.window.label} against {last.label}",
+            f"{table.attrs['period']} against {table.attrs['last_year']}",
             raw_columns=(7,),
             classes="data-table headline-table",
         )
-        notes = [
-            f"{row.result.measure.title}: {row.result.note}" for row in self.rows if row.result.note
-        ]
-        notes_html = "".join(callout_html(n, "note") for n in notes)
-        return table + notes_html
+        notes = [f"{t.title}: {t.note}" for t in table.itertuples(index=False) if pd.notna(t.note)]
+        return html + "".join(callout_html(n, "note") for n in notes)
 
-    def narrative_sentences(self) -> list[str]:
-        """Plain sentences in the style of the reference reports, built from the figures."""
+    # ------------------------------------------------------------------ narrative
+    def _narrative_table(self) -> pd.DataFrame:
+        """One row per sentence of the summary: the measure it is about and the text."""
         sentences = []
         where = "London" if self.geography == boroughs.LONDON else self.geography
         for row in self.rows:
@@ -405,9 +654,10 @@ class ObjectiveReport:
                 )
                 if r.rate_before:
                     text += f", compared with {format_percent(r.last_year_rate)} last year"
-                sentences.append(text + ".")
+                sentences.append((m.id, text + "."))
                 continue
             c = r.comparison
+            assert c is not None
             fmt = partial(_format_value, m.unit)
             if m.unit == "money":
                 text = f"{m.title} in {where} total {fmt(c.current)} financial year to date"
@@ -436,122 +686,166 @@ class ObjectiveReport:
                     " If the present rate continues, the year will end at around "
                     f"{fmt(round_for_narrative(c.forecast_run_rate))}."
                 )
-            sentences.append(text.replace("..", "."))
-        return sentences
+            sentences.append((m.id, text.replace("..", ".")))
+        return pd.DataFrame(
+            {
+                "measure": pd.Series([s[0] for s in sentences], dtype="string"),
+                "sentence": pd.Series([s[1] for s in sentences], dtype="string"),
+            }
+        )
 
-    def narrative_html(self) -> str:
+    def narrative_sentences(self) -> list[str]:
+        """Plain sentences in the style of the reference reports, built from the figures."""
+        return [str(s) for s in self.table("narrative")["sentence"]]
+
+    def _render_narrative(self) -> str:
         sentences = self.narrative_sentences()
         if not sentences:
             return "<p>No measure has figures for this period.</p>"
         return "".join(f"<p>{escape(s)}</p>" for s in sentences)
 
-    def trend_html(self) -> str:
-        """This financial year against last, month by month, for each count measure."""
-        parts = []
+    # ------------------------------------------------------------------ trend
+    def _trend_table(self) -> pd.DataFrame:
+        """Month by month, this financial year (to the period end) and last, per measure."""
+        fy = periods.financial_year(self.period_end)
+        frames = []
         for row in self.rows:
             r = row.result
             if r.measure.unit not in ("count", "money") or r.monthly.empty:
                 continue
-            title = f"{r.measure.title}, {self.geography}"
-            ylabel = {"money": "£ per month"}.get(r.measure.unit, "Offences per month")
-            if r.measure.source == "extract" and r.measure.unit == "count":
-                ylabel = "Number per month"
-            fig, alt = charts.plot_financial_year_months(
-                r.monthly, self.period_end, title, ylabel=ylabel
-            )
-            caption = f"{title}: this financial year against last. Source: {r.source_label}."
-            parts.append(figure_html(fig, alt, caption))
+            for year in (fy - 1, fy):
+                months = periods.financial_year_window(year).months
+                values = r.monthly.reindex(months).to_numpy(dtype="float64")
+                values = np.where([m <= self.period_end for m in months], values, np.nan)
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "measure": r.measure.id,
+                            "financial_year": periods.financial_year_label(year),
+                            "this_year": year == fy,
+                            "month": pd.PeriodIndex(months, freq="M"),
+                            "value": values,
+                        }
+                    )
+                )
+        columns = ["measure", "financial_year", "this_year", "month", "value"]
+        if not frames:
+            return _empty(columns, {"month": "period[M]", "value": "float64", "this_year": bool})
+        table = pd.concat(frames, ignore_index=True)
+        table["measure"] = table["measure"].astype("string")
+        table["financial_year"] = table["financial_year"].astype("string")
+        return table[columns]
+
+    def _trend_figure(self, measure_id: str):
+        row = self._row(measure_id)
+        r = row.result
+        table = self.table("trend", measure_id)
+        if table.empty:
+            return None
+        series = table.set_index("month")["value"]
+        title = f"{r.measure.title}, {self.geography}"
+        ylabel = {"money": "£ per month"}.get(r.measure.unit, "Offences per month")
+        if r.measure.source == "extract" and r.measure.unit == "count":
+            ylabel = "Number per month"
+        fig, alt = charts.plot_financial_year_months(series, self.period_end, title, ylabel=ylabel)
+        caption = f"{title}: this financial year against last. Source: {r.source_label}."
+        return fig, alt, caption
+
+    def _render_trend(self) -> str:
+        parts = []
+        for measure_id in dict.fromkeys(self.table("trend")["measure"]):
+            drawn = self._trend_figure(str(measure_id))
+            if drawn is not None:
+                parts.append(figure_html(*drawn))
         return "".join(parts) or "<p>No monthly series to chart for this period.</p>"
 
-    def borough_html(self, measure_id: str | None = None) -> str:
-        """Boroughs compared on one measure: FYTD rate per 1,000 residents where the
-        population is known, else counts."""
-        rows = [
-            r
-            for r in self.rows
-            if r.result.measure.source == "borough-crime" and r.result.classification
-        ]
-        if measure_id:
-            rows = [r for r in rows if r.result.measure.id == measure_id]
-        if not rows:
-            return "<p>No borough-level measure is available for this period.</p>"
-        r = rows[0].result
-        table = measures.borough_breakdown(
-            r.measure, self.period_end, r.classification, self._crime
-        )
-        values, label, london = table["current"], "Offences, financial year to date", None
-        population = _borough_population(periods.financial_year(self.period_end))
-        if population is not None:
-            pop = population.reindex(table["borough_code"]).to_numpy()
-            values = table["current"] / pop * 1000
-            label = "Offences per 1,000 residents, financial year to date"
-            london = table["current"].sum() / pop.sum() * 1000
-        highlight = None if self.geography == boroughs.LONDON else self.geography
-        title = f"{r.measure.title} by borough, {self.window.label}"
-        fig, alt = charts.plot_borough_comparison(values, title, label, highlight, london)
-        caption = f"{title}. Source: {r.source_label}" + (
-            "; population: GLA/ONS borough population (see data sources)."
-            if population is not None
-            else "."
-        )
-        return figure_html(fig, alt, caption)
+    # ------------------------------------------------------------------ SPC
+    def _spc_table(self) -> pd.DataFrame:
+        """The XmR chart data of every monthly measure with a direction of improvement."""
+        frames = []
+        for row in self.rows:
+            if row.xmr is None:
+                continue
+            frame = row.xmr.copy()
+            frame.index = pd.PeriodIndex(frame.index, freq="M", name="month")
+            frame = frame.reset_index()
+            frame.insert(0, "measure", row.result.measure.id)
+            frames.append(frame)
+        if not frames:
+            return _empty(["measure", "month", "value", "mean", "ucl", "lcl", "special_cause"])
+        table = pd.concat(frames, ignore_index=True)
+        table["measure"] = table["measure"].astype("string")
+        table.attrs["latest"] = {
+            row.result.measure.id: dict(row.spc) for row in self.rows if row.spc is not None
+        }
+        return table
 
-    def spc_html(self) -> str:
-        """XmR charts (statistical process control) for each monthly measure with a
-        direction of improvement: is the latest month ordinary variation or a signal?"""
+    def _spc_figure(self, measure_id: str):
         import matplotlib.pyplot as plt
 
         from mpsanalysis.stats.spc import plot_xmr
 
+        row = self._row(measure_id)
+        table = self.table("spc", measure_id)
+        if table.empty or row.spc is None:
+            return None
+        r = row.result
+        shown = table.drop(columns="measure").set_index("month").iloc[-SPC_DISPLAY_MONTHS:]
+        title = f"{r.measure.title}, {self.geography}: monthly XmR chart"
+        fig, ax = plt.subplots(figsize=(8, 3.4))
+        plot_xmr(shown, r.measure.direction, title, ax=ax)
+        signals = int(shown["special_cause"].sum())
+        alt = (
+            f"{title}, last {len(shown)} months. Mean {shown['mean'].iloc[-1]:,.0f} a "
+            f"month, process limits {max(shown['lcl'].iloc[-1], 0):,.0f} to "
+            f"{shown['ucl'].iloc[-1]:,.0f}. {signals} of {len(shown)} months show "
+            f"special-cause variation. Latest month: {row.spc['variation_label']}."
+        )
+        caption = (
+            f"{title}. Limits are the mean ± 2.66 × the mean moving range of a fixed "
+            "baseline (NHS Making Data Count); points outside the limits or in runs "
+            "are signals, marked by shape as well as colour."
+        )
+        return fig, alt, caption
+
+    def _render_spc(self) -> str:
         parts = []
-        for row in self.rows:
-            if row.xmr is None:
+        table = self.table("spc")
+        for measure_id in dict.fromkeys(table["measure"]):
+            row = self._row(str(measure_id))
+            drawn = self._spc_figure(str(measure_id))
+            if drawn is None or row.spc is None:
                 continue
-            r = row.result
-            shown = row.xmr.iloc[-SPC_DISPLAY_MONTHS:]
-            title = f"{r.measure.title}, {self.geography}: monthly XmR chart"
-            fig, ax = plt.subplots(figsize=(8, 3.4))
-            plot_xmr(shown, r.measure.direction, title, ax=ax)
-            signals = int(shown["special_cause"].sum())
-            alt = (
-                f"{title}, last {len(shown)} months. Mean {shown['mean'].iloc[-1]:,.0f} a "
-                f"month, process limits {max(shown['lcl'].iloc[-1], 0):,.0f} to "
-                f"{shown['ucl'].iloc[-1]:,.0f}. {signals} of {len(shown)} months show "
-                f"special-cause variation. Latest month: {row.spc['variation_label']}."
+            parts.append(figure_html(*drawn))
+            parts.append(
+                escape_paragraph(f"{row.result.measure.title}, latest month: {row.spc['label']}.")
             )
-            caption = (
-                f"{title}. Limits are the mean ± 2.66 × the mean moving range of a fixed "
-                "baseline (NHS Making Data Count); points outside the limits or in runs "
-                "are signals, marked by shape as well as colour."
-            )
-            parts.append(figure_html(fig, alt, caption))
-            parts.append(escape_paragraph(f"{r.measure.title}, latest month: {row.spc['label']}."))
         if not parts:
             return "<p>No monthly series with a direction of improvement to chart.</p>"
         return "".join(parts)
 
-    def forecast_html(self) -> str:
-        """Year-end forecasts side by side: present rate, last year's pattern, and a
-        seasonal model with an 80% prediction interval and the chance of meeting the
-        target."""
+    # ------------------------------------------------------------------ forecast
+    def _forecast_table(self) -> pd.DataFrame:
+        """Year-end forecasts per count or money measure: present rate, last year's
+        pattern, and a seasonal model with its 80% interval and chance of the target."""
         import warnings
 
-        from mpsanalysis.stats.forecast import forecast_year_end_model, plot_forecast
+        from mpsanalysis.stats.forecast import forecast_year_end_model
 
-        if periods.months_elapsed(self.period_end) == 12:
-            return "<p>The financial year is complete: the figures above are final.</p>"
-        rows, charts = [], []
-        for row in self.rows:
+        records = []
+        complete = periods.months_elapsed(self.period_end) == 12
+        for row in self.rows if not complete else []:
             r, c = row.result, row.result.comparison
             if c is None or r.measure.unit not in ("count", "money") or math.isnan(c.current):
                 continue
-            fmt = partial(_format_value, r.measure.unit)
             target_total = None
             t = r.measure.target
             if t is not None and t.type == "reduction" and not math.isnan(c.last_year_total):
+                assert t.percent is not None
                 target_total = c.last_year_total * (1 - t.percent / 100)
             elif t is not None and t.type == "absolute":
                 target_total = t.value
+            reason = None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
@@ -570,49 +864,108 @@ class ObjectiveReport:
                     )
                 except (ValueError, np.linalg.LinAlgError):
                     model, reason = None, "the model could not be fitted"
-            if model is None:
+            self._models[r.measure.id] = model
+            records.append(
+                {
+                    "measure": r.measure.id,
+                    "title": r.measure.title,
+                    "unit": r.measure.unit,
+                    "year_to_date": _float(c.current),
+                    "present_rate": _float(c.forecast_run_rate),
+                    "last_year_pattern": _float(c.forecast_seasonal),
+                    "model": math.nan if model is None else float(model["forecast"]),
+                    "lower": math.nan if model is None else float(model["lower"]),
+                    "upper": math.nan if model is None else float(model["upper"]),
+                    "probability": math.nan
+                    if model is None or model["prob_meeting_target"] is None
+                    else float(model["prob_meeting_target"]),
+                    "target_total": _float(target_total),
+                    "unavailable": reason,
+                }
+            )
+        columns = [
+            "measure",
+            "title",
+            "unit",
+            "year_to_date",
+            "present_rate",
+            "last_year_pattern",
+            "model",
+            "lower",
+            "upper",
+            "probability",
+            "target_total",
+            "unavailable",
+        ]
+        table = pd.DataFrame.from_records(records, columns=columns)
+        for column in ("measure", "title", "unit", "unavailable"):
+            table[column] = table[column].astype("string")
+        for column in columns[3:-1]:
+            table[column] = table[column].astype("float64")
+        table.attrs["year_complete"] = complete
+        return table
+
+    def _forecast_figure(self, measure_id: str):
+        import matplotlib.pyplot as plt
+
+        from mpsanalysis.stats.forecast import plot_forecast
+
+        self._row(measure_id)
+        table = self.table("forecast", measure_id)
+        model = self._models.get(measure_id)
+        if table.empty or model is None:
+            return None
+        t = table.iloc[0]
+        fmt = partial(_format_value, str(t["unit"]))
+        chance = _chance(t["probability"])
+        fig, ax = plt.subplots(figsize=(8, 3.4))
+        title = f"{t['title']}, {self.geography}: cumulative total and forecast"
+        plot_forecast(model, title, ax=ax)
+        alt = (
+            f"{title}. {fmt(model['fytd_actual'])} so far; the model forecasts "
+            f"{fmt(t['model'])} for the year, 80% interval "
+            f"{fmt(t['lower'])} to {fmt(t['upper'])}"
+            + (f"; chance of meeting the target {chance}." if chance else ".")
+        )
+        return fig, alt, title + ". Shaded: 80% prediction interval."
+
+    def _render_forecast(self) -> str:
+        if periods.months_elapsed(self.period_end) == 12:
+            return "<p>The financial year is complete: the figures above are final.</p>"
+        table = self.table("forecast")
+        rows: list[list[str]] = []
+        shown: list[str] = []
+        for t in table.itertuples(index=False):
+            fmt = partial(_format_value, str(t.unit))
+            if pd.notna(t.unavailable):
                 rows.append(
                     [
-                        r.measure.title,
-                        fmt(c.forecast_run_rate),
-                        fmt(c.forecast_seasonal),
-                        f"not available ({reason})",
+                        t.title,
+                        fmt(t.present_rate),
+                        fmt(t.last_year_pattern),
+                        f"not available ({t.unavailable})",
                         "",
                         "",
                     ]
                 )
                 continue
-            chance = (
-                ""
-                if model["prob_meeting_target"] is None
-                else format_percent(model["prob_meeting_target"] * 100, 0)
-            )
             rows.append(
                 [
-                    r.measure.title,
-                    fmt(c.forecast_run_rate),
-                    fmt(c.forecast_seasonal),
-                    fmt(model["forecast"]),
-                    f"{fmt(model['lower'])} to {fmt(model['upper'])}",
-                    chance,
+                    t.title,
+                    fmt(t.present_rate),
+                    fmt(t.last_year_pattern),
+                    fmt(t.model),
+                    f"{fmt(t.lower)} to {fmt(t.upper)}",
+                    _chance(t.probability),
                 ]
             )
-            if target_total is not None or not charts:
-                import matplotlib.pyplot as plt
-
-                fig, ax = plt.subplots(figsize=(8, 3.4))
-                title = f"{r.measure.title}, {self.geography}: cumulative total and forecast"
-                plot_forecast(model, title, ax=ax)
-                alt = (
-                    f"{title}. {fmt(model['fytd_actual'])} so far; the model forecasts "
-                    f"{fmt(model['forecast'])} for the year, 80% interval "
-                    f"{fmt(model['lower'])} to {fmt(model['upper'])}"
-                    + (f"; chance of meeting the target {chance}." if chance else ".")
-                )
-                charts.append(figure_html(fig, alt, title + ". Shaded: 80% prediction interval."))
+            if not math.isnan(t.target_total) or not shown:
+                drawn = self._forecast_figure(str(t.measure))
+                if drawn is not None:
+                    shown.append(figure_html(*drawn))
         if not rows:
             return "<p>No measure has a forecast for this period.</p>"
-        table = table_html(
+        html = table_html(
             [
                 "Measure",
                 "Present rate",
@@ -631,119 +984,308 @@ class ObjectiveReport:
             "exponential smoothing with seasonality fitted to every month of history "
             "(docs/statistics.md records how each method performed on past years).</p>"
         )
-        return table + note + "".join(charts)
+        return html + note + "".join(shown)
 
-    def evaluation_html(
+    # ------------------------------------------------------------------ boroughs
+    def _borough_row(self, measure_id: str | None) -> _Row | None:
+        rows = [
+            r
+            for r in self.rows
+            if r.result.measure.source == "borough-crime" and r.result.classification
+        ]
+        if measure_id:
+            rows = [r for r in rows if r.result.measure.id == measure_id]
+        return rows[0] if rows else None
+
+    def _borough_table(self, measure_id: str | None = None) -> pd.DataFrame:
+        """Boroughs on one measure: FYTD offences, population and rate per 1,000."""
+        columns = ["borough", "borough_code", "count", "population", "rate_per_1000"]
+        row = self._borough_row(measure_id)
+        if row is None:
+            return _empty(columns)
+        r = row.result
+        assert r.classification is not None
+        breakdown = measures.borough_breakdown(
+            r.measure, self.period_end, r.classification, self.crime
+        )
+        population = _borough_population(periods.financial_year(self.period_end))
+        if population is not None:
+            pop = population.reindex(breakdown["borough_code"]).to_numpy(dtype="float64")
+        else:
+            pop = np.full(len(breakdown), np.nan)
+        current = breakdown["current"].to_numpy(dtype="float64")
+        table = pd.DataFrame(
+            {
+                "borough": pd.Series(breakdown.index, dtype="string"),
+                "borough_code": pd.Series(breakdown["borough_code"].to_numpy(), dtype="string"),
+                "count": _nullable_int(current),
+                "population": _nullable_int(pop),
+                "rate_per_1000": current / pop * 1000,
+            }
+        )
+        table.attrs.update(
+            measure=r.measure.id,
+            title=r.measure.title,
+            source_label=r.source_label,
+            has_population=population is not None,
+            london_rate=float(current.sum() / pop.sum() * 1000)
+            if population is not None
+            else math.nan,
+        )
+        return table
+
+    def _borough_figure(self, measure_id: str | None = None):
+        table = self.table("borough", measure_id)
+        if "measure" not in table.attrs:
+            return None
+        has_population = table.attrs["has_population"]
+        index = pd.Index(table["borough"].astype(object), name="borough_name")
+        if has_population:
+            values = pd.Series(table["rate_per_1000"].to_numpy(), index=index)
+            label = "Offences per 1,000 residents, financial year to date"
+            london = table.attrs["london_rate"]
+        else:
+            values = pd.Series(table["count"].astype("float64").to_numpy(), index=index)
+            label, london = "Offences, financial year to date", None
+        highlight = None if self.geography == boroughs.LONDON else self.geography
+        title = f"{table.attrs['title']} by borough, {self.window.label}"
+        fig, alt = charts.plot_borough_comparison(values, title, label, highlight, london)
+        caption = f"{title}. Source: {table.attrs['source_label']}" + (
+            "; population: GLA/ONS borough population (see data sources)."
+            if has_population
+            else "."
+        )
+        return fig, alt, caption
+
+    def _render_borough(self, measure_id: str | None = None) -> str:
+        drawn = self._borough_figure(measure_id)
+        if drawn is None:
+            return "<p>No borough-level measure is available for this period.</p>"
+        return figure_html(*drawn)
+
+    # ------------------------------------------------------------------ evaluation
+    def _evaluate(
         self,
-        measure_id: str,
+        measure_id: str | None,
         start: str,
-        geography: str | None = None,
-        months_after: int = 24,
-        name: str = "the operation",
-    ) -> str:
-        """Interrupted time series evaluation of an operation starting in ``start``."""
+        geography: str | None,
+        operation: str,
+        months_after: int,
+    ) -> dict:
+        """The evaluation's inputs and (when it can be fitted) its result, cached."""
+        key = (measure_id, start, geography, operation, months_after)
+        if key in self._evaluations:
+            return self._evaluations[key]  # type: ignore[return-value]
         import warnings
 
-        from mpsanalysis.stats.evaluation import evaluate_intervention, plot_intervention
+        from mpsanalysis.stats.evaluation import evaluate_intervention
 
-        if not start:
+        out: dict = {"start": start, "operation": operation, "result": None}
+        if not start or not measure_id:
+            self._evaluations[key] = out
+            return out
+        where = boroughs.validate_geography(geography or self.geography)
+        begin = periods.parse_month(start, "evaluation_start")
+        measure = self.objective.measure(measure_id)
+        out.update(measure=measure, where=where, begin=begin)
+        categories = measures.load_category_vintages()
+        last = min(self.period_end, begin + months_after - 1)
+        for classification in measures.CLASSIFICATION_ORDER:
+            series = measures.measure_monthly(
+                measure, where, classification, self.crime, categories
+            )
+            series = series[series.index <= last].dropna()
+            if len(series[series.index < begin]) >= 12 and len(series[series.index >= begin]) >= 6:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out["result"] = evaluate_intervention(series, begin)
+                out["classification"] = classification
+                break
+        self._evaluations[key] = out
+        return out
+
+    def _evaluation_table(self, **args) -> pd.DataFrame:
+        """Interrupted time series of an operation: month, observed, fitted and
+        counterfactual counts; the effect figures are in ``.attrs``."""
+        found = self._evaluate(**args)
+        result = found["result"]
+        columns = ["month", "observed", "fitted", "counterfactual", "after_start"]
+        if result is None:
+            table = _empty(columns)
+            table.attrs.update(evaluated=False)
+            return table
+        data = result["table"]
+        table = pd.DataFrame(
+            {
+                "month": pd.PeriodIndex(data.index, freq="M"),
+                "observed": data["observed"].to_numpy(dtype="float64"),
+                "fitted": data["fitted"].to_numpy(dtype="float64"),
+                "counterfactual": data["counterfactual"].to_numpy(dtype="float64"),
+                "after_start": data["post"].to_numpy(dtype=bool),
+            }
+        )
+        post = result["post_period"]
+        table.attrs.update(
+            evaluated=True,
+            measure=found["measure"].id,
+            geography=found["where"],
+            start=found["begin"],
+            operation=found["operation"],
+            classification=found["classification"],
+            months_after=int(result["n_after"]),
+            observed_after=float(post["observed"].sum()),
+            expected_after=float(post["counterfactual"].sum()),
+            effect=float(result["effect"]),
+            effect_pct=float(result["effect_pct"]),
+            step_rate_ratio=float(result["step_rate_ratio"]),
+            step_ci_low=float(result["step_ci_low"]),
+            step_ci_high=float(result["step_ci_high"]),
+            slope_rate_ratio=float(result["slope_rate_ratio"]),
+            slope_ci_low=float(result["slope_ci_low"]),
+            slope_ci_high=float(result["slope_ci_high"]),
+        )
+        return table
+
+    def _evaluation_title(self, found: dict) -> str:
+        return (
+            f"{found['measure'].title}, {found['where']}: {found['operation']} from "
+            f"{found['begin'].strftime('%b %Y')}"
+        )
+
+    def _evaluation_figure(self, **args):
+        import matplotlib.pyplot as plt
+
+        from mpsanalysis.stats.evaluation import plot_intervention
+
+        found = self._evaluate(**args)
+        if found["result"] is None:
+            return None
+        fig, ax = plt.subplots(figsize=(8, 3.6))
+        plot_intervention(found["result"], self._evaluation_title(found), ax=ax)
+        return (fig,)
+
+    def _render_evaluation(self, **args) -> str:
+        found = self._evaluate(**args)
+        if not found["start"] or "measure" not in found and found["result"] is None:
             return (
                 "<p>No operation to evaluate: set the notebook's evaluation parameters "
                 "(measure, first month and geography).</p>"
             )
-        where = boroughs.validate_geography(geography or self.geography)
-        begin = periods.parse_month(start, "evaluation_start")
-        measure = self.objective.measure(measure_id)
-        crime = self._crime
-        categories = measures.load_category_vintages()
-        last = min(self.period_end, begin + months_after - 1)
-        best = None
-        for classification in measures.CLASSIFICATION_ORDER:
-            series = measures.measure_monthly(measure, where, classification, crime, categories)
-            series = series[series.index <= last].dropna()
-            if len(series[series.index < begin]) >= 12 and len(series[series.index >= begin]) >= 6:
-                best = (classification, series)
-                break
-        if best is None:
+        measure, where, begin = found["measure"], found["where"], found["begin"]
+        if found["result"] is None:
             return escape_paragraph(
                 f"{measure.title} in {where} cannot be evaluated from {begin.strftime('%B %Y')}"
                 f" with data up to {self.period_end.strftime('%B %Y')}: the method needs at "
                 "least 12 months before the start and 6 after, in one crime classification."
             )
-        classification, series = best
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = evaluate_intervention(series, begin)
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(8, 3.6))
-        title = f"{measure.title}, {where}: {name} from {begin.strftime('%b %Y')}"
-        plot_intervention(result, title, ax=ax)
+        e = self.table("evaluation", **_evaluation_options(args))
+        a = e.attrs
+        title = self._evaluation_title(found)
         step = (
-            f"level changed by a factor of {result['step_rate_ratio']:.2f} (95% CI "
-            f"{result['step_ci_low']:.2f} to {result['step_ci_high']:.2f})"
+            f"level changed by a factor of {a['step_rate_ratio']:.2f} (95% CI "
+            f"{a['step_ci_low']:.2f} to {a['step_ci_high']:.2f})"
         )
         slope = (
-            f"monthly trend changed by a factor of {result['slope_rate_ratio']:.3f} (95% "
-            f"CI {result['slope_ci_low']:.3f} to {result['slope_ci_high']:.3f})"
+            f"monthly trend changed by a factor of {a['slope_rate_ratio']:.3f} (95% "
+            f"CI {a['slope_ci_low']:.3f} to {a['slope_ci_high']:.3f})"
         )
-        post = result["post_period"]
         text = (
-            f"Over the {result['n_after']} months from {begin.strftime('%B %Y')}, "
-            f"{measure.title.lower()} in {where} was {format_count(post['observed'].sum())} "
-            f"against {format_count(post['counterfactual'].sum())} expected had the earlier "
+            f"Over the {a['months_after']} months from {begin.strftime('%B %Y')}, "
+            f"{measure.title.lower()} in {where} was {format_count(a['observed_after'])} "
+            f"against {format_count(a['expected_after'])} expected had the earlier "
             f"level, trend and seasonal pattern continued "
-            f"({format_change(result['effect_pct'])}). "
+            f"({format_change(a['effect_pct'])}). "
             f"At the start the {step}; the {slope}."
         )
-        alt = f"{title}. {text}"
+        (fig,) = self._evaluation_figure(**args)
         caption = (
             f"{title}: observed, fitted and counterfactual (no operation). Segmented "
             "quasi-Poisson regression with seasonal terms; "
-            f"{measures.CLASSIFICATION_LABELS[classification]}."
+            f"{measures.CLASSIFICATION_LABELS[found['classification']]}."
         )
         return (
             escape_paragraph(text)
-            + figure_html(fig, alt, caption)
+            + figure_html(fig, f"{title}. {text}", caption)
             + escape_paragraph(
                 "A change at the start of an operation is consistent with an effect but does not "
                 "prove one: anything else that changed in the same month would show the same way."
             )
         )
 
-    def notes_html(self) -> str:
-        """Definitions of the measures: categories per classification, proxies, caveats."""
-        items = []
+    # ------------------------------------------------------------------ notes
+    def _notes_table(self) -> pd.DataFrame:
+        """Definitions of the measures: source, categories, classification, caveats."""
+        records = []
         for row in self.rows:
             m, r = row.result.measure, row.result
-            text = f"<strong>{escape(m.title)}</strong>: "
-            if m.source == "borough-crime":
-                text += escape(f"London Datastore categories — {m.describe_categories()}.")
-                if r.classification:
-                    text += escape(
-                        f" This report uses {measures.CLASSIFICATION_LABELS[r.classification]}."
-                    )
+            records.append(
+                {
+                    "measure": m.id,
+                    "title": m.title,
+                    "source": m.source,
+                    "definition": m.describe_categories()
+                    if m.source == "borough-crime"
+                    else m.extract_measure,
+                    "classification": r.classification
+                    if m.source == "borough-crime" and r.classification
+                    else None,
+                    "proxy": bool(m.proxy),
+                    "notes": m.notes or None,
+                    "assessment": row.assessment.reason,
+                }
+            )
+        table = pd.DataFrame.from_records(
+            records,
+            columns=[
+                "measure",
+                "title",
+                "source",
+                "definition",
+                "classification",
+                "proxy",
+                "notes",
+                "assessment",
+            ],
+        )
+        for column in table.columns:
+            if column != "proxy":
+                table[column] = table[column].astype("string")
+        table["proxy"] = table["proxy"].astype(bool)
+        return table
+
+    def _render_notes(self) -> str:
+        items = []
+        for t in self.table("notes").itertuples(index=False):
+            text = f"<strong>{escape(t.title)}</strong>: "
+            if t.source == "borough-crime":
+                text += escape(f"London Datastore categories — {t.definition}.")
+                if pd.notna(t.classification):
+                    label = measures.CLASSIFICATION_LABELS[str(t.classification)]
+                    text += escape(f" This report uses {label}.")
             else:
-                text += escape(f"internal extract measure '{m.extract_measure}'.")
-            if m.proxy:
+                text += escape(f"internal extract measure '{t.definition}'.")
+            if t.proxy:
                 text += " <em>Proxy measure.</em>"
-            if m.notes:
-                text += " " + escape(m.notes)
-            text += escape(f" Assessment: {row.assessment.reason}.")
+            if pd.notna(t.notes):
+                text += " " + escape(t.notes)
+            text += escape(f" Assessment: {t.assessment}.")
             items.append(f"<li>{text}</li>")
         return f'<ul class="measure-notes">{"".join(items)}</ul>'
 
+    # ------------------------------------------------------------------ summary
     def summary(self) -> dict:
-        """Machine-readable summary for the index page."""
+        """Machine-readable summary for the index page (figures formatted from the
+        headline table)."""
         records = []
-        for row, cells in zip(self.rows, self.headline_rows(), strict=True):
+        table = self.table("headline")
+        for t, cells in zip(table.itertuples(index=False), self._headline_cells(), strict=True):
             records.append(
                 {
-                    "measure": row.result.measure.title,
+                    "measure": str(t.title),
                     "figure": cells[1],
                     "change": cells[3],
-                    "status": row.assessment.status,
-                    "synthetic": row.result.synthetic,
+                    "status": str(t.status),
+                    "synthetic": bool(t.synthetic),
                 }
             )
         return {
@@ -756,34 +1298,32 @@ class ObjectiveReport:
             "measures": records,
         }
 
-    @staticmethod
-    def show_html(html: str) -> None:
-        """Display HTML built by a section method (e.g. evaluation_html) in the notebook."""
-        from IPython.display import HTML, display
 
-        display(HTML(html))
+def _evaluation_options(args: dict) -> dict:
+    """Evaluation arguments (as from ``_core_args``) as ``table`` keywords."""
+    return {
+        "measure": args["measure_id"],
+        "start": args["start"],
+        "geography": args["geography"],
+        "operation": args["operation"],
+        "months_after": args["months_after"],
+    }
 
-    def show(self, section: str) -> None:
-        """Display a section in the notebook (header, headline, narrative, trend,
-        borough, notes, summary)."""
-        from IPython.display import HTML, display
 
-        if section == "summary":
-            display({SUMMARY_MIMETYPE: self.summary()}, raw=True)
-            return
-        renderers = {
-            "header": self.header_html,
-            "headline": self.headline_html,
-            "narrative": self.narrative_html,
-            "trend": self.trend_html,
-            "borough": self.borough_html,
-            "notes": self.notes_html,
-            "spc": self.spc_html,
-            "forecast": self.forecast_html,
-        }
-        if section not in renderers:
-            raise ParameterError(f"section {section!r} is not one of {', '.join(renderers)}")
-        display(HTML(renderers[section]()))
+def _chance(probability: float) -> str:
+    """The chance of meeting a target as text ('' when there is no target)."""
+    return "" if math.isnan(probability) else format_percent(probability * 100, 0)
+
+
+def _empty(columns: list[str], dtypes: dict | None = None) -> pd.DataFrame:
+    """An empty table with the given columns (text unless ``dtypes`` says otherwise)."""
+    dtypes = dtypes or {}
+    return pd.DataFrame(
+        {c: pd.Series(dtype=dtypes.get(c, "string" if c in _TEXT else "float64")) for c in columns}
+    )
+
+
+_TEXT = {"measure", "financial_year", "borough", "borough_code", "title", "unit"}
 
 
 def escape_paragraph(text: str) -> str:
