@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mpsanalysis import boroughs, periods
-from mpsanalysis.errors import ParameterError
+from mpsanalysis.errors import DataValidationError, ParameterError
 from mpsanalysis.ingest import extracts
 from mpsanalysis.measures import catalogue
 from mpsanalysis.measures import compute as measures
@@ -295,11 +295,6 @@ class ObjectiveReport:
         self._tables: dict[tuple, pd.DataFrame] = {}
         self._models: dict[str, dict | None] = {}
         self._evaluations: dict[tuple, dict | None] = {}
-
-    @property
-    def _crime(self) -> pd.DataFrame:
-        # Alias kept for report/sections.py until it reads ``report.crime``.
-        return self.crime
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -1005,32 +1000,32 @@ class ObjectiveReport:
             return _empty(columns)
         r = row.result
         assert r.classification is not None
-        breakdown = measures.borough_breakdown(
-            r.measure, self.period_end, r.classification, self.crime
-        )
-        population = _borough_population(periods.financial_year(self.period_end))
-        if population is not None:
-            pop = population.reindex(breakdown["borough_code"]).to_numpy(dtype="float64")
-        else:
-            pop = np.full(len(breakdown), np.nan)
-        current = breakdown["current"].to_numpy(dtype="float64")
+        try:
+            rates = measures.borough_rates(r.measure, self.period_end, r.classification, self.crime)
+            has_population = True
+        except (DataValidationError, ParameterError):  # no population: counts only
+            rates = measures.borough_breakdown(
+                r.measure, self.period_end, r.classification, self.crime
+            ).reset_index(names="borough")
+            rates["population"], rates["rate"] = np.nan, np.nan
+            has_population = False
+        current = rates["current"].to_numpy(dtype="float64")
+        pop = rates["population"].to_numpy(dtype="float64")
         table = pd.DataFrame(
             {
-                "borough": pd.Series(breakdown.index, dtype="string"),
-                "borough_code": pd.Series(breakdown["borough_code"].to_numpy(), dtype="string"),
+                "borough": pd.Series(rates["borough"].to_numpy(), dtype="string"),
+                "borough_code": pd.Series(rates["borough_code"].to_numpy(), dtype="string"),
                 "count": _nullable_int(current),
                 "population": _nullable_int(pop),
-                "rate_per_1000": current / pop * 1000,
+                "rate_per_1000": rates["rate"].to_numpy(dtype="float64"),
             }
         )
         table.attrs.update(
             measure=r.measure.id,
             title=r.measure.title,
             source_label=r.source_label,
-            has_population=population is not None,
-            london_rate=float(current.sum() / pop.sum() * 1000)
-            if population is not None
-            else math.nan,
+            has_population=has_population,
+            london_rate=float(current.sum() / pop.sum() * 1000) if has_population else math.nan,
         )
         return table
 
@@ -1329,16 +1324,3 @@ _TEXT = {"measure", "financial_year", "borough", "borough_code", "title", "unit"
 def escape_paragraph(text: str) -> str:
     """A paragraph of escaped text."""
     return f"<p>{escape(text)}</p>"
-
-
-def _borough_population(year: int) -> pd.Series | None:
-    """Population by borough GSS code for a year, or None when not in the store."""
-    try:
-        from mpsanalysis.ingest.sources.population import read_borough_population
-    except ImportError:
-        return None
-    try:
-        table = read_borough_population(year)
-    except Exception:  # the population table is optional for this chart
-        return None
-    return table.set_index("borough_code")["population"]
