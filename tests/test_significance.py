@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from mpsanalysis.errors import ParameterError
 from mpsanalysis.stats.significance import (
@@ -217,19 +219,63 @@ def test_difference_interval_matches_newcombe_table(counts, expected):
     assert (round(result["ci_low"], 4), round(result["ci_high"], 4)) == expected
 
 
-def test_pooled_z_test_by_hand():
-    # 56/70 = 0.8 against 48/80 = 0.6; pooled p = 104/150 = 0.693333
-    # se = sqrt(0.693333 x 0.306667 x (1/70 + 1/80)) = sqrt(0.212622 x 0.0267857)
-    #    = sqrt(0.00569524) = 0.0754668; z = 0.2 / 0.0754668 = 2.65018
-    # p = erfc(z / sqrt 2) = 0.00804
+def _newcombe_by_formula(k1, n1, k2, n2, z):
+    # Newcombe (1998) method 10 written out again here from the paper, with Wilson limits
+    # from the quadratic-root form (the package uses the centre +/- half-width form).
+    def wilson(k, n):
+        p = k / n
+        a = 1 + z * z / n
+        b = -(2 * p + z * z / n)
+        c = p * p
+        roots = np.roots([a, b, c])
+        return float(min(roots.real)), float(max(roots.real))
+
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson(k1, n1)
+    l2, u2 = wilson(k2, n2)
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
+def test_proportions_verdict_agrees_with_interval_4_of_20_against_0_of_20():
+    # Issue 15: the pooled z-test called this significant (z = 0.2 / sqrt(0.1 x 0.9 x
+    # 0.1) = 2.108, p = 0.035) while the 95% interval includes zero. By hand, z = 1.96:
+    # 0 of 20: u2 = (z^2/20) / (1 + z^2/20) = 0.19207 / 1.19207 = 0.16113
+    # 4 of 20: centre = (0.2 + 0.09604) / 1.19207 = 0.24831,
+    #          half = 1.96 sqrt(0.008 + 0.0024) / 1.19207 = 0.16768, l1 = 0.08063
+    # lower = 0.2 - sqrt(0.11937^2 + 0.16113^2) = 0.2 - 0.20053 = -0.0005 < 0
+    result = compare_proportions(4, 20, 0, 20)
+    assert result["ci_low"] == pytest.approx(-0.0005, abs=2e-4)
+    assert result["significant"] is False
+    assert result["p_value"] > 0.05
+    assert "within normal variation" in result["verdict"]
+    assert "p = 0.050)" not in result["verdict"]
+    # The p-value is the level at which the interval just reaches zero.
+    z_star = stats.norm.isf(result["p_value"] / 2)
+    assert _newcombe_by_formula(4, 20, 0, 20, z_star)[0] == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    "counts", [(56, 70, 48, 80), (9, 10, 3, 10), (4, 20, 0, 20), (3, 50, 11, 50), (1, 3, 2, 3)]
+)
+def test_proportions_significant_exactly_when_interval_excludes_zero(counts):
+    result = compare_proportions(*counts)
+    low, high = _newcombe_by_formula(*counts, stats.norm.isf(0.025))
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((low, high), abs=1e-9)
+    assert result["significant"] is (low > 0 or high < 0)
+    assert (result["p_value"] < 0.05) is result["significant"]
+    touched = _newcombe_by_formula(*counts, stats.norm.isf(result["p_value"] / 2))
+    nearest = touched[0] if result["difference"] > 0 else touched[1]
+    assert nearest == pytest.approx(0.0, abs=1e-8)
+
+
+def test_proportions_newcombe_example_a_verdict():
+    # 56/70 against 48/80: the interval (0.0524, 0.3339) excludes zero.
     result = compare_proportions(56, 70, 48, 80)
-    assert result["z"] == pytest.approx(2.65018, abs=1e-4)
-    assert result["p_value"] == pytest.approx(math.erfc(2.65018 / math.sqrt(2)), rel=1e-4)
     assert result["difference"] == pytest.approx(0.2)
     assert result["direction"] == "increase" and result["significant"] is True
-    assert result["verdict"] == (
-        "The rise from 60.0% (48 of 80) to 80.0% (56 of 70) is statistically significant "
-        "(p = 0.008)"
+    assert result["verdict"].startswith(
+        "The rise from 60.0% (48 of 80) to 80.0% (56 of 70) is statistically significant (p = "
     )
 
 
@@ -242,29 +288,41 @@ def test_proportions_no_difference():
 # --- assess_rate_against_target --------------------------------------------------------
 
 
-def test_rate_against_target_exact_tails():
-    # 30 of 100 against a 20% target: p_above = P(X >= 30 | n=100, p=0.2) and
-    # p_below = P(X <= 30), summed directly.
+def test_rate_against_target_score_tails():
+    # 30 of 100 against 20%: z = (0.3 - 0.2) / sqrt(0.2 x 0.8 / 100) = 0.1 / 0.04 = 2.5
+    # p_above = 1 - Phi(2.5) = 0.5 erfc(2.5 / sqrt 2) = 0.00621; two-sided p = 0.01242.
+    # Wilson: centre = (0.3 + 0.019207) / 1.038415 = 0.30740,
+    #         half = 1.96 sqrt(0.0021 + 0.00009604) / 1.038415 = 0.08845 -> (21.9%, 39.6%)
     result = assess_rate_against_target(30, 100, 0.20)
-    p_above = sum(binomial_pmf(j, 100, 0.2) for j in range(30, 101))
-    p_below = sum(binomial_pmf(j, 100, 0.2) for j in range(0, 31))
-    assert result["p_above"] == pytest.approx(p_above, rel=1e-9)
-    assert result["p_below"] == pytest.approx(p_below, rel=1e-9)
+    assert result["p_above"] == pytest.approx(0.5 * math.erfc(2.5 / math.sqrt(2)), rel=1e-9)
+    assert result["p_value"] == pytest.approx(math.erfc(2.5 / math.sqrt(2)), rel=1e-9)
     assert result["position"] == "above target"
     assert result["verdict"] == (
         "The rate of 30.0% (30 of 100) is significantly above the target of 20% "
-        "(one-sided p = 0.011)"
+        "(95% interval 21.9% to 39.6%; p = 0.012)"
     )
     assert (result["ci_low"], result["ci_high"]) == pytest.approx(wilson_interval(30, 100))
 
 
+def test_rate_against_target_agrees_with_wilson_2_of_20_against_30pc():
+    # Issue 15: the exact one-sided test gave P(X <= 2 | 20, 0.3) = 0.035, "significantly
+    # below", while the Wilson interval contains 0.30. By hand: Wilson upper for 2/20 =
+    # (0.1 + 0.09604) / 1.19207 + 1.96 sqrt(0.0045 + 0.0024) / 1.19207
+    # = 0.16446 + 0.13658 = 0.30104 > 0.30; score z = -0.2 / sqrt(0.21 / 20) = -1.95180,
+    # two-sided p = erfc(1.95180 / sqrt 2) = 0.0510.
+    result = assess_rate_against_target(2, 20, 0.3)
+    assert result["ci_high"] == pytest.approx(0.30104, abs=2e-5)
+    assert result["position"] == "consistent with target"
+    assert result["significant"] is False
+    assert result["p_value"] == pytest.approx(math.erfc(1.95180 / math.sqrt(2)), rel=1e-4)
+    assert "not significantly different" in result["verdict"]
+
+
 def test_rate_below_and_consistent_with_target():
-    # 3 of 40 against 25%: P(X <= 3 | 40, 0.25) is small -> below target.
+    # 3 of 40 against 25%: z = (0.075 - 0.25) / sqrt(0.1875 / 40) = -2.556 -> below.
     below = assess_rate_against_target(3, 40, 0.25)
-    assert below["p_below"] == pytest.approx(
-        sum(binomial_pmf(j, 40, 0.25) for j in range(4)), rel=1e-9
-    )
-    assert below["position"] == "below target"
+    assert below["p_below"] == pytest.approx(0.5 * math.erfc(2.5560 / math.sqrt(2)), rel=1e-3)
+    assert below["position"] == "below target" and below["ci_high"] < 0.25
     consistent = assess_rate_against_target(10, 40, 0.25)
     assert consistent["position"] == "consistent with target"
     assert "not significantly different" in consistent["verdict"]
@@ -280,3 +338,25 @@ def test_format_p_value():
     assert format_p_value(0.0004) == "p < 0.001"
     assert format_p_value(0.04) == "p = 0.040"
     assert format_p_value(0.5) == "p = 0.50"
+
+
+@pytest.mark.parametrize(
+    ("p", "alpha", "expected"),
+    [
+        (0.0502, 0.05, "p = 0.0502"),  # 3 decimals would show 0.050 beside "significant"
+        (0.04996, 0.05, "p = 0.04996"),  # 3 and 4 decimals would show 0.050 / 0.0500
+        (0.05, 0.05, "p = 0.050"),
+        (0.0496, 0.05, "p = 0.0496"),
+        (0.1004, 0.1, "p = 0.1004"),  # 2 decimals would show 0.10
+        (0.0123, 0.05, "p = 0.012"),
+        (0.0004, 0.0005, "p = 0.0004"),
+    ],
+)
+def test_format_p_value_never_rounds_across_alpha(p, alpha, expected):
+    assert format_p_value(p, alpha) == expected
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "0.05"])
+def test_format_p_value_rejects_non_p_values(p):
+    with pytest.raises(ParameterError, match="p_value"):
+        format_p_value(p)

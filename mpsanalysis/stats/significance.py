@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from numbers import Integral, Real
 
-from scipy import stats
+from scipy import optimize, stats
 
 from mpsanalysis.errors import ParameterError
 
@@ -35,7 +35,7 @@ def _check_count(value, name: str) -> int:
     if isinstance(value, Integral):
         number = int(value)
     elif isinstance(value, Real) and math.isfinite(value) and float(value).is_integer():
-        number = int(value)
+        number = int(float(value))
     else:
         raise ParameterError(f"{name} must be a whole number, not {value!r}")
     if number < 0:
@@ -63,34 +63,57 @@ def _check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
-def format_p_value(p_value: float) -> str:
-    """A p-value as reports quote it: ``p < 0.001``, ``p = 0.012`` or ``p = 0.29``.
+def format_p_value(p_value: float, alpha: float = SIGNIFICANCE_LEVEL) -> str:
+    """A p-value as reports quote it, never rounded across the significance level.
 
     Parameters
     ----------
     p_value : float
         A p-value between 0 and 1.
+    alpha : float, default 0.05
+        The significance level the verdict beside it uses.
 
     Returns
     -------
     str
+        ``p < 0.001``, ``p = 0.012``, ``p = 0.29``, or with more decimals when the usual
+        rounding would land on, or on the wrong side of, ``alpha``.
 
     Notes
     -----
-    Two decimals from 0.1 up, three below 0.1 (so values near the 0.05 threshold are not
-    rounded onto it), and "< 0.001" below 0.001, following the usual journal convention
-    (e.g. the BMJ's guidance to authors on reporting p-values).
+    Two decimals from 0.1 up, three below 0.1, and "< 0.001" below 0.001, following the
+    usual journal convention (e.g. the BMJ's guidance to authors on reporting p-values).
+    If the rounded value is not strictly on the same side of ``alpha`` as the p-value
+    itself (0.0502 would show as "0.050", 0.04996 as "0.050"), decimals are added, up
+    to six, until it is: "p = 0.0502", "p = 0.04996". A p-value exactly equal to
+    ``alpha`` is shown as equal to it.
 
     Examples
     --------
     >>> format_p_value(0.2891), format_p_value(0.0123), format_p_value(0.00002)
     ('p = 0.29', 'p = 0.012', 'p < 0.001')
+    >>> format_p_value(0.0502), format_p_value(0.04996)
+    ('p = 0.0502', 'p = 0.04996')
     """
-    if p_value < 0.001:
+    if isinstance(p_value, bool) or not isinstance(p_value, Real) or not 0 <= p_value <= 1:
+        raise ParameterError(f"p_value must be a number from 0 to 1, not {p_value!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
+        raise ParameterError(f"alpha must be a number between 0 and 1, not {alpha!r}")
+    p = float(p_value)
+    if p < 0.001 and alpha >= 0.001:
         return "p < 0.001"
-    if p_value < 0.1:
-        return f"p = {p_value:.3f}"
-    return f"p = {p_value:.2f}"
+    decimals = 2 if p >= 0.1 else 3
+    while True:
+        shown = round(p, decimals)
+        if p == alpha:
+            right_side = True
+        elif p < alpha:
+            right_side = shown < alpha
+        else:
+            right_side = shown > alpha
+        if (right_side and (shown > 0 or p == 0)) or decimals >= 6:
+            return f"p = {p:.{decimals}f}"
+        decimals += 1
 
 
 def _verdict(change: str, significant: bool, p_value: float) -> str:
@@ -239,14 +262,58 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     """
     k, n = _check_trials(successes, trials, "successes", "trials")
     c = _check_confidence(confidence)
-    z = stats.norm.ppf(0.5 + c / 2.0)
+    z = float(stats.norm.ppf(0.5 + c / 2.0))
+    lower, upper = _wilson_z(k, n, z)
+    return (float(lower), float(upper))
+
+
+def _wilson_z(k: int, n: int, z: float) -> tuple[float, float]:
+    """Wilson score limits for k of n at the normal deviate z (no argument checks)."""
     p = k / n
     denominator = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
     lower = 0.0 if k == 0 else max(0.0, centre - half)
     upper = 1.0 if k == n else min(1.0, centre + half)
-    return (float(lower), float(upper))
+    return lower, upper
+
+
+def _newcombe_z(k1: int, n1: int, k2: int, n2: int, z: float) -> tuple[float, float]:
+    """Newcombe's hybrid score interval (method 10) for p1 - p2 at the normal deviate z."""
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = _wilson_z(k1, n1, z)
+    l2, u2 = _wilson_z(k2, n2, z)
+    difference = p1 - p2
+    low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return low, high
+
+
+#: Largest normal deviate searched when inverting an interval (two-sided p ~ 1e-300).
+_Z_MAX = 37.0
+
+
+def _newcombe_p_value(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """Two-sided p-value that matches Newcombe's interval, and its signed deviate.
+
+    The p-value is 1 - c for the confidence level c at which the interval's limit nearest
+    zero is exactly zero, so that "p < 0.05" holds exactly when the 95% interval
+    excludes zero.
+    """
+    if k1 * n2 == k2 * n1:
+        return 1.0, 0.0
+    positive = k1 * n2 > k2 * n1
+
+    def nearest_limit(z: float) -> float:
+        low, high = _newcombe_z(k1, n1, k2, n2, z)
+        return low if positive else -high
+
+    if nearest_limit(_Z_MAX) > 0:
+        z_star = _Z_MAX
+    else:
+        z_star = float(optimize.brentq(nearest_limit, 0.0, _Z_MAX, xtol=1e-12))
+    p_value = float(2 * stats.norm.sf(z_star))
+    return p_value, z_star if positive else -z_star
 
 
 def _percent(k: int, n: int) -> str:
@@ -267,25 +334,28 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int) -> dict:
     Returns
     -------
     dict
-        ``p1``, ``p2`` (the proportions), ``difference`` (p1 - p2), ``ci_low``,
-        ``ci_high`` (95% interval of the difference), ``z``, ``p_value`` (two-sided),
-        ``significant`` (p < 0.05), ``direction`` (``'increase'``, ``'decrease'``,
-        ``'no change'``) and ``verdict``.
+        ``k1``, ``n1``, ``k2``, ``n2``, ``p1``, ``p2`` (the proportions), ``difference``
+        (p1 - p2), ``ci_low``, ``ci_high`` (95% interval of the difference), ``z`` (the
+        signed normal deviate at which the interval touches zero), ``p_value``
+        (two-sided), ``significant`` (True exactly when the 95% interval excludes zero),
+        ``direction`` (``'increase'``, ``'decrease'``, ``'no change'``), ``method`` and
+        ``verdict``.
 
     Notes
     -----
-    Pooled two-proportion z-test: with :math:`\\bar p = (k_1+k_2)/(n_1+n_2)`,
-
-    .. math:: z = \\frac{\\hat p_1 - \\hat p_2}
-              {\\sqrt{\\bar p(1-\\bar p)(1/n_1 + 1/n_2)}}, \\quad p = 2\\,\\Phi(-|z|)
-
-    (z = 0 and p = 1 when both proportions are 0 or both are 1).
-
     The interval for the difference is Newcombe's hybrid score interval (method 10):
-    with Wilson 95% limits :math:`(l_1, u_1)` and :math:`(l_2, u_2)`,
+    with Wilson limits :math:`(l_1, u_1)` and :math:`(l_2, u_2)` at the normal deviate
+    :math:`z`,
 
     .. math:: D - \\sqrt{(\\hat p_1-l_1)^2 + (u_2-\\hat p_2)^2},\\quad
               D + \\sqrt{(u_1-\\hat p_1)^2 + (\\hat p_2-l_2)^2}
+
+    The verdict is decided by this interval, and the p-value is the test that the
+    interval inverts: the two-sided :math:`p = 2\\Phi(-z^*)` where :math:`z^*` is the
+    deviate at which the limit nearest zero is exactly zero (found by Brent's method).
+    So "significant" (p < 0.05) and "the 95% interval excludes zero" always agree. A
+    pooled z-test would not: for 4 of 20 against 0 of 20 it gives p = 0.035 while the
+    interval, -0.0005 to 0.4, includes zero.
 
     Source: Newcombe RG (1998) "Interval estimation for the difference between
     independent proportions: comparison of eleven methods", *Statistics in Medicine*
@@ -298,24 +368,18 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int) -> dict:
     >>> result = compare_proportions(56, 70, 48, 80)
     >>> round(result["ci_low"], 4), round(result["ci_high"], 4)
     (0.0524, 0.3339)
-    >>> result["verdict"]
-    'The rise from 60.0% (48 of 80) to 80.0% (56 of 70) is statistically significant (p = 0.008)'
+    >>> result["significant"]
+    True
+    >>> compare_proportions(4, 20, 0, 20)["verdict"]
+    'The rise from 0.0% (0 of 20) to 20.0% (4 of 20) is within normal variation (p = 0.0505)'
     """
     k1, n1 = _check_trials(k1, n1, "k1", "n1")
     k2, n2 = _check_trials(k2, n2, "k2", "n2")
     p1, p2 = k1 / n1, k2 / n2
-    pooled = (k1 + k2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    if se == 0:
-        z, p_value = 0.0, 1.0
-    else:
-        z = (p1 - p2) / se
-        p_value = float(2 * stats.norm.sf(abs(z)))
-    l1, u1 = wilson_interval(k1, n1)
-    l2, u2 = wilson_interval(k2, n2)
+    z95 = float(stats.norm.ppf(0.975))
+    ci_low, ci_high = _newcombe_z(k1, n1, k2, n2, z95)
+    p_value, z = _newcombe_p_value(k1, n1, k2, n2)
     difference = p1 - p2
-    ci_low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    ci_high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
     if k1 * n2 == k2 * n1:
         direction = "no change"
         change = f"The proportion of {_percent(k1, n1)} against {_percent(k2, n2)}"
@@ -323,7 +387,7 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int) -> dict:
         direction = "increase" if difference > 0 else "decrease"
         word = "rise" if difference > 0 else "fall"
         change = f"The {word} from {_percent(k2, n2)} to {_percent(k1, n1)}"
-    significant = p_value < SIGNIFICANCE_LEVEL
+    significant = ci_low > 0 or ci_high < 0
     return {
         "k1": k1,
         "n1": n1,
@@ -338,6 +402,7 @@ def compare_proportions(k1: int, n1: int, k2: int, n2: int) -> dict:
         "p_value": p_value,
         "significant": bool(significant),
         "direction": direction,
+        "method": "Newcombe hybrid score interval (method 10) and the test it inverts",
         "verdict": _verdict(change, significant, p_value),
     }
 
@@ -358,25 +423,33 @@ def assess_rate_against_target(k: int, n: int, target: float) -> dict:
     -------
     dict
         ``k``, ``n``, ``rate`` (k/n), ``target``, ``ci_low``, ``ci_high`` (Wilson 95%),
-        ``p_below`` (one-sided exact p-value for "the true rate is below the target"),
-        ``p_above`` (likewise "above"), ``position`` (``'above target'``, ``'below
-        target'`` or ``'consistent with target'``) and ``verdict``.
+        ``z`` (score statistic), ``p_below`` (one-sided score-test p-value for "the
+        true rate is below the target"), ``p_above`` (likewise "above"), ``p_value``
+        (two-sided, ``2 * min(p_below, p_above)``), ``significant``, ``position``
+        (``'above target'``, ``'below target'`` or ``'consistent with target'``),
+        ``method`` and ``verdict``.
 
     Notes
     -----
-    With :math:`X \\sim \\text{Binomial}(n, \\tau)` at the target :math:`\\tau`:
-    :math:`p_{below} = P(X \\le k)` and :math:`p_{above} = P(X \\ge k)` (exact binomial
-    tests, :func:`scipy.stats.binomtest`). The rate is called significantly above (below)
-    the target when the matching one-sided p-value is below 0.05. The interval is the
-    Wilson score interval (:func:`wilson_interval`). Source: Clopper & Pearson (1934);
-    Armitage P, Berry G, Matthews JNS (2002) *Statistical Methods in Medical Research*,
-    4th ed., Blackwell, section 4.4.
+    The score test: :math:`z = (\\hat p - \\tau) / \\sqrt{\\tau(1-\\tau)/n}` at the
+    target :math:`\\tau`, :math:`p_{below} = \\Phi(z)`, :math:`p_{above} = 1 - \\Phi(z)`.
+    The Wilson interval is exactly the set of targets this two-sided test does not
+    reject, so the position is read from the interval reported: below target when the
+    whole 95% Wilson interval is below it, above when the whole interval is above it,
+    and "consistent" otherwise; equivalently the two-sided p-value is below 0.05. An
+    exact binomial one-sided test would disagree with the interval: 2 of 20 against 30%
+    gives :math:`P(X \\le 2) = 0.035` while the Wilson interval (0.028, 0.301)
+    contains 0.30. Sources: Wilson (1927); Agresti A, Coull BA (1998) "Approximate is
+    better than 'exact' for interval estimation of binomial proportions", *The American
+    Statistician* 52:119-126.
 
     Examples
     --------
     >>> result = assess_rate_against_target(30, 100, 0.20)
     >>> result["position"], round(result["p_above"], 4)
-    ('above target', 0.0112)
+    ('above target', 0.0062)
+    >>> assess_rate_against_target(2, 20, 0.3)["position"]
+    'consistent with target'
     """
     k, n = _check_trials(k, n, "k", "n")
     if isinstance(target, bool) or not isinstance(target, Real) or not 0 < target < 1:
@@ -384,24 +457,30 @@ def assess_rate_against_target(k: int, n: int, target: float) -> dict:
             f"target {target!r} must be a proportion strictly between 0 and 1 (e.g. 0.25)"
         )
     target = float(target)
-    p_below = float(stats.binomtest(k, n, target, alternative="less").pvalue)
-    p_above = float(stats.binomtest(k, n, target, alternative="greater").pvalue)
-    low, high = wilson_interval(k, n)
     rate = k / n
+    z = (rate - target) / math.sqrt(target * (1 - target) / n)
+    p_below = float(stats.norm.cdf(z))
+    p_above = float(stats.norm.sf(z))
+    p_value = min(1.0, 2 * min(p_below, p_above))
+    low, high = wilson_interval(k, n)
     described = f"The rate of {_percent(k, n)}"
     goal = f"the target of {100 * target:g}%"
-    if p_above < SIGNIFICANCE_LEVEL:
+    interval = f"95% interval {100 * low:.1f}% to {100 * high:.1f}%"
+    if low > target:
         position = "above target"
-        verdict = f"{described} is significantly above {goal} (one-sided {format_p_value(p_above)})"
-    elif p_below < SIGNIFICANCE_LEVEL:
+        verdict = (
+            f"{described} is significantly above {goal} ({interval}; {format_p_value(p_value)})"
+        )
+    elif high < target:
         position = "below target"
-        verdict = f"{described} is significantly below {goal} (one-sided {format_p_value(p_below)})"
+        verdict = (
+            f"{described} is significantly below {goal} ({interval}; {format_p_value(p_value)})"
+        )
     else:
         position = "consistent with target"
-        p_min = min(p_above, p_below)
         verdict = (
             f"{described} is not significantly different from {goal} "
-            f"(one-sided {format_p_value(p_min)})"
+            f"({interval}; {format_p_value(p_value)})"
         )
     return {
         "k": k,
@@ -410,8 +489,12 @@ def assess_rate_against_target(k: int, n: int, target: float) -> dict:
         "target": target,
         "ci_low": low,
         "ci_high": high,
+        "z": float(z),
         "p_below": p_below,
         "p_above": p_above,
+        "p_value": float(p_value),
+        "significant": position != "consistent with target",
         "position": position,
+        "method": "score test, consistent with the Wilson interval",
         "verdict": verdict,
     }
