@@ -10,16 +10,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mpsanalysis.errors import ParameterError
+from mpsanalysis.errors import DataValidationError, ParameterError
 from mpsanalysis.stats.significance import (
     assess_rate_against_target,
+    backtest_false_alarm_rate,
+    compare_counts_overdispersed,
     compare_poisson_counts,
     compare_proportions,
+    estimate_dispersion,
     format_p_value,
     wilson_interval,
 )
@@ -360,3 +364,83 @@ def test_format_p_value_never_rounds_across_alpha(p, alpha, expected):
 def test_format_p_value_rejects_non_p_values(p):
     with pytest.raises(ParameterError, match="p_value"):
         format_p_value(p)
+
+
+# --- over-dispersed FYTD change test (quasi-Poisson) --------------------------------
+
+
+def test_estimate_dispersion_matches_closed_form_for_complete_table():
+    # Two complete financial years. For a complete years x months table, the Poisson
+    # model log mu = year + month has fitted values row total x column total / grand
+    # total (the independence model), and df = (2 - 1) x (12 - 1) = 11.
+    year1 = np.array([90, 80, 100, 110, 95, 120, 130, 100, 85, 90, 105, 95], dtype=float)
+    year2 = np.array([120, 70, 90, 140, 100, 100, 160, 90, 110, 80, 100, 140], dtype=float)
+    table = np.vstack([year1, year2])
+    fitted = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    chi2 = float(((table - fitted) ** 2 / fitted).sum())
+    idx = pd.period_range("2010-04", periods=24, freq="M")
+    result = estimate_dispersion(pd.Series(np.concatenate([year1, year2]), index=idx))
+    assert result["df"] == 11
+    assert result["chi2"] == pytest.approx(chi2, rel=1e-6)
+    assert result["phi_raw"] == pytest.approx(chi2 / 11, rel=1e-6)
+    assert result["phi"] == pytest.approx(max(1.0, chi2 / 11), rel=1e-6)
+
+
+def test_estimate_dispersion_floors_at_one_and_refuses_short_or_empty_series():
+    idx = pd.period_range("2010-04", periods=24, freq="M")
+    assert estimate_dispersion(pd.Series(50.0, index=idx))["phi"] == 1.0
+    with pytest.raises(ParameterError, match="two years or more"):
+        estimate_dispersion(pd.Series(50.0, index=idx[:12]))
+    with pytest.raises(DataValidationError, match="zero in every month"):
+        estimate_dispersion(pd.Series(0.0, index=idx))
+    with pytest.raises(DataValidationError, match="negative"):
+        estimate_dispersion(pd.Series([-1.0] + [5.0] * 23, index=idx))
+
+
+def test_overdispersed_comparison_by_hand():
+    # 1,100 against 1,000, dispersion 4: n = 2,100, pi0 = 0.5,
+    # z = (1100 - 1050) / sqrt(4 x 2100 x 0.25) = 50 / 45.8258 = 1.09109,
+    # p = erfc(1.09109 / sqrt 2) = 0.2752; with dispersion 1, z = 2.18218, p = 0.0291.
+    result = compare_counts_overdispersed(1100, 1000, 4.0)
+    assert result["z"] == pytest.approx(1.09109, abs=1e-5)
+    assert result["p_value"] == pytest.approx(math.erfc(1.09109 / math.sqrt(2)), rel=1e-4)
+    assert result["significant"] is False and result["direction"] == "increase"
+    assert "quasi-Poisson" in result["method"] and "quasi-Poisson" in result["verdict"]
+    poisson_like = compare_counts_overdispersed(1100, 1000, 1.0)
+    assert poisson_like["p_value"] == pytest.approx(math.erfc(2.18218 / math.sqrt(2)), rel=1e-4)
+    assert poisson_like["significant"] is True
+    # The interval inverts the same test: Wilson for pi = 1100/2100 with deviate
+    # 1.96 x 2, solved here as the roots of (1 + z^2/n) pi^2 - (2p + z^2/n) pi + p^2 = 0.
+    zz = stats.norm.isf(0.025) * 2.0
+    n, p = 2100, 1100 / 2100
+    roots = np.sort(np.roots([1 + zz**2 / n, -(2 * p + zz**2 / n), p * p]).real)
+    expected = tuple(r / (1 - r) for r in roots)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx(expected, rel=1e-9)
+    assert result["ci_low"] < 1 < result["ci_high"]
+
+
+def test_overdispersed_comparison_same_keys_as_poisson_and_refuses_phi_below_one():
+    assert set(compare_poisson_counts(10, 12)) <= set(compare_counts_overdispersed(10, 12, 2.0))
+    with pytest.raises(ParameterError, match="at least 1"):
+        compare_counts_overdispersed(10, 12, 0.5)
+    with pytest.raises(ParameterError, match="dispersion"):
+        compare_counts_overdispersed(10, 12, float("nan"))
+
+
+def test_backtest_false_alarm_rate_on_overdispersed_synthetic_series():
+    # 30 stable series, seasonal means around 1,000 a month, negative binomial with
+    # variance = 20 x mean (size k = mu / 19). No change is ever made, so every
+    # significant comparison is a false alarm. The exact Poisson test, which assumes
+    # variance = mean, alarms far more often than 5%; the quasi-Poisson test does not.
+    rng = np.random.default_rng(20240515)
+    idx = pd.period_range("2008-04", periods=120, freq="M")
+    season = 1000 * (1 + 0.15 * np.sin(2 * np.pi * np.arange(120) / 12))
+    series = {}
+    for i in range(30):
+        k = season / 19.0
+        series[f"s{i}"] = pd.Series(rng.negative_binomial(k, k / (k + season)), index=idx)
+    frame = backtest_false_alarm_rate(series, months=6)
+    assert len(frame) == 30 * 8  # years 2010/11 to 2017/18 have 24 earlier months
+    rates = frame.attrs["false_alarm_rate"]
+    assert rates["poisson"] > 0.4
+    assert rates["quasi_poisson"] < 0.12
