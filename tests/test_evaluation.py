@@ -157,3 +157,26 @@ def test_plot_intervention():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Counterfactual (no operation)" in labels and "Start (2014-04)" in labels
     plt.close(ax.figure)
+
+
+# --- issue 15: separation and all-zero series in plain words ---------------------------
+
+
+def test_every_month_after_the_start_zero_is_refused_in_plain_words():
+    # Before: a step rate ratio of about 4e-12 with no warning.
+    counts = pd.Series(np.where(T >= 48, 0.0, 50.0), index=MONTHS)
+    with pytest.raises(ParameterError, match="every month from 2014-04 is zero"):
+        evaluate_intervention(counts, "2014-04", seasonal="none")
+
+
+def test_every_month_before_the_start_zero_is_refused():
+    counts = pd.Series(np.where(T >= 48, 30.0, 0.0), index=MONTHS)
+    with pytest.raises(ParameterError, match="every month before 2014-04 is zero"):
+        evaluate_intervention(counts, "2014-04", seasonal="none")
+
+
+def test_all_zero_series_is_refused_in_plain_words():
+    # Before: a raw statsmodels error.
+    counts = pd.Series(0.0, index=MONTHS)
+    with pytest.raises(ParameterError, match="every month of the series is zero"):
+        evaluate_intervention(counts, "2014-04")

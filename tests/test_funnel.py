@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.stats.funnel import compute_funnel, funnel_curve, plot_funnel
+from mpsanalysis.stats.funnel import compute_funnel, estimate_tau2, funnel_curve, plot_funnel
 
 matplotlib.use("Agg")
 
@@ -58,6 +58,7 @@ def test_rates_expected_and_z_by_hand():
         "upper998",
         "outlier",
         "phi",
+        "tau2",
     ]
 
 
@@ -66,7 +67,7 @@ def test_overdispersion_factor_by_hand():
     # percentiles (linear interpolation, position (11 - 1) x 0.1 = 1 and 9) are the 2nd
     # smallest (-8) and 2nd largest (6). Winsorised: -8 -8 -4 -2 0 0 0 0 0 6 6.
     # phi = (64 + 64 + 16 + 4 + 0 + 36 + 36) / 11 = 220 / 11 = 20.
-    funnel = compute_funnel(OBSERVED, POPULATION)
+    funnel = compute_funnel(OBSERVED, POPULATION, method="multiplicative")
     assert funnel["phi"].tolist() == pytest.approx([20.0] * 11)
     assert funnel.attrs["overdispersion_applied"] is True
     plain = compute_funnel(OBSERVED, POPULATION, overdispersion=False)
@@ -203,3 +204,63 @@ def test_plot_labels_outliers_by_name():
     markers = [tuple(map(tuple, c.get_paths()[0].vertices.round(3))) for c in ax.collections]
     assert len(set(markers)) == len(markers) == 3  # circle, up and down triangles
     plt.close(ax.figure)
+
+
+# --- additive random effects (tau^2), FunnelPlotR's default -----------------------------
+
+
+def test_additive_tau2_and_limits_by_hand():
+    # phi = 20 (above). N = 11, E = 100 for all, s^2 = 1/(4E) = 0.0025, w = 400.
+    # sum w = 4,400; sum w^2 / sum w = 1,760,000 / 4,400 = 400; denominator = 4,000.
+    # tau^2 = (11 x 20 - 10) / 4,000 = 210 / 4,000 = 0.0525.
+    # sqrt-ratio limits 1 +/- z sqrt(0.0025 + 0.0525) = 1 +/- z x 0.2345208;
+    # 95%: z = 1.959964 -> 1 +/- 0.459652 -> ratios 0.540348^2 = 0.291976 and
+    # 1.459652^2 = 2.130584; as rates (target 10 per 1,000): 2.91976 and 21.30584.
+    funnel = compute_funnel(OBSERVED, POPULATION)
+    assert funnel.attrs["method"] == "additive"
+    assert funnel.attrs["tau2"] == pytest.approx(0.0525)
+    assert funnel["tau2"].iloc[0] == pytest.approx(0.0525)
+    assert funnel["lower95"].iloc[0] == pytest.approx(2.91976, rel=1e-5)
+    assert funnel["upper95"].iloc[0] == pytest.approx(21.30584, rel=1e-5)
+    # 99.8%: z = 3.090232 -> 1 +/- 0.724724: rates 10 x 0.275276^2 = 0.757769 and
+    # 10 x 1.724724^2 = 29.74673.
+    assert funnel["lower998"].iloc[0] == pytest.approx(0.757769, rel=1e-4)
+    assert funnel["upper998"].iloc[0] == pytest.approx(29.74673, rel=1e-5)
+    # sqrt(O/E) = 0.5 (25) is below 0.5403 and 1.5 (225) above 1.4597: 95% only.
+    assert funnel["outlier"].tolist() == ["low (95%)"] + [None] * 9 + ["high (95%)"]
+
+
+def test_additive_tau2_with_unequal_sizes_against_numpy():
+    # Unequal populations: tau^2 computed here with numpy from the formula, with the
+    # winsorising done by sorting rather than np.quantile/clip.
+    observed = pd.Series([30, 80, 150, 400, 260, 90, 510, 45], index=list("ABCDEFGH"))
+    population = pd.Series(
+        [4_000, 9_000, 15_000, 30_000, 25_000, 12_000, 40_000, 6_000], index=list("ABCDEFGH")
+    )
+    o, p = observed.to_numpy(float), population.to_numpy(float)
+    e = o.sum() / p.sum() * p
+    z = 2 * (np.sqrt(o) - np.sqrt(e))
+    zs = np.sort(z)
+    n = len(z)
+    pos_low, pos_high = 0.1 * (n - 1), 0.9 * (n - 1)
+    q_low = zs[int(pos_low)] + (pos_low % 1) * (zs[int(pos_low) + 1] - zs[int(pos_low)])
+    q_high = zs[int(pos_high)] + (pos_high % 1) * (zs[int(pos_high) + 1] - zs[int(pos_high)])
+    zw = np.array([min(max(v, q_low), q_high) for v in z])
+    phi = (zw**2).mean()
+    w = 4 * e
+    tau2 = max(0.0, (n * phi - (n - 1)) / (w.sum() - (w**2).sum() / w.sum()))
+    assert tau2 > 0
+    funnel = compute_funnel(observed, population)
+    assert funnel.attrs["phi"] == pytest.approx(phi)
+    assert funnel.attrs["tau2"] == pytest.approx(tau2)
+    upper = e * (1 + 1.959964 * np.sqrt(1 / (4 * e) + tau2)) ** 2 * 1000 / p
+    np.testing.assert_allclose(funnel["upper95"], upper, rtol=1e-6)
+    assert estimate_tau2(z, e) == pytest.approx((phi, tau2))
+
+
+def test_additive_limits_are_not_applied_without_overdispersion():
+    funnel = compute_funnel(OBSERVED, POPULATION, overdispersion=False)
+    assert funnel.attrs["overdispersion_applied"] is False
+    assert funnel["outlier"].tolist()[:3] == ["low", "low", "low"]
+    with pytest.raises(ParameterError, match="method"):
+        compute_funnel(OBSERVED, POPULATION, method="spiegelhalter")

@@ -5,6 +5,7 @@ import math
 import pandas as pd
 import pytest
 
+from mpsanalysis.errors import DataValidationError, ParameterError
 from mpsanalysis.measures import metrics
 from mpsanalysis.report.objective import round_for_narrative
 
@@ -72,3 +73,39 @@ def test_reference_criminal_network_figures():
 def test_run_rate_rejects_bad_months(months):
     with pytest.raises(ValueError, match="months_elapsed"):
         metrics.forecast_run_rate(10, months)
+
+
+# --- issue 15: the helpers refuse what they cannot count ------------------------------
+
+
+@pytest.mark.parametrize("months", [7.9, 0, 13, 6.5, float("nan"), True, "7"])
+def test_forecast_run_rate_refuses_fractional_or_invalid_months(months):
+    # 7.9 used to be truncated silently to 7 (100 x 12 / 7 = 171.4 instead of an error).
+    with pytest.raises(ParameterError, match="months_elapsed"):
+        metrics.forecast_run_rate(100, months)
+
+
+@pytest.mark.parametrize("total", [-1, float("nan"), float("inf"), None])
+def test_forecast_run_rate_refuses_negative_or_missing_totals(total):
+    with pytest.raises(ParameterError, match="fytd_total"):
+        metrics.forecast_run_rate(total, 6)
+
+
+def test_forecast_run_rate_accepts_whole_float_months():
+    # 90 over 6.0 months: 90 x 12 / 6 = 180.
+    assert metrics.forecast_run_rate(90, 6.0) == 180.0
+
+
+def test_forecast_seasonal_profile_refuses_negative_counts():
+    with pytest.raises(ParameterError, match="last_year_total"):
+        metrics.forecast_seasonal_profile(10, 5, -7)
+    with pytest.raises(ParameterError, match="fytd_total"):
+        metrics.forecast_seasonal_profile(float("nan"), 5, 7)
+    assert math.isnan(metrics.forecast_seasonal_profile(10, float("nan"), 7))
+
+
+def test_compare_fytd_refuses_negative_counts():
+    idx = pd.period_range("2009-04", "2010-06", freq="M")
+    values = [10.0] * 12 + [12.0, -3.0, 9.0]
+    with pytest.raises(DataValidationError, match="negative count in 2010-05"):
+        metrics.compare_fytd(pd.Series(values, index=idx), "2010-06")

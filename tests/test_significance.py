@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
-from mpsanalysis.errors import ParameterError
+from mpsanalysis.errors import DataValidationError, ParameterError
 from mpsanalysis.stats.significance import (
     assess_rate_against_target,
+    backtest_false_alarm_rate,
+    compare_counts_overdispersed,
     compare_poisson_counts,
     compare_proportions,
+    estimate_dispersion,
     format_p_value,
     wilson_interval,
 )
@@ -217,19 +223,63 @@ def test_difference_interval_matches_newcombe_table(counts, expected):
     assert (round(result["ci_low"], 4), round(result["ci_high"], 4)) == expected
 
 
-def test_pooled_z_test_by_hand():
-    # 56/70 = 0.8 against 48/80 = 0.6; pooled p = 104/150 = 0.693333
-    # se = sqrt(0.693333 x 0.306667 x (1/70 + 1/80)) = sqrt(0.212622 x 0.0267857)
-    #    = sqrt(0.00569524) = 0.0754668; z = 0.2 / 0.0754668 = 2.65018
-    # p = erfc(z / sqrt 2) = 0.00804
+def _newcombe_by_formula(k1, n1, k2, n2, z):
+    # Newcombe (1998) method 10 written out again here from the paper, with Wilson limits
+    # from the quadratic-root form (the package uses the centre +/- half-width form).
+    def wilson(k, n):
+        p = k / n
+        a = 1 + z * z / n
+        b = -(2 * p + z * z / n)
+        c = p * p
+        roots = np.roots([a, b, c])
+        return float(min(roots.real)), float(max(roots.real))
+
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson(k1, n1)
+    l2, u2 = wilson(k2, n2)
+    d = p1 - p2
+    return d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2)
+
+
+def test_proportions_verdict_agrees_with_interval_4_of_20_against_0_of_20():
+    # Issue 15: the pooled z-test called this significant (z = 0.2 / sqrt(0.1 x 0.9 x
+    # 0.1) = 2.108, p = 0.035) while the 95% interval includes zero. By hand, z = 1.96:
+    # 0 of 20: u2 = (z^2/20) / (1 + z^2/20) = 0.19207 / 1.19207 = 0.16113
+    # 4 of 20: centre = (0.2 + 0.09604) / 1.19207 = 0.24831,
+    #          half = 1.96 sqrt(0.008 + 0.0024) / 1.19207 = 0.16768, l1 = 0.08063
+    # lower = 0.2 - sqrt(0.11937^2 + 0.16113^2) = 0.2 - 0.20053 = -0.0005 < 0
+    result = compare_proportions(4, 20, 0, 20)
+    assert result["ci_low"] == pytest.approx(-0.0005, abs=2e-4)
+    assert result["significant"] is False
+    assert result["p_value"] > 0.05
+    assert "within normal variation" in result["verdict"]
+    assert "p = 0.050)" not in result["verdict"]
+    # The p-value is the level at which the interval just reaches zero.
+    z_star = stats.norm.isf(result["p_value"] / 2)
+    assert _newcombe_by_formula(4, 20, 0, 20, z_star)[0] == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    "counts", [(56, 70, 48, 80), (9, 10, 3, 10), (4, 20, 0, 20), (3, 50, 11, 50), (1, 3, 2, 3)]
+)
+def test_proportions_significant_exactly_when_interval_excludes_zero(counts):
+    result = compare_proportions(*counts)
+    low, high = _newcombe_by_formula(*counts, stats.norm.isf(0.025))
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx((low, high), abs=1e-9)
+    assert result["significant"] is (low > 0 or high < 0)
+    assert (result["p_value"] < 0.05) is result["significant"]
+    touched = _newcombe_by_formula(*counts, stats.norm.isf(result["p_value"] / 2))
+    nearest = touched[0] if result["difference"] > 0 else touched[1]
+    assert nearest == pytest.approx(0.0, abs=1e-8)
+
+
+def test_proportions_newcombe_example_a_verdict():
+    # 56/70 against 48/80: the interval (0.0524, 0.3339) excludes zero.
     result = compare_proportions(56, 70, 48, 80)
-    assert result["z"] == pytest.approx(2.65018, abs=1e-4)
-    assert result["p_value"] == pytest.approx(math.erfc(2.65018 / math.sqrt(2)), rel=1e-4)
     assert result["difference"] == pytest.approx(0.2)
     assert result["direction"] == "increase" and result["significant"] is True
-    assert result["verdict"] == (
-        "The rise from 60.0% (48 of 80) to 80.0% (56 of 70) is statistically significant "
-        "(p = 0.008)"
+    assert result["verdict"].startswith(
+        "The rise from 60.0% (48 of 80) to 80.0% (56 of 70) is statistically significant (p = "
     )
 
 
@@ -242,29 +292,41 @@ def test_proportions_no_difference():
 # --- assess_rate_against_target --------------------------------------------------------
 
 
-def test_rate_against_target_exact_tails():
-    # 30 of 100 against a 20% target: p_above = P(X >= 30 | n=100, p=0.2) and
-    # p_below = P(X <= 30), summed directly.
+def test_rate_against_target_score_tails():
+    # 30 of 100 against 20%: z = (0.3 - 0.2) / sqrt(0.2 x 0.8 / 100) = 0.1 / 0.04 = 2.5
+    # p_above = 1 - Phi(2.5) = 0.5 erfc(2.5 / sqrt 2) = 0.00621; two-sided p = 0.01242.
+    # Wilson: centre = (0.3 + 0.019207) / 1.038415 = 0.30740,
+    #         half = 1.96 sqrt(0.0021 + 0.00009604) / 1.038415 = 0.08845 -> (21.9%, 39.6%)
     result = assess_rate_against_target(30, 100, 0.20)
-    p_above = sum(binomial_pmf(j, 100, 0.2) for j in range(30, 101))
-    p_below = sum(binomial_pmf(j, 100, 0.2) for j in range(0, 31))
-    assert result["p_above"] == pytest.approx(p_above, rel=1e-9)
-    assert result["p_below"] == pytest.approx(p_below, rel=1e-9)
+    assert result["p_above"] == pytest.approx(0.5 * math.erfc(2.5 / math.sqrt(2)), rel=1e-9)
+    assert result["p_value"] == pytest.approx(math.erfc(2.5 / math.sqrt(2)), rel=1e-9)
     assert result["position"] == "above target"
     assert result["verdict"] == (
         "The rate of 30.0% (30 of 100) is significantly above the target of 20% "
-        "(one-sided p = 0.011)"
+        "(95% interval 21.9% to 39.6%; p = 0.012)"
     )
     assert (result["ci_low"], result["ci_high"]) == pytest.approx(wilson_interval(30, 100))
 
 
+def test_rate_against_target_agrees_with_wilson_2_of_20_against_30pc():
+    # Issue 15: the exact one-sided test gave P(X <= 2 | 20, 0.3) = 0.035, "significantly
+    # below", while the Wilson interval contains 0.30. By hand: Wilson upper for 2/20 =
+    # (0.1 + 0.09604) / 1.19207 + 1.96 sqrt(0.0045 + 0.0024) / 1.19207
+    # = 0.16446 + 0.13658 = 0.30104 > 0.30; score z = -0.2 / sqrt(0.21 / 20) = -1.95180,
+    # two-sided p = erfc(1.95180 / sqrt 2) = 0.0510.
+    result = assess_rate_against_target(2, 20, 0.3)
+    assert result["ci_high"] == pytest.approx(0.30104, abs=2e-5)
+    assert result["position"] == "consistent with target"
+    assert result["significant"] is False
+    assert result["p_value"] == pytest.approx(math.erfc(1.95180 / math.sqrt(2)), rel=1e-4)
+    assert "not significantly different" in result["verdict"]
+
+
 def test_rate_below_and_consistent_with_target():
-    # 3 of 40 against 25%: P(X <= 3 | 40, 0.25) is small -> below target.
+    # 3 of 40 against 25%: z = (0.075 - 0.25) / sqrt(0.1875 / 40) = -2.556 -> below.
     below = assess_rate_against_target(3, 40, 0.25)
-    assert below["p_below"] == pytest.approx(
-        sum(binomial_pmf(j, 40, 0.25) for j in range(4)), rel=1e-9
-    )
-    assert below["position"] == "below target"
+    assert below["p_below"] == pytest.approx(0.5 * math.erfc(2.5560 / math.sqrt(2)), rel=1e-3)
+    assert below["position"] == "below target" and below["ci_high"] < 0.25
     consistent = assess_rate_against_target(10, 40, 0.25)
     assert consistent["position"] == "consistent with target"
     assert "not significantly different" in consistent["verdict"]
@@ -280,3 +342,105 @@ def test_format_p_value():
     assert format_p_value(0.0004) == "p < 0.001"
     assert format_p_value(0.04) == "p = 0.040"
     assert format_p_value(0.5) == "p = 0.50"
+
+
+@pytest.mark.parametrize(
+    ("p", "alpha", "expected"),
+    [
+        (0.0502, 0.05, "p = 0.0502"),  # 3 decimals would show 0.050 beside "significant"
+        (0.04996, 0.05, "p = 0.04996"),  # 3 and 4 decimals would show 0.050 / 0.0500
+        (0.05, 0.05, "p = 0.050"),
+        (0.0496, 0.05, "p = 0.0496"),
+        (0.1004, 0.1, "p = 0.1004"),  # 2 decimals would show 0.10
+        (0.0123, 0.05, "p = 0.012"),
+        (0.0004, 0.0005, "p = 0.0004"),
+    ],
+)
+def test_format_p_value_never_rounds_across_alpha(p, alpha, expected):
+    assert format_p_value(p, alpha) == expected
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan"), "0.05"])
+def test_format_p_value_rejects_non_p_values(p):
+    with pytest.raises(ParameterError, match="p_value"):
+        format_p_value(p)
+
+
+# --- over-dispersed FYTD change test (quasi-Poisson) --------------------------------
+
+
+def test_estimate_dispersion_matches_closed_form_for_complete_table():
+    # Two complete financial years. For a complete years x months table, the Poisson
+    # model log mu = year + month has fitted values row total x column total / grand
+    # total (the independence model), and df = (2 - 1) x (12 - 1) = 11.
+    year1 = np.array([90, 80, 100, 110, 95, 120, 130, 100, 85, 90, 105, 95], dtype=float)
+    year2 = np.array([120, 70, 90, 140, 100, 100, 160, 90, 110, 80, 100, 140], dtype=float)
+    table = np.vstack([year1, year2])
+    fitted = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    chi2 = float(((table - fitted) ** 2 / fitted).sum())
+    idx = pd.period_range("2010-04", periods=24, freq="M")
+    result = estimate_dispersion(pd.Series(np.concatenate([year1, year2]), index=idx))
+    assert result["df"] == 11
+    assert result["chi2"] == pytest.approx(chi2, rel=1e-6)
+    assert result["phi_raw"] == pytest.approx(chi2 / 11, rel=1e-6)
+    assert result["phi"] == pytest.approx(max(1.0, chi2 / 11), rel=1e-6)
+
+
+def test_estimate_dispersion_floors_at_one_and_refuses_short_or_empty_series():
+    idx = pd.period_range("2010-04", periods=24, freq="M")
+    assert estimate_dispersion(pd.Series(50.0, index=idx))["phi"] == 1.0
+    with pytest.raises(ParameterError, match="two years or more"):
+        estimate_dispersion(pd.Series(50.0, index=idx[:12]))
+    with pytest.raises(DataValidationError, match="zero in every month"):
+        estimate_dispersion(pd.Series(0.0, index=idx))
+    with pytest.raises(DataValidationError, match="negative"):
+        estimate_dispersion(pd.Series([-1.0] + [5.0] * 23, index=idx))
+
+
+def test_overdispersed_comparison_by_hand():
+    # 1,100 against 1,000, dispersion 4: n = 2,100, pi0 = 0.5,
+    # z = (1100 - 1050) / sqrt(4 x 2100 x 0.25) = 50 / 45.8258 = 1.09109,
+    # p = erfc(1.09109 / sqrt 2) = 0.2752; with dispersion 1, z = 2.18218, p = 0.0291.
+    result = compare_counts_overdispersed(1100, 1000, 4.0)
+    assert result["z"] == pytest.approx(1.09109, abs=1e-5)
+    assert result["p_value"] == pytest.approx(math.erfc(1.09109 / math.sqrt(2)), rel=1e-4)
+    assert result["significant"] is False and result["direction"] == "increase"
+    assert "quasi-Poisson" in result["method"] and "quasi-Poisson" in result["verdict"]
+    poisson_like = compare_counts_overdispersed(1100, 1000, 1.0)
+    assert poisson_like["p_value"] == pytest.approx(math.erfc(2.18218 / math.sqrt(2)), rel=1e-4)
+    assert poisson_like["significant"] is True
+    # The interval inverts the same test: Wilson for pi = 1100/2100 with deviate
+    # 1.96 x 2, solved here as the roots of (1 + z^2/n) pi^2 - (2p + z^2/n) pi + p^2 = 0.
+    zz = stats.norm.isf(0.025) * 2.0
+    n, p = 2100, 1100 / 2100
+    roots = np.sort(np.roots([1 + zz**2 / n, -(2 * p + zz**2 / n), p * p]).real)
+    expected = tuple(r / (1 - r) for r in roots)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx(expected, rel=1e-9)
+    assert result["ci_low"] < 1 < result["ci_high"]
+
+
+def test_overdispersed_comparison_same_keys_as_poisson_and_refuses_phi_below_one():
+    assert set(compare_poisson_counts(10, 12)) <= set(compare_counts_overdispersed(10, 12, 2.0))
+    with pytest.raises(ParameterError, match="at least 1"):
+        compare_counts_overdispersed(10, 12, 0.5)
+    with pytest.raises(ParameterError, match="dispersion"):
+        compare_counts_overdispersed(10, 12, float("nan"))
+
+
+def test_backtest_false_alarm_rate_on_overdispersed_synthetic_series():
+    # 30 stable series, seasonal means around 1,000 a month, negative binomial with
+    # variance = 20 x mean (size k = mu / 19). No change is ever made, so every
+    # significant comparison is a false alarm. The exact Poisson test, which assumes
+    # variance = mean, alarms far more often than 5%; the quasi-Poisson test does not.
+    rng = np.random.default_rng(20240515)
+    idx = pd.period_range("2008-04", periods=120, freq="M")
+    season = 1000 * (1 + 0.15 * np.sin(2 * np.pi * np.arange(120) / 12))
+    series = {}
+    for i in range(30):
+        k = season / 19.0
+        series[f"s{i}"] = pd.Series(rng.negative_binomial(k, k / (k + season)), index=idx)
+    frame = backtest_false_alarm_rate(series, months=6)
+    assert len(frame) == 30 * 8  # years 2010/11 to 2017/18 have 24 earlier months
+    rates = frame.attrs["false_alarm_rate"]
+    assert rates["poisson"] > 0.4
+    assert rates["quasi_poisson"] < 0.12

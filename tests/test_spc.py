@@ -17,7 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.stats.spc import classify_variation, compute_xmr, plot_xmr, summarise_variation
+from mpsanalysis.stats.spc import (
+    classify_variation,
+    compute_xmr,
+    detect_sustained_signal,
+    plot_xmr,
+    report_baseline,
+    summarise_variation,
+)
 
 matplotlib.use("Agg")
 
@@ -315,3 +322,108 @@ def test_affine_change_of_units_moves_limits_alike(values, scale, shift):
             moved[column], scale * base[column] + shift, rtol=1e-9, atol=1e-6
         )
     np.testing.assert_allclose(base["ucl"] - base["mean"], base["mean"] - base["lcl"], atol=1e-9)
+
+
+# --- issue 15: rules as NHSRplotthedots, screening, baselines ---------------------------
+
+# A baseline of 20 months alternating 10, 12: mean 11, every moving range 2, so
+# limits 11 +/- 2.66 x 2 = 5.68 and 16.32, and 2 sigma = 11 +/- (2/3) x 5.32 = 7.453 and
+# 14.547.
+_ALTERNATING = [10.0, 12.0] * 10
+
+
+def test_two_of_three_ignores_points_beyond_the_limits():
+    # 17 is beyond the upper limit (rule 1); 15 is the only point between 2 sigma and the
+    # limit in its window, so "two of three" must not fire for it.
+    xmr = compute_xmr(monthly(_ALTERNATING + [17.0, 15.0, 11.0]), baseline_points=20)
+    assert xmr["ucl"].iloc[0] == pytest.approx(16.32)
+    assert "2 of 3" not in xmr["rule"].iloc[21]
+    assert not xmr["special_cause"].iloc[21]
+    assert xmr["rule"].iloc[20] == "above upper limit"
+
+
+def test_two_of_three_needs_the_same_side():
+    # 15 (above 14.547) and 7 (below 7.453): one each side, no signal.
+    mixed = compute_xmr(monthly(_ALTERNATING + [15.0, 7.0, 11.0]), baseline_points=20)
+    assert not mixed["special_cause"].iloc[20:].any()
+    # 15, 11, 15: two of three above 2 sigma, within the limits -> both 15s flagged.
+    same = compute_xmr(monthly(_ALTERNATING + [15.0, 11.0, 15.0]), baseline_points=20)
+    assert same["rule"].iloc[20] == same["rule"].iloc[22] == "2 of 3 beyond 2 sigma above"
+    assert same["signal"].iloc[20] == "high" and not same["special_cause"].iloc[21]
+
+
+def test_moving_range_screening_by_hand():
+    # 10, 12 alternating with a spike of 30 at month 11: moving ranges are 2 (17 of them)
+    # and 18 twice. Mean MR = (17 x 2 + 36) / 19 = 3.684; 3.267 x 3.684 = 12.04, so both
+    # 18s are screened out and the mean MR is 2. Mean = (220 - 10 + 30) / 20 = 12.
+    values = [10.0, 12.0] * 5 + [30.0, 12.0] + [10.0, 12.0] * 4
+    screened = compute_xmr(monthly(values), baseline_points=20)
+    assert screened["mean"].iloc[0] == pytest.approx(12.0)
+    assert screened["ucl"].iloc[0] == pytest.approx(12 + 2.66 * 2)
+    unscreened = compute_xmr(monthly(values), baseline_points=20, screen_outliers=False)
+    assert unscreened["ucl"].iloc[0] == pytest.approx(12 + 2.66 * 70 / 19)
+    assert screened["rule"].iloc[10] == "above upper limit"
+
+
+def test_trend_direction_at_a_peak_and_at_a_trough():
+    # Inverted V: 1..7 then 6..1. The peak (7) ends a rise of 6 steps and starts a fall
+    # of 6 steps; it belongs to the rise it ends.
+    peak = compute_xmr(monthly([1.0, 2, 3, 4, 5, 6, 7, 6, 5, 4, 3, 2, 1]))
+    assert "trend of 7+ rising" in peak["rule"].iloc[6]
+    assert "falling" not in peak["rule"].iloc[6]
+    assert "trend of 7+ falling" in peak["rule"].iloc[7]
+    # V: 7..1 then 2..7. The trough ends the fall.
+    trough = compute_xmr(monthly([7.0, 6, 5, 4, 3, 2, 1, 2, 3, 4, 5, 6, 7]))
+    assert "trend of 7+ falling" in trough["rule"].iloc[6]
+    assert "rising" not in trough["rule"].iloc[6]
+    assert "trend of 7+ rising" in trough["rule"].iloc[7]
+
+
+def test_fixed_baseline_window():
+    months = pd.period_range("2013-04", periods=48, freq="M")
+    values = pd.Series(
+        np.r_[np.full(12, 50.0), [100.0, 104.0] * 12, np.full(12, 70.0)], index=months
+    )
+    xmr = compute_xmr(values, baseline=("2014-04", "2016-03"))
+    # Mean of 100, 104 alternating = 102; every moving range inside the window is 4.
+    assert xmr["mean"].iloc[0] == pytest.approx(102.0)
+    assert xmr["ucl"].iloc[0] == pytest.approx(102 + 2.66 * 4)
+    assert list(xmr.index[xmr["baseline"]]) == list(pd.period_range("2014-04", "2016-03", freq="M"))
+    with pytest.raises(ParameterError, match="baseline"):
+        compute_xmr(values, baseline=("2016-03", "2014-04"))
+    with pytest.raises(ParameterError, match="rebase"):
+        compute_xmr(values, rebase_at=["2015-04"], baseline=("2014-04", "2016-03"))
+
+
+def test_report_baseline_is_the_24_months_before_the_financial_year():
+    # 2016-12 is in 2016/17, which starts 2016-04: the baseline is 2014-04 to 2016-03.
+    assert report_baseline("2016-12") == (pd.Period("2014-04", "M"), pd.Period("2016-03", "M"))
+    assert report_baseline("2016-04") == (pd.Period("2014-04", "M"), pd.Period("2016-03", "M"))
+    assert report_baseline("2010-10", months=12) == (
+        pd.Period("2009-04", "M"),
+        pd.Period("2010-03", "M"),
+    )
+
+
+def test_detect_sustained_signal_needs_more_than_12_months():
+    base = [100.0, 104, 98, 102] * 3
+    twelve = compute_xmr(monthly(base + [60.0, 62, 61, 59] * 3), baseline_points=12)
+    found = detect_sustained_signal(twelve)
+    assert found["run"] == 12 and found["sustained"] is False
+    thirteen = compute_xmr(monthly(base + [60.0, 62, 61, 59] * 3 + [60.0]), baseline_points=12)
+    found = detect_sustained_signal(thirteen)
+    assert found["run"] == 13 and found["sustained"] is True and found["signal"] == "low"
+    assert "13 months" in found["message"]
+
+
+def test_plot_marks_and_labels_the_baseline():
+    months = pd.period_range("2013-04", periods=48, freq="M")
+    values = pd.Series(
+        np.r_[np.full(12, 50.0), [100.0, 104.0] * 12, np.full(12, 70.0)], index=months
+    )
+    ax = plot_xmr(compute_xmr(values, baseline=("2014-04", "2016-03")), "down", "Robbery")
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Baseline (Apr 2014 to Mar 2016)" in labels
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from numbers import Integral, Real
 
 import pandas as pd
 
 from mpsanalysis import periods
-from mpsanalysis.errors import ParameterError
+from mpsanalysis.errors import DataValidationError, ParameterError
 
 __all__ = [
     "FytdComparison",
@@ -42,6 +43,15 @@ def percent_change(current: float, previous: float) -> float:
     return (current - previous) / previous * 100.0
 
 
+def _check_total(value, name: str) -> float:
+    """A count total: a finite, non-negative number (not bool)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        raise ParameterError(f"{name} must be a finite number of crimes, not {value!r}")
+    if value < 0:
+        raise ParameterError(f"{name} must not be negative, got {value!r}")
+    return float(value)
+
+
 def forecast_run_rate(fytd_total: float, months_elapsed: int) -> float:
     """Year-end forecast at the present monthly rate: FYTD × 12 / months elapsed.
 
@@ -61,10 +71,24 @@ def forecast_run_rate(fytd_total: float, months_elapsed: int) -> float:
 
     >>> round(forecast_run_rate(5296, 7))
     9079
+
+    Fractional months, NaN and negative totals are refused:
+
+    >>> forecast_run_rate(100, 7.9)
+    Traceback (most recent call last):
+    ...
+    mpsanalysis.errors.ParameterError: months_elapsed 7.9 must be a whole number of months from 1 to 12
     """
-    if not 1 <= int(months_elapsed) <= 12:
-        raise ParameterError(f"months_elapsed {months_elapsed!r} must be from 1 to 12")
-    return float(fytd_total) * 12.0 / int(months_elapsed)
+    value: object = months_elapsed
+    whole = (isinstance(value, Integral) and not isinstance(value, bool)) or (
+        isinstance(value, float) and value.is_integer()
+    )
+    if not whole or not 1 <= months_elapsed <= 12:
+        raise ParameterError(
+            f"months_elapsed {months_elapsed!r} must be a whole number of months from 1 to 12"
+        )
+    total = _check_total(fytd_total, "fytd_total")
+    return total * 12.0 / int(months_elapsed)
 
 
 def forecast_seasonal_profile(
@@ -80,7 +104,14 @@ def forecast_seasonal_profile(
 
     >>> forecast_seasonal_profile(4400, 4000, 7000)
     7700.0
+
+    A missing (NaN) or zero figure for last year gives NaN; the current total must be
+    a finite count, and no total may be negative.
     """
+    _check_total(fytd_total, "fytd_total")
+    for name, value in (("last_year_fytd", last_year_fytd), ("last_year_total", last_year_total)):
+        if value is not None and not pd.isna(value) and value < 0:
+            raise ParameterError(f"{name} must not be negative, got {value!r}")
     if last_year_fytd is None or pd.isna(last_year_fytd) or last_year_fytd <= 0:
         return math.nan
     if last_year_total is None or pd.isna(last_year_total):
@@ -158,6 +189,11 @@ def compare_fytd(monthly: pd.Series, period_end: str | pd.Period) -> FytdCompari
     (1320.0, 1200.0)
     """
     end = periods.parse_month(period_end)
+    negative = monthly[monthly < 0]
+    if len(negative):
+        raise DataValidationError(
+            f"monthly has a negative count in {negative.index[0]}: {negative.iloc[0]!r}"
+        )
     window = periods.fytd_window(end)
     last_window = periods.same_period_last_year(window)
     current, missing_now = sum_window(monthly, window)

@@ -100,7 +100,11 @@ def evaluate_intervention(
     Raises
     ------
     ParameterError
-        With fewer than 12 months with data before ``start`` or fewer than 6 from it.
+        With fewer than 12 months with data before ``start`` or fewer than 6 from it;
+        when every month is zero; and when every month before, or every month from,
+        the start is zero (the model is then separated: the fitted level on that side
+        is zero, the step would be reported as a rate ratio of about 0 or infinity
+        with no usable interval).
 
     Notes
     -----
@@ -168,6 +172,23 @@ def evaluate_intervention(
             f"before the start and {MIN_MONTHS_AFTER} from it; the series has {n_before} "
             f"before {start} and {n_after} from {start}"
         )
+    observed = series.dropna()
+    if float(observed.sum()) == 0:
+        raise ParameterError(
+            "every month of the series is zero, so there is no level or trend to model "
+            "and no change to measure"
+        )
+    for side, months in (
+        ("before", observed[observed.index < start]),
+        ("from", observed[observed.index >= start]),
+    ):
+        if float(months.sum()) == 0:
+            raise ParameterError(
+                f"every month {side} {start} is zero ({months.index[0]} to "
+                f"{months.index[-1]}): the regression cannot estimate the step (it would "
+                "report a rate ratio of about 0 or infinity with no usable interval); "
+                "describe the counts directly instead"
+            )
     from statsmodels.genmod import families
     from statsmodels.genmod.generalized_linear_model import GLM
 

@@ -8,11 +8,13 @@ outside the 99.8% limits are unlikely to differ by chance alone; between the 95%
 Crime rates between areas usually vary more than pure chance (Poisson variation)
 allows, because areas differ in ways the rate does not capture. Without allowing for
 this "over-dispersion", most boroughs would be flagged. Following Spiegelhalter (2005),
-the limits are widened by a factor estimated from the data themselves.
+the limits are widened by a between-borough variance estimated from the data themselves
+(FunnelPlotR's additive random effects), or optionally by a multiplicative factor.
 """
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 
 import numpy as np
@@ -26,7 +28,13 @@ __all__ = [
     "compute_funnel",
     "funnel_curve",
     "plot_funnel",
+    "FUNNEL_METHODS",
+    "estimate_tau2",
 ]
+
+#: Over-dispersion adjustments: FunnelPlotR's additive random effects (tau^2, the
+#: default) and Spiegelhalter's multiplicative widening by sqrt(phi).
+FUNNEL_METHODS = ("additive", "multiplicative")
 
 #: Share of z-scores pulled in at each tail before estimating over-dispersion.
 WINSORISE_PROPORTION = 0.10
@@ -35,7 +43,7 @@ _LEVELS = {"95": 0.95, "998": 0.998}
 
 
 def _check_positive_number(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise ParameterError(f"{name} must be a positive number, not {value!r}")
     if value <= 0:
         raise ParameterError(f"{name} must be a positive number, not {value!r}")
@@ -61,6 +69,54 @@ def _poisson_limits(expected: np.ndarray, inflation: float) -> dict[str, np.ndar
     return limits
 
 
+def _additive_limits(expected: np.ndarray, tau2: float) -> dict[str, np.ndarray]:
+    """Count limits E x (1 +/- z sqrt(1/(4E) + tau2))^2 (see compute_funnel)."""
+    expected = np.asarray(expected, dtype=float)
+    spread = np.sqrt(1.0 / (4.0 * expected) + tau2)
+    limits = {}
+    for name, level in _LEVELS.items():
+        z = stats.norm.isf((1.0 - level) / 2.0)
+        limits[f"lower{name}"] = expected * np.maximum(1.0 - z * spread, 0.0) ** 2
+        limits[f"upper{name}"] = expected * (1.0 + z * spread) ** 2
+    return limits
+
+
+def estimate_tau2(z: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    """Over-dispersion phi and DerSimonian-Laird tau^2 on the square-root scale.
+
+    Parameters
+    ----------
+    z : array-like
+        Square-root scale z-scores, :math:`2(\\sqrt{O_i} - \\sqrt{E_i})`.
+    expected : array-like
+        Expected counts :math:`E_i`.
+
+    Returns
+    -------
+    tuple of float
+        ``(phi, tau2)``: phi is the mean of the squared z-scores winsorised at 10% in
+        each tail; tau2 is
+        :math:`\\max(0, (N\\phi - (N-1)) / (\\sum w - \\sum w^2 / \\sum w))` with
+        :math:`w_i = 1/s_i^2 = 4E_i`.
+
+    Examples
+    --------
+    >>> phi, tau2 = estimate_tau2([-8, 0, 0, 0, 8], [100] * 5)
+    >>> round(phi, 6), round(tau2, 6)
+    (9.216, 0.0263)
+    """
+    z = np.asarray(z, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    n = len(z)
+    phi = float(np.mean(_winsorise(z) ** 2))
+    w = 4.0 * expected
+    denominator = w.sum() - (w**2).sum() / w.sum()
+    if n < 2 or denominator <= 0:
+        return phi, 0.0
+    tau2 = max(0.0, (n * phi - (n - 1)) / denominator)
+    return phi, float(tau2)
+
+
 def _winsorise(z: np.ndarray, proportion: float = WINSORISE_PROPORTION) -> np.ndarray:
     low, high = np.quantile(z, [proportion, 1.0 - proportion])  # linear (R type 7)
     return np.clip(z, low, high)
@@ -71,6 +127,7 @@ def compute_funnel(
     population: pd.Series,
     per: float = 1000,
     overdispersion: bool = True,
+    method: str = "additive",
 ) -> pd.DataFrame:
     """Rates per unit with exact Poisson funnel limits, allowing for over-dispersion.
 
@@ -83,8 +140,13 @@ def compute_funnel(
     per : float, default 1000
         Rates are per this many people (e.g. 1000 for "crimes per 1,000 residents").
     overdispersion : bool, default True
-        Widen the limits by :math:`\\sqrt{\\hat\\phi}` when the estimated over-dispersion
-        :math:`\\hat\\phi` exceeds 1 (Spiegelhalter 2005).
+        Widen the limits when the estimated over-dispersion :math:`\\hat\\phi`
+        exceeds 1.
+    method : {'additive', 'multiplicative'}, default 'additive'
+        ``'additive'``: FunnelPlotR's random-effects limits with
+        :math:`\\tau^2` (DerSimonian-Laird on winsorised z-scores), the default of
+        FunnelPlotR when over-dispersion is adjusted for. ``'multiplicative'``:
+        Spiegelhalter's widening of the exact Poisson limits by :math:`\\sqrt{\\hat\\phi}`.
 
     Returns
     -------
@@ -95,8 +157,10 @@ def compute_funnel(
         ``lower95``, ``upper95``, ``lower998``, ``upper998`` (limits as rates per
         ``per``), ``outlier`` (``'high'``/``'low'`` beyond the 99.8% limits, ``'high
         (95%)'``/``'low (95%)'`` beyond the 95% limits only, else None) and ``phi`` (the
-        estimated over-dispersion factor, the same on every row). ``attrs`` holds
-        ``target_rate``, ``per``, ``phi`` and ``overdispersion_applied``.
+        estimated over-dispersion factor, the same on every row) and ``tau2`` (the
+        between-unit variance on the square-root scale, same on every row). ``attrs``
+        holds ``target_rate``, ``per``, ``phi``, ``tau2``, ``method`` and
+        ``overdispersion_applied``.
 
     Raises
     ------
@@ -138,8 +202,22 @@ def compute_funnel(
               \\quad U^* = \\left(\\sqrt E + \\sqrt{\\hat\\phi}(\\sqrt U - \\sqrt E)\\right)^2
 
     (:math:`L^*` is floored at 0). A rate limit is the count limit divided by
-    :math:`P_i` and multiplied by ``per``. The additive random-effects alternative
-    (:math:`\\tau^2`) of the same paper is not implemented.
+    :math:`P_i` and multiplied by ``per``. This is ``method='multiplicative'``.
+
+    *Additive random effects* (``method='additive'``, the default; Spiegelhalter 2005,
+    *QSHC*; as in FunnelPlotR). On the square-root scale the ratio
+    :math:`y_i = \\sqrt{O_i/E_i}` has target 1 and standard error
+    :math:`s_i = 1/(2\\sqrt{E_i})`, so :math:`z_i = (y_i - 1)/s_i`, the z above. With
+    :math:`\\hat\\phi` as above (winsorised), :math:`w_i = 1/s_i^2 = 4E_i` and :math:`N`
+    units, the DerSimonian-Laird estimate is
+
+    .. math:: \\hat\\tau^2 = \\max\\left(0, \\frac{N\\hat\\phi - (N-1)}
+              {\\sum w_i - \\sum w_i^2 / \\sum w_i}\\right)
+
+    and, when :math:`\\hat\\phi > 1`, the limits are
+    :math:`1 \\pm z_{\\alpha}\\sqrt{s_i^2 + \\hat\\tau^2}` on that scale: count limits
+    :math:`E_i (1 \\pm z_\\alpha\\sqrt{s_i^2+\\hat\\tau^2})^2` (the lower one floored
+    at 0). When no adjustment is applied, the exact Poisson limits are used.
 
     Examples
     --------
@@ -154,6 +232,8 @@ def compute_funnel(
     if not isinstance(observed, pd.Series) or not isinstance(population, pd.Series):
         raise ParameterError("observed and population must be pandas Series indexed by unit")
     per = _check_positive_number(per, "per")
+    if method not in FUNNEL_METHODS:
+        raise ParameterError(f"method {method!r} must be one of {', '.join(FUNNEL_METHODS)}")
     for name, series in (("observed", observed), ("population", population)):
         if series.index.has_duplicates:
             dup = sorted({str(u) for u in series.index[series.index.duplicated()]})
@@ -192,9 +272,12 @@ def compute_funnel(
     theta = obs.sum() / pop.sum()
     expected = theta * pop.to_numpy()
     z = 2.0 * (np.sqrt(obs.to_numpy()) - np.sqrt(expected))
-    phi = float(np.mean(_winsorise(z) ** 2))
+    phi, tau2 = estimate_tau2(z, expected)
     applied = bool(overdispersion and phi > 1.0)
-    limits = _poisson_limits(expected, np.sqrt(phi) if applied else 1.0)
+    if applied and method == "additive":
+        limits = _additive_limits(expected, tau2)
+    else:
+        limits = _poisson_limits(expected, np.sqrt(phi) if applied else 1.0)
     o = obs.to_numpy()
     outlier = np.where(
         o > limits["upper998"],
@@ -223,6 +306,7 @@ def compute_funnel(
             "upper998": limits["upper998"] * scale,
             "outlier": [v if v else None for v in outlier],
             "phi": phi,
+            "tau2": tau2,
         },
         index=observed.index.copy(),
     )
@@ -233,6 +317,8 @@ def compute_funnel(
             "target_rate": float(theta * per),
             "per": per,
             "phi": phi,
+            "tau2": tau2,
+            "method": method,
             "overdispersion_applied": applied,
         }
     )
@@ -245,6 +331,7 @@ def funnel_curve(
     per: float = 1000,
     phi: float = 1.0,
     n_points: int = 200,
+    tau2: float | None = None,
 ) -> pd.DataFrame:
     """Smooth funnel limits across a range of populations, for drawing.
 
@@ -260,6 +347,9 @@ def funnel_curve(
         Over-dispersion factor to apply (limits are widened only when it exceeds 1).
     n_points : int, default 200
         Number of points, spaced evenly on a log scale.
+    tau2 : float, optional
+        When given (and ``phi`` exceeds 1), draw the additive random-effects limits
+        with this :math:`\\tau^2` instead of widening by :math:`\\sqrt\\phi`.
 
     Returns
     -------
@@ -289,7 +379,13 @@ def funnel_curve(
         raise ParameterError("populations must be positive numbers")
     grid = np.geomspace(values.min(), values.max(), int(n_points))
     expected = target_rate / per * grid
-    limits = _poisson_limits(expected, np.sqrt(phi) if phi > 1 else 1.0)
+    if tau2 is not None:
+        if isinstance(tau2, bool) or not isinstance(tau2, Real) or not tau2 >= 0:
+            raise ParameterError(f"tau2 must be a number of at least 0, not {tau2!r}")
+    if tau2 is not None and phi > 1:
+        limits = _additive_limits(expected, float(tau2))
+    else:
+        limits = _poisson_limits(expected, np.sqrt(phi) if phi > 1 else 1.0)
     scale = per / grid
     return pd.DataFrame(
         {
@@ -364,8 +460,14 @@ def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | 
     if applied is None:  # which limits were drawn? the ones that reproduce the table
         check = _poisson_limits(funnel_df["expected"].to_numpy(), 1.0)["upper998"] * per / pop
         applied = not np.allclose(check, funnel_df["upper998"].to_numpy())
+    additive = funnel_df.attrs.get("method", "additive") == "additive" and "tau2" in funnel_df
+    tau2 = float(funnel_df["tau2"].iloc[0]) if additive else None
     curve = funnel_curve(
-        target, [pop.min() * 0.8, pop.max() * 1.15], per=per, phi=phi if applied else 1.0
+        target,
+        [pop.min() * 0.8, pop.max() * 1.15],
+        per=per,
+        phi=phi if applied else 1.0,
+        tau2=tau2,
     )
     ax.axhline(target, color="black", linewidth=1.2, label=f"Overall rate ({target:.3g})")
     ax.plot(
@@ -383,7 +485,16 @@ def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | 
         color="black",
         linestyle=":",
         linewidth=1.2,
-        label="99.8% limits" + (f" (over-dispersion φ = {phi:.2f})" if applied else ""),
+        label="99.8% limits"
+        + (
+            (
+                f" (additive over-dispersion τ² = {tau2:.3g})"
+                if tau2 is not None
+                else f" (over-dispersion φ = {phi:.2f})"
+            )
+            if applied
+            else ""
+        ),
     )
     ax.plot(curve["population"], curve["lower998"], color="black", linestyle=":", linewidth=1.2)
     outliers = funnel_df["outlier"].where(funnel_df["outlier"].notna(), None)

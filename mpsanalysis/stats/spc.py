@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.periods import check_monthly_series, parse_month
+from mpsanalysis.periods import check_monthly_series, financial_year, parse_month
 
 __all__ = [
     "XMR_CONSTANT",
@@ -27,10 +27,17 @@ __all__ = [
     "classify_variation",
     "summarise_variation",
     "plot_xmr",
+    "MR_SCREEN_CONSTANT",
+    "report_baseline",
+    "detect_sustained_signal",
 ]
 
 #: Converts the mean moving range into three-sigma limits: 3 / d2 with d2 = 1.128.
 XMR_CONSTANT = 2.66
+
+#: Moving ranges above this multiple of the mean moving range are screened out of the
+#: limits (D4 = 3.267 for ranges of two; NHSRplotthedots ``screen_outliers = TRUE``).
+MR_SCREEN_CONSTANT = 3.267
 
 _DEFAULT_BASELINE = 20
 _RECOMMENDED_BASELINE = 12
@@ -75,8 +82,11 @@ def _segment_rules(values: np.ndarray, mean: float, ucl: float, lcl: float) -> t
         side = np.where(present, np.sign(values - mean), 0).astype(int)
         upper_2sigma = mean + 2.0 * (ucl - mean) / 3.0
         lower_2sigma = mean - 2.0 * (mean - lcl) / 3.0
-        near_high = present & (values > upper_2sigma)
-        near_low = present & (values < lower_2sigma)
+        # Beyond 2 sigma but within the limits: a point beyond a limit is already a
+        # signal by rule 1 and does not count towards "two of three" (NHSRplotthedots:
+        # close_to_limits = !outside_limits & |y - mean| > 2 sigma).
+        near_high = present & (values > upper_2sigma) & (values <= ucl)
+        near_low = present & (values < lower_2sigma) & (values >= lcl)
 
     # Shift: 7 or more consecutive months on the same side of the mean. A point on the
     # mean or a missing month ends the run.
@@ -92,11 +102,19 @@ def _segment_rules(values: np.ndarray, mean: float, ucl: float, lcl: float) -> t
         both = present[1:] & present[:-1]
         with np.errstate(invalid="ignore"):
             steps = np.where(both, np.sign(values[1:] - values[:-1]), 0).astype(int)
-    for sign in (1, -1):
-        for start, end in _runs(steps == sign):
-            if end - start >= _RUN_LENGTH - 1:
-                # steps start..end-1 join points start..end
-                trend[start : end + 1] = sign
+    # A point shared by a falling and a rising trend (the bottom of a V, or the top of
+    # an inverted V) belongs to the trend that ends at it: the low point of a V is the
+    # last point of the fall (low), the peak of an inverted V the last of the rise (high).
+    found = [
+        (start, end, sign)
+        for sign in (1, -1)
+        for start, end in _runs(steps == sign)
+        if end - start >= _RUN_LENGTH - 1  # steps start..end-1 join points start..end
+    ]
+    for start, end, sign in found:
+        trend[start : end + 1] = sign
+    for _, end, sign in found:
+        trend[end] = sign  # the shared point goes to the trend that ends at it
 
     # Two of three: at least 2 of 3 consecutive months beyond 2 sigma on the same side.
     for i in range(max(n - 2, 0)):
@@ -142,6 +160,9 @@ def compute_xmr(
     values: pd.Series,
     baseline_points: int | None = None,
     rebase_at: Sequence[str | pd.Period] | None = None,
+    *,
+    baseline: tuple[str | pd.Period, str | pd.Period] | None = None,
+    screen_outliers: bool = True,
 ) -> pd.DataFrame:
     """XmR chart: mean, process limits and special-cause flags for a monthly series.
 
@@ -157,6 +178,14 @@ def compute_xmr(
     rebase_at : list of str or pandas.Period, optional
         Months at which a new segment starts with its own baseline (documented changes
         such as a new crime classification), e.g. ``["2014-04"]``.
+    baseline : tuple of two months, optional
+        ``(first, last)``: fix the mean and limits of the segment containing these
+        months on the months from ``first`` to ``last`` inclusive, instead of on its
+        first ``baseline_points`` months (e.g. :func:`report_baseline`). The limits are
+        drawn over the whole segment. Both months must lie in the same segment.
+    screen_outliers : bool, default True
+        Leave moving ranges above 3.267 times the mean moving range out of the mean
+        moving range used for the limits (NHSRplotthedots ``screen_outliers``).
 
     Returns
     -------
@@ -183,7 +212,10 @@ def compute_xmr(
     .. math:: \\bar{x} = \\frac{1}{k}\\sum x_i, \\quad
               UCL,\\,LCL = \\bar{x} \\pm 2.66\\,\\overline{MR}
 
-    where :math:`2.66 = 3/d_2` and :math:`d_2 = 1.128` is the bias-correction constant
+    where :math:`\\overline{MR}` is, with ``screen_outliers``, the mean of the baseline
+    moving ranges that are at most :math:`3.267\\,\\overline{MR}_0`, the mean of all of
+    them (3.267 = :math:`D_4`, the upper range limit for ranges of two), as
+    NHSRplotthedots does by default; :math:`2.66 = 3/d_2` and :math:`d_2 = 1.128` is the bias-correction constant
     for ranges of two observations (Wheeler & Chambers 1992). Sigma is
     :math:`\\overline{MR}/1.128`, so the "2 sigma" line lies two-thirds of the way from
     the mean to a limit. Limits are not truncated at zero.
@@ -194,12 +226,15 @@ def compute_xmr(
     1. a point above the upper or below the lower process limit;
     2. a trend: 7 or more consecutive points each strictly higher (lower) than the one
        before; all points of the trend are flagged;
-    3. two out of three consecutive points beyond 2 sigma on the same side of the mean;
-       the points beyond 2 sigma are flagged;
+    3. two out of three consecutive points beyond 2 sigma on the same side of the mean
+       and within the process limits (a point beyond a limit is already rule 1); the
+       points beyond 2 sigma are flagged;
     4. a shift: 7 or more consecutive points above (or below) the mean; all points of
        the run are flagged.
 
-    A point on the mean or a missing month breaks a run or a trend. When rules point in
+    A point on the mean or a missing month breaks a run or a trend. A point shared by a
+    falling and a rising trend (the bottom of a V, the top of an inverted V) belongs to
+    the trend that ends at it, so the bottom of a V is "low" and a peak "high". When rules point in
     different directions, ``signal`` follows the first in the order above (the order used
     by the NHS-R *NHSRplotthedots* package).
 
@@ -209,7 +244,10 @@ def compute_xmr(
     >>> xmr = compute_xmr(pd.Series([10, 14, 11, 15, 12, 13, 10, 14, 12, 15, 11, 30.0],
     ...                             index=months))
     >>> float(xmr["mean"].iloc[0].round(3)), float(xmr["ucl"].iloc[0].round(3))
-    (13.917, 26.008)
+    (13.917, 22.163)
+
+    (The moving range of 19 into the last month exceeds 3.267 x 50/11 = 14.85, so the
+    limits use the mean of the other ten, 3.1: 13.917 + 2.66 x 3.1 = 22.163.)
     >>> latest = xmr.loc[pd.Period("2021-03", "M")]
     >>> bool(latest["special_cause"]), latest["signal"], latest["rule"]
     (True, 'high', 'above upper limit')
@@ -223,8 +261,28 @@ def compute_xmr(
                 f"baseline_points is {baseline_points}: at least 2 months are needed "
                 "(Making Data Count recommends 12 to 20)"
             )
+    if not isinstance(screen_outliers, bool):
+        raise ParameterError(f"screen_outliers must be True or False, not {screen_outliers!r}")
     starts = _segment_starts(series.index, rebase_at)
     index = series.index
+    fixed: tuple[int, int] | None = None
+    if baseline is not None:
+        if not isinstance(baseline, (tuple, list)) or len(baseline) != 2:
+            raise ParameterError(
+                f"baseline must be a pair of months (first, last), not {baseline!r}"
+            )
+        first, last_month = (parse_month(m, "baseline") for m in baseline)
+        if first >= last_month or first < index[0] or last_month > index[-1]:
+            raise ParameterError(
+                f"baseline {first} to {last_month} must run forwards within the series, "
+                f"which runs from {index[0]} to {index[-1]}"
+            )
+        if sum(1 for s_ in starts[1:] if first < s_ <= last_month):
+            raise ParameterError(
+                f"baseline {first} to {last_month} crosses a rebase point: it must lie "
+                "within one segment"
+            )
+        fixed = (index.get_loc(first), index.get_loc(last_month))
     x = series.to_numpy()
     n = len(x)
     out = pd.DataFrame(
@@ -255,7 +313,21 @@ def compute_xmr(
                 f"{label} has {available} month(s) with data: at least 2 are needed for "
                 "a moving range (12 to 20 are recommended)"
             )
-        k = min(baseline_points or _DEFAULT_BASELINE, available)
+        positions = np.flatnonzero(present)
+        if fixed is not None and a <= fixed[0] < b:
+            lo, hi = fixed[0] - a, fixed[1] - a
+            chosen = positions[(positions >= lo) & (positions <= hi)]
+            if len(chosen) < 2:
+                raise ParameterError(
+                    f"baseline {index[fixed[0]]} to {index[fixed[1]]} has {len(chosen)} "
+                    "month(s) with data: at least 2 are needed"
+                )
+            base_from, base_to = lo, hi
+        else:
+            k = min(baseline_points or _DEFAULT_BASELINE, available)
+            chosen = positions[:k]
+            base_from, base_to = 0, positions[k - 1]
+        k = len(chosen)
         if k < _RECOMMENDED_BASELINE:
             warnings.warn(
                 f"{label} has a baseline of only {k} months; Making Data Count recommends "
@@ -263,19 +335,20 @@ def compute_xmr(
                 UserWarning,
                 stacklevel=2,
             )
-        positions = np.flatnonzero(present)
-        last = positions[k - 1]  # the k-th month with data closes the baseline
         moving = np.full(len(seg), np.nan)
         moving[1:] = np.abs(np.diff(seg))  # NaN wherever either month is missing
-        baseline_mr = moving[1 : last + 1]
+        baseline_mr = moving[base_from + 1 : base_to + 1]
         baseline_mr = baseline_mr[~np.isnan(baseline_mr)]
         if len(baseline_mr) == 0:
             raise ParameterError(
                 f"{label} has no two consecutive months with data in its baseline, so no "
                 "moving range can be computed"
             )
-        mean = float(np.mean(seg[positions[:k]]))
+        mean = float(np.mean(seg[chosen]))
         mr_bar = float(np.mean(baseline_mr))
+        if screen_outliers:
+            kept = baseline_mr[baseline_mr <= MR_SCREEN_CONSTANT * mr_bar]
+            mr_bar = float(np.mean(kept))
         ucl = mean + XMR_CONSTANT * mr_bar
         lcl = mean - XMR_CONSTANT * mr_bar
         outside, trend, two3, shift, names = _segment_rules(seg, mean, ucl, lcl)
@@ -288,13 +361,113 @@ def compute_xmr(
         out.loc[rows, "ucl"] = ucl
         out.loc[rows, "lcl"] = lcl
         out.loc[rows, "segment"] = number
-        out.loc[rows[positions[:k]], "baseline"] = True
+        out.loc[rows[chosen], "baseline"] = True
         out.loc[rows, "special_cause"] = signal != 0
         out.loc[rows, "signal"] = ["high" if s > 0 else "low" if s < 0 else None for s in signal]
         out.loc[rows, "rule"] = ["; ".join(r) for r in names]
     out["special_cause"] = out["special_cause"].astype(bool)
     out["baseline"] = out["baseline"].astype(bool)
     return out
+
+
+def report_baseline(period_end: str | pd.Period, months: int = 24) -> tuple[pd.Period, pd.Period]:
+    """The unattended baseline rule: the 24 months before the report's financial year.
+
+    Parameters
+    ----------
+    period_end : str or pandas.Period
+        Last month of the reporting period, ``YYYY-MM``.
+    months : int, default 24
+        Length of the baseline.
+
+    Returns
+    -------
+    tuple of pandas.Period
+        ``(first, last)`` for ``compute_xmr(..., baseline=(first, last))``: ``last`` is
+        the March before the financial year of ``period_end``.
+
+    Notes
+    -----
+    The limits then describe the process of the two years before the year being
+    reported, so a report judges its own year against the recent past rather than
+    against the first months of the classification. The rule needs no analyst and is
+    the same for every report of a financial year.
+
+    Examples
+    --------
+    >>> report_baseline("2016-12")
+    (Period('2014-04', 'M'), Period('2016-03', 'M'))
+    >>> report_baseline("2017-03")
+    (Period('2014-04', 'M'), Period('2016-03', 'M'))
+    """
+    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 2:
+        raise ParameterError(f"months must be a whole number of at least 2, not {months!r}")
+    end = parse_month(period_end)
+    last = pd.Period(year=financial_year(end), month=3, freq="M")
+    return last - (int(months) - 1), last
+
+
+def detect_sustained_signal(xmr: pd.DataFrame, months: int = 12) -> dict:
+    """Have all points been special causes in one direction for more than ``months``?
+
+    Parameters
+    ----------
+    xmr : pandas.DataFrame
+        The output of :func:`compute_xmr`.
+    months : int, default 12
+        The run is flagged when it is longer than this.
+
+    Returns
+    -------
+    dict
+        ``sustained`` (bool), ``signal`` (``'high'``, ``'low'`` or None), ``run``
+        (number of consecutive months up to the latest month with data that are all
+        special causes pointing the same way), ``since`` (first month of that run, or
+        None) and ``message`` (a sentence for the audit).
+
+    Notes
+    -----
+    A chart whose every point has been a signal for a year says that its limits no
+    longer describe the process: the baseline should be moved. A missing month or a
+    common-cause month ends the run.
+
+    Examples
+    --------
+    >>> months = pd.period_range("2014-04", periods=36, freq="M")
+    >>> values = pd.Series([100.0, 104, 98, 102] * 3 + [60.0, 62, 61, 59] * 6, index=months)
+    >>> found = detect_sustained_signal(compute_xmr(values, baseline_points=12))
+    >>> found["sustained"], found["signal"], found["run"], str(found["since"])
+    (True, 'low', 24, '2015-04')
+    """
+    _check_xmr(xmr)
+    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
+        raise ParameterError(f"months must be a whole number of at least 1, not {months!r}")
+    rows = xmr.loc[: xmr["value"].last_valid_index()] if xmr["value"].notna().any() else xmr
+    run, signal, since = 0, None, None
+    for month in reversed(rows.index):
+        row = rows.loc[month]
+        if pd.isna(row["value"]) or not row["special_cause"]:
+            break
+        if signal is None:
+            signal = row["signal"]
+        elif row["signal"] != signal:
+            break
+        run, since = run + 1, month
+    sustained = run > months
+    if sustained:
+        message = (
+            f"every month since {since} ({run} months) is a special cause ({signal}): "
+            "the limits no longer describe the process"
+        )
+    else:
+        message = f"no run of more than {months} special-cause months in one direction"
+    return {
+        "sustained": bool(sustained),
+        "signal": signal if run else None,
+        "run": run,
+        "since": since,
+        "message": message,
+    }
 
 
 def _check_xmr(xmr: pd.DataFrame) -> None:
@@ -350,7 +523,7 @@ def classify_variation(xmr: pd.DataFrame, direction: str) -> pd.Series:
     _check_xmr(xmr)
     _check_direction(direction)
     good = "low" if direction == "down" else "high"
-    labels = []
+    labels: list[str | None] = []
     for value, special, signal in zip(
         xmr["value"], xmr["special_cause"], xmr["signal"], strict=True
     ):
@@ -498,7 +671,8 @@ def plot_xmr(xmr: pd.DataFrame, direction: str, title: str, ax=None):
     -----
     Common cause points are grey circles, improvements blue diamonds and concerns
     orange crosses, so the chart is legible without colour. Each segment has its own
-    mean (solid) and process limits (dashed).
+    mean (solid) and process limits (dashed). The months that fix the limits (the
+    ``baseline`` column) are shaded and labelled "Baseline (first to last month)".
 
     Examples
     --------
@@ -533,6 +707,18 @@ def plot_xmr(xmr: pd.DataFrame, direction: str, title: str, ax=None):
             label="Process limits" if first else None,
         )
         ax.plot(seg_dates, rows["lcl"], color="black", linestyle="--", linewidth=1)
+    if "baseline" in xmr.columns:
+        for _, rows in xmr[xmr["baseline"].astype(bool)].groupby("segment", sort=True):
+            first_month, last_month = rows.index.min(), rows.index.max()
+            ax.axvspan(
+                first_month.to_timestamp(),
+                (last_month + 1).to_timestamp(),
+                color="#d9d9d9",
+                alpha=0.5,
+                zorder=0,
+                label=f"Baseline ({first_month.strftime('%b %Y')} to "
+                f"{last_month.strftime('%b %Y')})",
+            )
     kinds = classify_variation(xmr, direction)
     for kind, style in _POINT_STYLES.items():
         mask = (kinds == kind).to_numpy()
