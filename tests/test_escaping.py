@@ -245,7 +245,7 @@ def _notebook(path: Path, catalogue_path: Path) -> None:
     """An objective notebook that points the kernel at the crafted catalogue."""
     real = nbformat.read(runner.find_notebook("serious-violence"), as_version=4)
     patch = nbformat.v4.new_code_cell(
-        "from pathlib import Path\nfrom mpsanalysis import catalogue\n"
+        "from pathlib import Path\nfrom mpsanalysis.measures import catalogue\n"
         f"catalogue.CATALOGUE_PATH = Path({str(catalogue_path)!r})"
     )
     restore = nbformat.v4.new_code_cell(
