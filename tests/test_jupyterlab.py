@@ -48,6 +48,7 @@ ARGS = [  # as in tests/test_browser.py (Playwright adds --headless)
     "--no-first-run",
 ]
 SERVER_START_S = 90  # a cold JupyterLab on a busy 2-core machine takes 5 to 20 s
+KERNEL_START_S = 60
 RUN_ALL_S = 120  # the robbery notebook runs in a few seconds in a warm kernel
 MS = 1000
 
@@ -260,6 +261,10 @@ def _parameters_line(notebook: dict, name: str) -> str:
     return line
 
 
+KERNEL_READY = """() => document.querySelector('.jp-Dialog') !== null
+    || Array.from(document.querySelectorAll('.jp-StatusBar-TextItem')).some(
+        w => /\\S \\| Idle$/.test(w.textContent.replace(/\\s+/g, ' ').trim()))"""
+
 CELL_STATE = """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell')).map(
     c => (c.querySelector('.jp-InputArea-prompt') || {}).textContent || '')"""
 
@@ -268,6 +273,20 @@ PROBLEM_OUTPUTS = """() => Array.from(document.querySelectorAll('.jp-OutputArea-
           && /Traceback|Error/.test(o.textContent))
          || Array.from(o.classList).some(k => k.toLowerCase().includes('error'))
 ).map(o => o.textContent.slice(0, 2000))"""
+
+
+def _wait(page, predicate: str, what: str, seconds: float) -> None:
+    """Wait for a JavaScript predicate; on timeout, fail saying what the page shows."""
+    try:
+        page.wait_for_function(predicate, timeout=seconds * MS)
+    except Exception as error:  # playwright's TimeoutError
+        shown = page.evaluate(
+            "() => ({status: Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))"
+            ".map(w => w.textContent.replace(/\\s+/g, ' ').trim()).filter(Boolean),"
+            " dialogs: Array.from(document.querySelectorAll('.jp-Dialog'))"
+            ".map(d => d.textContent.trim())})"
+        )
+        pytest.fail(f"{what} not within {seconds} s ({type(error).__name__}); page shows {shown}")
 
 
 def test_analyst_runs_a_notebook_for_a_borough(chromium, lab):
@@ -288,12 +307,15 @@ def test_analyst_runs_a_notebook_for_a_borough(chromium, lab):
         notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
         notebook.locator(".jp-CodeCell .cm-content").first.wait_for()
 
-        # The kernel the notebook names, started and idle, before anything is typed.
-        kernel_name = notebook.locator(".jp-Toolbar .jp-KernelName")
-        kernel_name.filter(has_text=KERNEL_DISPLAY).wait_for()
-        assert kernel_name.inner_text().strip() == KERNEL_DISPLAY
-        page.locator(".jp-StatusBar-Widget", has_text=f"{KERNEL_DISPLAY} | Idle").wait_for()
-        assert not page.locator(".jp-Dialog").count(), page.locator(".jp-Dialog").inner_text()
+        # The kernel the notebook names, started and idle, before anything is typed
+        # (a kernel JupyterLab cannot find brings up its "Select Kernel" dialog instead).
+        _wait(page, KERNEL_READY, "a started, idle kernel", KERNEL_START_S)
+        dialogs = page.locator(".jp-Dialog").all_inner_texts()
+        assert not dialogs, f"JupyterLab asks: {dialogs}"
+        shown = notebook.locator(".jp-Toolbar .jp-KernelName").inner_text().strip()
+        assert shown == KERNEL_DISPLAY, f"the toolbar names the kernel {shown!r}"
+        status = page.locator(".jp-StatusBar-TextItem", has_text="| Idle").first.inner_text()
+        assert " ".join(status.split()) == f"{KERNEL_DISPLAY} | Idle", status
 
         # Type over the geography line in the parameters cell's CodeMirror editor.
         editor = notebook.locator(".jp-CodeCell").first.locator(".cm-content")
@@ -312,12 +334,14 @@ def test_analyst_runs_a_notebook_for_a_borough(chromium, lab):
         ).click()
 
         # Finished: every code cell has an execution count and the kernel is idle again.
-        page.wait_for_function(
+        _wait(
+            page,
             f"() => {{ const p = ({CELL_STATE})();"
             r" return p.length > 0 && p.every(t => /^\[\d+\]:$/.test(t.trim())); }",
-            timeout=RUN_ALL_S * MS,
+            "an execution count in every code cell",
+            RUN_ALL_S,
         )
-        page.locator(".jp-StatusBar-Widget", has_text=f"{KERNEL_DISPLAY} | Idle").wait_for()
+        page.locator(".jp-StatusBar-TextItem", has_text=f"{KERNEL_DISPLAY} | Idle").wait_for()
         prompts = [p.strip() for p in page.evaluate(CELL_STATE)]
         code_cells = sum(c["cell_type"] == "code" for c in _notebook(NOTEBOOK)["cells"])
         assert len(prompts) == code_cells
@@ -332,5 +356,9 @@ def test_analyst_runs_a_notebook_for_a_borough(chromium, lab):
         assert "Lambeth" in outputs, outputs[:2000]
         assert not errors, errors
     finally:
+        try:  # the top of the notebook: the header names the borough
+            notebook.locator(".jp-Cell").first.scroll_into_view_if_needed(timeout=5 * MS)
+        except Exception:  # noqa: BLE001 - the screenshot matters more than the scroll
+            pass
         page.screenshot(path=str(screenshot), full_page=True)
         context.close()
