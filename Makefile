@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name mpsanalysis --display-name "Python (mpsanalysis)" > /dev/null
+	$(BIN)/python -m ipykernel install --user --name mpsanalysis --display-name "Python (mpsanalysis)" > /dev/null
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv/ and install the package, its test tools and the Jupyter kernel
