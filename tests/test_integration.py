@@ -94,3 +94,32 @@ def test_sample_extract_reports_say_synthetic_on_every_page(real_store):
     manifest = json.loads((plan.output_dir / "manifest.json").read_text())
     entry = next(r for r in manifest["reports"] if r["objective_id"] == "criminal-networks")
     assert entry["synthetic"] is True and entry["extracts"] == "sample"
+
+
+def test_the_start_here_notebook_runs_with_default_parameters(real_store, tmp_path):
+    """The analysts' guided notebook runs like the objective notebooks (it is not a report,
+    so the runner never publishes it)."""
+    import nbformat
+    import papermill
+
+    from mpsanalysis import paths
+    from mpsanalysis.run import engine
+
+    notebook = paths.notebooks_dir() / "00_start-here.ipynb"
+    with pytest.raises(runner.ParameterError, match="start-here"):
+        runner.plan_run(period_end="2016-12", objectives=["start-here"])  # not an objective
+    assert all("00_start-here" not in job.notebook for job in runner.plan_run("2016-12").jobs)
+    out = tmp_path / "start-here.ipynb"
+    # A fresh kernel with Jupyter's inline backend, as in JupyterLab (report kernels draw
+    # with Agg and show nothing by themselves).
+    nb = papermill.execute_notebook(
+        str(notebook), str(out), kernel_name="python3", cwd=str(notebook.parent),
+        progress_bar=False, kernel_manager_class=engine.kernel_manager_class(),
+    )  # fmt: skip
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert re.search(r"Robbery, Lambeth: [\d,]+ in Apr 2016 to Dec 2016 against [\d,]+", text), text
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 2  # the custom chart and the restyled report figure
+    assert nbformat.validate(nb) is None

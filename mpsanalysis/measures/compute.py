@@ -280,6 +280,8 @@ class MeasureResult:
 
 
 def _extract_result(measure: Measure, geography: str, end: pd.Period, extract_table):
+    if measure.extract_measure is None:  # the catalogue requires it for extract measures
+        raise ParameterError(f"measure {measure.id!r} names no extract measure")
     series = extracts.extract_series(extract_table, measure.extract_measure, geography)
     if series.empty:
         return MeasureResult(

@@ -42,7 +42,9 @@ def wilson_bounds(
     high = np.full(x.shape, np.nan)
     for index in np.ndindex(x.shape):
         if n[index] > 0:
-            low[index], high[index] = wilson_interval(x[index], n[index], confidence=confidence)
+            low[index], high[index] = wilson_interval(
+                x[index].item(), n[index].item(), confidence=confidence
+            )
     return low, high
 
 
