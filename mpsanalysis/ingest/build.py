@@ -18,7 +18,7 @@ import pandas as pd
 
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError, MpsAnalysisError
-from mpsanalysis.ingest import fetch, loaders, store
+from mpsanalysis.ingest import contract, fetch, loaders, revisions, store
 
 __all__ = [
     "BOROUGH_CRIME_FOLDER",
@@ -31,14 +31,49 @@ __all__ = [
 BOROUGH_CRIME_FOLDER = "london-datastore/borough-crime"
 
 
-def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
+def fetch_month(raw: Path) -> pd.Period:
+    """The month the raw data were fetched: when ``checksums.json`` was last written
+    (this month when nothing has been fetched)."""
+    target = Path(raw) / fetch.CHECKSUMS_FILE
+    if not target.exists():
+        return pd.Period.now("M")
+    stamp = pd.Timestamp(target.stat().st_mtime, unit="s")
+    return pd.Period(stamp, freq="M")
+
+
+REVISION_KEYS = [
+    "classification",
+    "month",
+    "borough_code",
+    "borough_name",
+    "major_category",
+    "minor_category",
+]
+
+
+def build_borough_crime(
+    folder: Path,
+    previous: pd.DataFrame | None = None,
+    latest_month: pd.Period | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """Read, validate and combine the borough-level crime files of a folder.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The raw borough crime folder.
+    previous : pandas.DataFrame, optional
+        The previous build's ``borough_crime`` table: the new vintage is compared with it
+        over the months both supply (see :mod:`mpsanalysis.ingest.revisions`).
+    latest_month : pandas.Period, optional
+        The fetch month: no month header may be later.
 
     Returns
     -------
     (dict, dict)
         Tables by name (``borough_crime``, ``borough_crime_categories``,
-        ``borough_crime_vintages``, ``borough_crime_gaps``) and a log entry.
+        ``borough_crime_vintages``, ``borough_crime_gaps``,
+        ``borough_crime_revisions``) and a log entry.
     """
     files = sorted(p for p in Path(folder).glob("*.csv") if not p.name.startswith("."))
     if not files:
@@ -46,7 +81,13 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
             f"no borough-level crime files (*.csv) in data/raw/{BOROUGH_CRIME_FOLDER}: "
             "run `mpsanalysis fetch`"
         )
-    tables = [loaders.read_borough_crime(path) for path in files]
+    terms = contract.load_contract()
+    tables = []
+    contract_warnings: list[str] = []
+    for path in files:
+        table = loaders.read_borough_crime(path, contract=terms, latest_month=latest_month)
+        contract_warnings += contract.check_completeness(table, path.name, terms)
+        tables.append(table)
     combined, vintages = loaders.combine_vintages(tables)
     for column in ("major_category", "minor_category"):
         combined[column] = loaders.canonical_category_names(combined[column])
@@ -56,7 +97,35 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
         .agg(first_month=("month", "min"), last_month=("month", "max"))
         .reset_index()
     )
-    warnings = [
+    changes = pd.DataFrame(columns=[*REVISION_KEYS, *revisions.REVISION_COLUMNS])
+    if previous is not None and len(previous):
+        previous = previous.copy()
+        for column in ("major_category", "minor_category"):
+            previous[column] = loaders.canonical_category_names(previous[column])
+        changes = revisions.compare_vintages(
+            previous, combined, REVISION_KEYS, period=("classification", "month")
+        )
+        revisions.check_losses(
+            changes,
+            previous,
+            group=("classification", "month"),
+            describe=("month", "borough_name", "major_category", "minor_category"),
+            what="borough-level crime",
+        )
+    warnings = list(contract_warnings)
+    if len(changes):
+        by_file = changes.groupby(["previous_source_file", "source_file"])
+        for (before, after), rows in by_file:
+            months = rows["month"]
+            warnings.append(
+                f"{after or before} revises {len(rows):,} cell(s) of the previous build's "
+                f"{before or after} ({months.min()} to {months.max()}, "
+                f"{rows['major_category'].nunique()} categories, "
+                f"{rows['borough_name'].nunique()} boroughs; net change "
+                f"{int(rows['difference'].sum()):+,} crimes). See table "
+                "borough_crime_revisions."
+            )
+    warnings += [
         f"{row.classification} classification: no file supplies {row.month.strftime('%b %Y')}"
         " (reported as a gap, never as zero)"
         for row in gaps.itertuples()
@@ -82,6 +151,7 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
             "borough_crime_categories",
             "borough_crime_vintages",
             "borough_crime_gaps",
+            "borough_crime_revisions",
         ],
         "coverage": {
             c: [str(g["month"].min()), str(g["month"].max())]
@@ -95,6 +165,7 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
             "borough_crime_categories": categories,
             "borough_crime_vintages": vintages,
             "borough_crime_gaps": gaps,
+            "borough_crime_revisions": changes,
         },
         log,
     )
@@ -205,6 +276,16 @@ def build_store(
         lock.close()
 
 
+def _previous_table(processed: Path, name: str) -> pd.DataFrame | None:
+    """The previous build's table, or None (no previous build, or it is unreadable)."""
+    if not store.table_exists(name, processed):
+        return None
+    try:
+        return store.read_table(name, directory=processed)
+    except DataValidationError:
+        return None
+
+
 def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
     recover_store(processed)
     for stale in processed.parent.glob(".processed-staging-*"):  # a killed build's
@@ -213,7 +294,11 @@ def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
     _refuse_unrecorded(raw, checksums)
     staging = Path(tempfile.mkdtemp(prefix=".processed-staging-", dir=processed.parent))
     try:
-        tables, log = build_borough_crime(raw / BOROUGH_CRIME_FOLDER)
+        tables, log = build_borough_crime(
+            raw / BOROUGH_CRIME_FOLDER,
+            previous=_previous_table(processed, "borough_crime"),
+            latest_month=fetch_month(raw),
+        )
         for name, table in tables.items():
             store.write_table(table, name, staging)
         logs = [log]
