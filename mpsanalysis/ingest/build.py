@@ -31,6 +31,51 @@ __all__ = [
 BOROUGH_CRIME_FOLDER = "london-datastore/borough-crime"
 
 
+#: A month whose London total in one file is below this share of the file's median
+#: month is refused as padded or unfinished (the lowest real month, April 2020, is about
+#: 75% of the median).
+MIN_MONTH_SHARE = 0.5
+
+
+def _check_month_totals(table: pd.DataFrame) -> None:
+    """Refuse a file with a month far below its others (a zero-padded or cut month)."""
+    totals = table.groupby("month")["count"].sum()
+    if len(totals) < 3 or totals.median() == 0:
+        return
+    low = totals[totals < MIN_MONTH_SHARE * totals.median()]
+    if len(low):
+        month = low.index[0]
+        raise DataValidationError(
+            f"month {month.strftime('%Y%m')} totals {int(low.iloc[0]):,} crimes, under "
+            f"{MIN_MONTH_SHARE:.0%} of the file's median month ({int(totals.median()):,}): "
+            "a zero-padded or unfinished month",
+            file=str(table["source_file"].iat[0]),
+            row=1,
+            column=month.strftime("%Y%m"),
+        )
+
+
+def _check_releases_present(
+    combined: pd.DataFrame, names: list[str], terms: contract.BoroughCrimeContract
+) -> None:
+    """When the publisher's registered files are built, every registered release's
+    months must be supplied: a release missing from the mirror is named."""
+    if not any(name in terms.releases for name in names):
+        return  # not the publisher's files (e.g. a test's synthetic files)
+    for release in terms.releases.values():
+        have = set(combined.loc[combined["classification"].eq(release.classification), "month"])
+        span = pd.period_range(release.first_month, release.last_month, freq="M")
+        missing = [m for m in span if m not in have]
+        if missing:
+            raise DataValidationError(
+                f"the registered release {release.file} is missing from the mirror: no file "
+                f"supplies {len(missing)} month(s) of the {release.classification} "
+                f"classification it covers ({missing[0]} to {missing[-1]}), which every "
+                "measure for those months needs; restore it and run `mpsanalysis fetch`",
+                file=f"data/raw/{BOROUGH_CRIME_FOLDER}/{release.file}",
+            )
+
+
 def fetch_month(raw: Path) -> pd.Period:
     """The month the raw data were fetched: when ``checksums.json`` was last written
     (this month when nothing has been fetched)."""
@@ -88,7 +133,10 @@ def build_borough_crime(
         table = loaders.read_borough_crime(path, contract=terms, latest_month=latest_month)
         contract_warnings += contract.check_completeness(table, path.name, terms)
         tables.append(table)
+    for table in tables:
+        _check_month_totals(table)
     combined, vintages = loaders.combine_vintages(tables)
+    _check_releases_present(combined, [p.name for p in files], terms)
     for column in ("major_category", "minor_category"):
         combined[column] = loaders.canonical_category_names(combined[column])
     gaps = loaders.find_missing_months(combined)
