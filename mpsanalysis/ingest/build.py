@@ -63,7 +63,9 @@ def _check_releases_present(
     if not any(name in terms.releases for name in names):
         return  # not the publisher's files (e.g. a test's synthetic files)
     for release in terms.releases.values():
-        have = set(combined.loc[combined["classification"].eq(release.classification), "month"])
+        have = set(
+            combined.loc[combined["classification"].eq(release.classification), "month"].unique()
+        )
         span = pd.period_range(release.first_month, release.last_month, freq="M")
         missing = [m for m in span if m not in have]
         if missing:

@@ -180,14 +180,11 @@ def check_completeness(
     """
     contract = contract or load_contract()
     release = contract.releases.get(file)
-    keys = set(
-        zip(
-            tidy["major_category"].map(normalise_key),
-            tidy["minor_category"].map(normalise_key),
-            tidy["borough_name"].map(normalise_key),
-            strict=True,
-        )
-    )
+    rows = tidy[["major_category", "minor_category", "borough_name"]].drop_duplicates()
+    keys = {
+        (normalise_key(a), normalise_key(b), normalise_key(n))
+        for a, b, n in rows.itertuples(index=False)
+    }
     if release is None:
         cats = {(a, b) for a, b, _ in keys}
         names = {n for _, _, n in keys}

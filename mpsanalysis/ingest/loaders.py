@@ -639,10 +639,12 @@ def canonical_category_names(names: pd.Series) -> pd.Series:
     >>> canonical_category_names(s).tolist()
     ['Robbery of Personal Property', 'Robbery of Personal Property', 'Trafficking Of Drugs']
     """
-    keys = names.str.casefold().str.split().str.join(" ")
+    unique = pd.Series(pd.unique(names.to_numpy()), dtype=object)
+    keys = unique.str.casefold().str.split().str.join(" ")
     preferred: dict[str, str] = {}
-    for key, name in zip(keys, names, strict=True):
+    for key, name in zip(keys, unique, strict=True):
         if key not in preferred or (preferred[key].isupper() and not name.isupper()):
             preferred[key] = name
     fixed = {k: (v.title() if v.isupper() else v) for k, v in preferred.items()}
-    return keys.map(fixed)
+    spelling = {name: fixed[key] for name, key in zip(unique, keys, strict=True)}
+    return names.map(spelling)

@@ -89,6 +89,12 @@ def compare_vintages(
     both["count"] = both["count"].fillna(0).astype("int64")
     both["difference"] = both["count"] - both["previous_count"]
     both["previous_source_file"] = both["source_file_prev"].fillna("")
+    # A withdrawn row has no current file: name the file that now supplies its period.
+    owner = current.drop_duplicates(period).set_index(period)["source_file"]
+    at = pd.MultiIndex.from_frame(both[period]) if len(period) > 1 else both[period[0]]
+    both["source_file"] = both["source_file"].fillna(
+        pd.Series(owner.reindex(at).to_numpy(), index=both.index)
+    )
     both["source_file"] = both["source_file"].fillna("")
     changed = both["difference"].ne(0) | both["kind"].ne("revised")
     changed &= ~(both["kind"].ne("revised") & both["difference"].eq(0))  # zero rows
