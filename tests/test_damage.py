@@ -250,11 +250,14 @@ def _check(clean, name: str, files: dict[str, bytes], tmp_path: Path, damaged_fi
         processed = _build(files, tmp_path)
     except MpsAnalysisError as exc:
         assert damaged_file in str(exc), f"{name}: the message does not name the file: {exc}"
+        print(f"\nDAMAGE {name}: refused: {str(exc)[:160]}")
         return "refused"
     table = store.read_table("borough_crime", directory=processed)
     if table.equals(clean_table):
+        print(f"\nDAMAGE {name}: built, store unchanged")
         return "unchanged"
     assert _figures(processed) == _figures(clean_processed), f"{name}: a figure changed"
+    print(f"\nDAMAGE {name}: built, store differs, every figure compared unchanged")
     return "figures unchanged"
 
 
@@ -379,3 +382,24 @@ def test_refreshed_file_revising_one_cell_is_recorded(clean, tmp_path):
     )
     log = (processed / "build_log.json").read_text()
     assert "revises 1 cell(s)" in log
+
+
+def test_newer_vintage_in_the_same_build_cut_at_a_line_end_is_refused(clean, tmp_path):
+    """Both vintages in the mirror, no previous build: the newer file (it wins the months
+    by its name) lost rows that the older one has over the months both supply."""
+    files = dict(clean[0])
+    files["MPS_Borough_Level_Crime_Historical_refreshed.csv"] = truncate_line_end(files[HIST])
+    with pytest.raises(MpsAnalysisError, match=r"_refreshed\.csv.*missing over the months"):
+        _build(files, tmp_path)
+
+
+def test_newer_vintage_in_the_same_build_revising_a_cell_is_recorded(clean, tmp_path):
+    files = dict(clean[0])
+    old = b"Arson and Criminal Damage,Arson,Barking and Dagenham,6,5,"
+    new = b"Arson and Criminal Damage,Arson,Barking and Dagenham,6,7,"
+    files["MPS_Borough_Level_Crime_Historical_refreshed.csv"] = files[HIST].replace(old, new, 1)
+    processed = _build(files, tmp_path)
+    table = store.read_table("borough_crime_revisions", directory=processed)
+    assert table[["previous_count", "count", "difference"]].values.tolist() == [[5, 7, 2]]
+    assert str(table["month"].iat[0]) == "2010-05"
+    assert table["previous_source_file"].iat[0] == HIST

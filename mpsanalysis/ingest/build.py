@@ -78,6 +78,28 @@ def _check_releases_present(
             )
 
 
+def _superseded_rows(tables: list[pd.DataFrame], combined: pd.DataFrame) -> pd.DataFrame:
+    """The rows of older files for the months a newer file of this build took over."""
+    kept = combined[["classification", "source_file", "month"]].drop_duplicates()
+    parts = []
+    for table in tables:
+        used = kept.loc[kept["source_file"].eq(table["source_file"].iat[0]), "month"]
+        part = table[~table["month"].isin(set(used))]
+        if len(part):
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _respell(names: pd.Series, reference: pd.Series) -> pd.Series:
+    """Category names in the spelling ``reference`` uses for the same name (ignoring case
+    and spacing), else their own canonical spelling."""
+    ref = pd.Series(pd.unique(reference.to_numpy()), dtype=object)
+    spelling = dict(zip(ref.map(contract.normalise_key), ref, strict=True))
+    own = loaders.canonical_category_names(names)
+    keys = names.map(contract.normalise_key)
+    return keys.map(spelling).fillna(own)
+
+
 def fetch_month(raw: Path) -> pd.Period:
     """The month the raw data were fetched: when ``checksums.json`` was last written
     (this month when nothing has been fetched)."""
@@ -147,21 +169,32 @@ def build_borough_crime(
         .agg(first_month=("month", "min"), last_month=("month", "max"))
         .reset_index()
     )
-    changes = pd.DataFrame(columns=[*REVISION_KEYS, *revisions.REVISION_COLUMNS])
-    if previous is not None and len(previous):
-        previous = previous.copy()
+    # Each newer vintage against the older one: first the files of this build that
+    # overlap (the months a newer file took over), then the previous build's table.
+    found = []
+    older = _superseded_rows(tables, combined)
+    for before in (older, previous):
+        if before is None or not len(before):
+            continue
+        before = before.copy()
         for column in ("major_category", "minor_category"):
-            previous[column] = loaders.canonical_category_names(previous[column])
-        changes = revisions.compare_vintages(
-            previous, combined, REVISION_KEYS, period=("classification", "month")
+            before[column] = _respell(before[column], combined[column])
+        changed = revisions.compare_vintages(
+            before, combined, REVISION_KEYS, period=("classification", "month")
         )
         revisions.check_losses(
-            changes,
-            previous,
+            changed,
+            before,
             group=("classification", "month"),
             describe=("month", "borough_name", "major_category", "minor_category"),
             what="borough-level crime",
         )
+        found.append(changed)
+    changes = (
+        pd.concat(found, ignore_index=True)
+        if found
+        else pd.DataFrame(columns=[*REVISION_KEYS, *revisions.REVISION_COLUMNS])
+    )
     warnings = list(contract_warnings)
     if len(changes):
         by_file = changes.groupby(["previous_source_file", "source_file"])
