@@ -898,3 +898,39 @@ def test_revisions_table_lists_revised_cells():
     lost = revisions.compare_vintages(prev, cur.iloc[:1], keys)
     with pytest.raises(DataValidationError, match="Lambeth"):
         revisions.check_losses(lost, prev, ["month"], ["month", "borough_name"], "test")
+
+
+# ------------------------------------------------------ issue 17: periods in the data
+@pytest.fixture
+def store_with_gap(tmp_path, monkeypatch):
+    """New classification April to December 2010 without November (a gap)."""
+    months = [m for m in pd.period_range("2010-04", "2010-12", freq="M") if m.month != 11]
+    mirror = tmp_path / "mirror" / build.BOROUGH_CRIME_FOLDER
+    mirror.mkdir(parents=True)
+    (mirror / "gap.csv").write_text(
+        "MajorText,MinorText,LookUp_BoroughName,"
+        + ",".join(m.strftime("%Y%m") for m in months)
+        + "\nRobbery,Robbery of Personal Property,Lambeth,"
+        + ",".join(["10"] * len(months))
+        + "\n"
+    )
+    data = tmp_path / "data"
+    fetch.fetch_from_mirror(tmp_path / "mirror", data / "raw")
+    build.build_store(data / "raw", data / "processed", include_sources=False)
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(data))
+    monkeypatch.setenv("MPSANALYSIS_REPORTS_DIR", str(tmp_path / "reports"))
+
+
+def test_quarter_latest_skips_a_quarter_with_a_missing_month(store_with_gap):
+    from mpsanalysis.run import runner
+
+    plan = runner.plan_run(quarter="latest")
+    assert plan.period_end == "2010-09"  # 2010/11-Q2; Q3 lacks November 2010
+
+
+def test_period_end_before_the_data_is_refused(store_with_gap):
+    from mpsanalysis.errors import ParameterError
+    from mpsanalysis.run import runner
+
+    with pytest.raises(ParameterError, match=r"period_end '2010-03' is before the data"):
+        runner.plan_run(period_end="2010-03")
