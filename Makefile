@@ -34,11 +34,11 @@ build: fetch ## Validate the raw files and write the processed store in data/pro
 reports: build ## Run every objective for the latest complete quarter and write reports/ (HTML + index)
 	$(BIN)/mpsanalysis run --quarter $(QUARTER) $(if $(WORKERS),--workers $(WORKERS),)
 
-test: $(STAMP) ## Run the whole test suite (unit, real data, notebooks, browser)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the test suite (unit, real data, notebooks, browser; a sample of the damage harness)
+	$(BIN)/python -m pytest -m "not damage"
 
 test-fast: $(STAMP) ## Run the unit tests only (no notebooks, no browser)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not damage"
 
 test-damage: $(STAMP) ## Run the full damage harness (damaged copies of the real borough files; a few minutes)
 	$(BIN)/python -m pytest -q -m damage tests/test_damage.py

@@ -77,6 +77,7 @@ class Release:
     categories: frozenset[tuple[str, str]]
     boroughs: frozenset[str]
     known_absences: frozenset[tuple[str, str, str]]
+    spelling: dict[str, str]  # normalised name -> as published, for messages
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ def load_contract(path: Path = CONTRACT_FILE) -> BoroughCrimeContract:
                 (normalise_key(a), normalise_key(b), normalise_key(c))
                 for a, b, c in spec["known_absences"]
             ),
+            spelling={
+                normalise_key(name): name
+                for name in [*(n for pair in spec["categories"] for n in pair), *spec["boroughs"]]
+            },
         )
     return BoroughCrimeContract(
         categories={k: frozenset(v) for k, v in categories.items()},
@@ -210,7 +215,7 @@ def check_completeness(
     }
     missing_rows = sorted(expected - keys)
     if missing_rows:
-        a, b, n = missing_rows[0]
+        a, b, n = (release.spelling.get(k, k) for k in missing_rows[0])
         raise DataValidationError(
             f"{len(missing_rows):,} category x borough row(s) of this release are missing, "
             f"the first {n!r} / {a!r} / {b!r} (is the file truncated or edited? "
