@@ -11,7 +11,7 @@ QUARTER ?= latest
 WORKERS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup fetch build reports audit test test-fast bench lint clean clean-outputs
+.PHONY: help setup fetch build reports audit test test-fast test-damage bench lint clean clean-outputs
 
 help: ## List the targets and what they do
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,11 +38,14 @@ reports: build ## Run every objective for the latest complete quarter and write 
 audit: build ## Run every objective for London and 3 boroughs, a quarter a year, and check every page
 	$(BIN)/mpsanalysis audit $(if $(WORKERS),--workers $(WORKERS),)
 
-test: $(STAMP) ## Run the whole test suite (unit, real data, notebooks, browser)
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the test suite (unit, real data, notebooks, browser; a sample of the damage harness)
+	$(BIN)/python -m pytest -m "not damage"
 
 test-fast: $(STAMP) ## Run the unit tests only (no notebooks, no browser)
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not damage"
+
+test-damage: $(STAMP) ## Run the full damage harness (damaged copies of the real borough files; a few minutes)
+	$(BIN)/python -m pytest -q -m damage tests/test_damage.py
 
 bench: build ## Run the benchmarks; exits non-zero if any target ratio is missed
 	$(BIN)/python -m benchmarks

@@ -8,6 +8,7 @@ Months are :class:`pandas.Period` values with monthly frequency.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,8 +260,12 @@ def quarter_of(month: str | pd.Period) -> Quarter:
     return Quarter(fy, offset // 3 + 1)
 
 
-def latest_complete_quarter(last_month: str | pd.Period) -> Quarter:
-    """The most recent quarter whose three months all fall on or before ``last_month``.
+def latest_complete_quarter(
+    last_month: str | pd.Period, present: Collection[pd.Period] | None = None
+) -> Quarter:
+    """The most recent quarter whose three months all fall on or before ``last_month``
+    (and, when ``present`` is given, are all in it: a quarter with a month that no file
+    supplies is skipped).
 
     Examples
     --------
@@ -268,16 +273,29 @@ def latest_complete_quarter(last_month: str | pd.Period) -> Quarter:
     '2025/26-Q3'
     >>> latest_complete_quarter("2025-11").label
     '2025/26-Q2'
+    >>> months = set(pd.period_range("2023-04", "2024-02", freq="M")) - {pd.Period("2023-12")}
+    >>> latest_complete_quarter("2024-02", present=months).label
+    '2023/24-Q2'
     """
     last = parse_month(last_month, "last_month")
     quarter = quarter_of(last)
-    if quarter.end_month == last:
+    if quarter.end_month != last:
+        quarter = quarter_of(quarter.end_month - 3)
+    if present is None:
         return quarter
-    previous = quarter.end_month - 3
-    return quarter_of(previous)
+    earliest = min(present, default=last)
+    while quarter.end_month >= earliest:
+        if all(month in present for month in quarter.window.months):
+            return quarter
+        quarter = quarter_of(quarter.end_month - 3)
+    raise ParameterError("quarter 'latest': no quarter has all three months in the data")
 
 
-def parse_quarter(value: str, last_month: str | pd.Period | None = None) -> Quarter:
+def parse_quarter(
+    value: str,
+    last_month: str | pd.Period | None = None,
+    present: Collection[pd.Period] | None = None,
+) -> Quarter:
     """A quarter from ``2010/11-Q2`` (or ``2010-11-Q2``), or ``latest``.
 
     Parameters
@@ -302,7 +320,7 @@ def parse_quarter(value: str, last_month: str | pd.Period | None = None) -> Quar
     if text.lower() == "latest":
         if last_month is None:
             raise ParameterError("quarter 'latest' needs the last month with data")
-        return latest_complete_quarter(last_month)
+        return latest_complete_quarter(last_month, present)
     match = _QUARTER_RE.match(text)
     if not match:
         raise ParameterError(

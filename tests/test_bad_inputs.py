@@ -815,3 +815,122 @@ def test_cli_run_on_corrupted_store_prints_one_line_and_exits_2(tmp_path):
         "mpsanalysis run: error: borough_crime_vintages.parquet: the processed table is unreadable"
     )
     assert not (tmp_path / "reports").exists()  # nothing was started
+
+
+# ------------------------------------------------------- issue 17: exact messages
+def _new_file(tmp_path, body: str, name: str = "x.csv"):
+    path = tmp_path / name
+    path.write_text("MajorText,MinorText,LookUp_BoroughName,201004,201005\n" + body)
+    return path
+
+
+def test_fullwidth_digits_are_not_a_count(tmp_path):
+    path = _new_file(tmp_path, "Robbery,Robbery of Personal Property,Lambeth,１４８,3\n")
+    with pytest.raises(DataValidationError, match=r"x.csv, line 2, column '201004'.*ASCII"):
+        loaders.read_borough_crime(path)
+
+
+def test_line_number_after_a_quoted_line_break_is_the_physical_line(tmp_path):
+    path = _new_file(
+        tmp_path,
+        'Robbery,"Robbery of\nPersonal Property",Lambeth,1,2\n'
+        "Robbery,Robbery of Personal Property,Lambeth,-1,2\n",
+    )
+    with pytest.raises(DataValidationError, match=r"line 4, column '201004'"):
+        loaders.read_borough_crime(path)
+
+
+def test_duplicate_differing_only_in_case_is_refused(tmp_path):
+    path = _new_file(
+        tmp_path,
+        "Robbery,Robbery of Personal Property,Lambeth,1,2\n"
+        "ROBBERY,ROBBERY OF PERSONAL  PROPERTY,Lambeth,1,2\n",
+    )
+    with pytest.raises(DataValidationError, match=r"x.csv, line 3: duplicate rows"):
+        loaders.read_borough_crime(path)
+
+
+def test_unknown_category_is_refused_with_its_line(tmp_path):
+    from mpsanalysis.ingest import contract
+
+    path = _new_file(tmp_path, "Robbery,Robbery of Personal Propperty,Lambeth,1,2\n")
+    with pytest.raises(DataValidationError, match=r"x.csv, line 2.*unknown category"):
+        loaders.read_borough_crime(path, contract=contract.load_contract())
+
+
+def test_month_header_in_the_future_is_refused(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "MajorText,MinorText,LookUp_BoroughName,201004,209912\n"
+        "Robbery,Robbery of Personal Property,Lambeth,1,2\n"
+    )
+    with pytest.raises(DataValidationError, match=r"column '209912'.*outside"):
+        loaders.read_borough_crime(path, latest_month=pd.Period("2026-01", freq="M"))
+
+
+def test_month_headers_must_match_the_name_window(tmp_path):
+    path = _new_file(
+        tmp_path,
+        "Robbery,Robbery of Personal Property,Lambeth,1,2\n",
+        name="crime_201004-201006.csv",
+    )
+    with pytest.raises(DataValidationError, match=r"name says 2010-04 to 2010-06"):
+        loaders.read_borough_crime(path)
+
+
+def test_revisions_table_lists_revised_cells():
+    from mpsanalysis.ingest import revisions
+
+    keys = ["month", "borough_name"]
+    prev = pd.DataFrame(
+        {
+            "month": ["2024-01"] * 2,
+            "borough_name": ["Camden", "Lambeth"],
+            "count": [100, 50],
+            "source_file": "a.csv",
+        }
+    )
+    cur = prev.assign(count=[101, 50], source_file="b.csv")
+    table = revisions.compare_vintages(prev, cur, keys)
+    assert table[["borough_name", "previous_count", "count", "difference"]].values.tolist() == [
+        ["Camden", 100, 101, 1]
+    ]
+    lost = revisions.compare_vintages(prev, cur.iloc[:1], keys)
+    with pytest.raises(DataValidationError, match="Lambeth"):
+        revisions.check_losses(lost, prev, ["month"], ["month", "borough_name"], "test")
+
+
+# ------------------------------------------------------ issue 17: periods in the data
+@pytest.fixture
+def store_with_gap(tmp_path, monkeypatch):
+    """New classification April to December 2010 without November (a gap)."""
+    months = [m for m in pd.period_range("2010-04", "2010-12", freq="M") if m.month != 11]
+    mirror = tmp_path / "mirror" / build.BOROUGH_CRIME_FOLDER
+    mirror.mkdir(parents=True)
+    (mirror / "gap.csv").write_text(
+        "MajorText,MinorText,LookUp_BoroughName,"
+        + ",".join(m.strftime("%Y%m") for m in months)
+        + "\nRobbery,Robbery of Personal Property,Lambeth,"
+        + ",".join(["10"] * len(months))
+        + "\n"
+    )
+    data = tmp_path / "data"
+    fetch.fetch_from_mirror(tmp_path / "mirror", data / "raw")
+    build.build_store(data / "raw", data / "processed", include_sources=False)
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(data))
+    monkeypatch.setenv("MPSANALYSIS_REPORTS_DIR", str(tmp_path / "reports"))
+
+
+def test_quarter_latest_skips_a_quarter_with_a_missing_month(store_with_gap):
+    from mpsanalysis.run import runner
+
+    plan = runner.plan_run(quarter="latest")
+    assert plan.period_end == "2010-09"  # 2010/11-Q2; Q3 lacks November 2010
+
+
+def test_period_end_before_the_data_is_refused(store_with_gap):
+    from mpsanalysis.errors import ParameterError
+    from mpsanalysis.run import runner
+
+    with pytest.raises(ParameterError, match=r"period_end '2010-03' is before the data"):
+        runner.plan_run(period_end="2010-03")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError, MpsAnalysisError
-from mpsanalysis.ingest import fetch, loaders, store
+from mpsanalysis.ingest import contract, fetch, loaders, revisions, store
 
 __all__ = [
     "BOROUGH_CRIME_FOLDER",
@@ -31,14 +31,118 @@ __all__ = [
 BOROUGH_CRIME_FOLDER = "london-datastore/borough-crime"
 
 
-def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
+#: A month whose London total in one file is below this share of the file's median
+#: month is refused as padded or unfinished (the lowest real month, April 2020, is about
+#: 75% of the median).
+MIN_MONTH_SHARE = 0.5
+
+
+def _check_month_totals(table: pd.DataFrame) -> None:
+    """Refuse a file with a month far below its others (a zero-padded or cut month)."""
+    totals = table.groupby("month")["count"].sum()
+    if len(totals) < 3 or totals.median() == 0:
+        return
+    low = totals[totals < MIN_MONTH_SHARE * totals.median()]
+    if len(low):
+        month = low.index[0]
+        raise DataValidationError(
+            f"month {month.strftime('%Y%m')} totals {int(low.iloc[0]):,} crimes, under "
+            f"{MIN_MONTH_SHARE:.0%} of the file's median month ({int(totals.median()):,}): "
+            "a zero-padded or unfinished month",
+            file=str(table["source_file"].iat[0]),
+            row=1,
+            column=month.strftime("%Y%m"),
+        )
+
+
+def _check_releases_present(
+    combined: pd.DataFrame, names: list[str], terms: contract.BoroughCrimeContract
+) -> None:
+    """When the publisher's registered files are built, every registered release's
+    months must be supplied: a release missing from the mirror is named."""
+    if not any(name in terms.releases for name in names):
+        return  # not the publisher's files (e.g. a test's synthetic files)
+    for release in terms.releases.values():
+        have = set(
+            combined.loc[combined["classification"].eq(release.classification), "month"].unique()
+        )
+        span = pd.period_range(release.first_month, release.last_month, freq="M")
+        missing = [m for m in span if m not in have]
+        if missing:
+            raise DataValidationError(
+                f"the registered release {release.file} is missing from the mirror: no file "
+                f"supplies {len(missing)} month(s) of the {release.classification} "
+                f"classification it covers ({missing[0]} to {missing[-1]}), which every "
+                "measure for those months needs; restore it and run `mpsanalysis fetch`",
+                file=f"data/raw/{BOROUGH_CRIME_FOLDER}/{release.file}",
+            )
+
+
+def _superseded_rows(tables: list[pd.DataFrame], combined: pd.DataFrame) -> pd.DataFrame:
+    """The rows of older files for the months a newer file of this build took over."""
+    kept = combined[["classification", "source_file", "month"]].drop_duplicates()
+    parts = []
+    for table in tables:
+        used = kept.loc[kept["source_file"].eq(table["source_file"].iat[0]), "month"]
+        part = table[~table["month"].isin(set(used))]
+        if len(part):
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _respell(names: pd.Series, reference: pd.Series) -> pd.Series:
+    """Category names in the spelling ``reference`` uses for the same name (ignoring case
+    and spacing), else their own canonical spelling."""
+    ref = pd.Series(pd.unique(reference.to_numpy()), dtype=object)
+    spelling = dict(zip(ref.map(contract.normalise_key), ref, strict=True))
+    own = loaders.canonical_category_names(names)
+    keys = names.map(contract.normalise_key)
+    return keys.map(spelling).fillna(own)
+
+
+def fetch_month(raw: Path) -> pd.Period:
+    """The month the raw data were fetched: when ``checksums.json`` was last written
+    (this month when nothing has been fetched)."""
+    target = Path(raw) / fetch.CHECKSUMS_FILE
+    if not target.exists():
+        return pd.Period.now("M")
+    stamp = pd.Timestamp(target.stat().st_mtime, unit="s")
+    return pd.Period(stamp, freq="M")
+
+
+REVISION_KEYS = [
+    "classification",
+    "month",
+    "borough_code",
+    "borough_name",
+    "major_category",
+    "minor_category",
+]
+
+
+def build_borough_crime(
+    folder: Path,
+    previous: pd.DataFrame | None = None,
+    latest_month: pd.Period | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict]:
     """Read, validate and combine the borough-level crime files of a folder.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The raw borough crime folder.
+    previous : pandas.DataFrame, optional
+        The previous build's ``borough_crime`` table: the new vintage is compared with it
+        over the months both supply (see :mod:`mpsanalysis.ingest.revisions`).
+    latest_month : pandas.Period, optional
+        The fetch month: no month header may be later.
 
     Returns
     -------
     (dict, dict)
         Tables by name (``borough_crime``, ``borough_crime_categories``,
-        ``borough_crime_vintages``, ``borough_crime_gaps``) and a log entry.
+        ``borough_crime_vintages``, ``borough_crime_gaps``,
+        ``borough_crime_revisions``) and a log entry.
     """
     files = sorted(p for p in Path(folder).glob("*.csv") if not p.name.startswith("."))
     if not files:
@@ -46,8 +150,17 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
             f"no borough-level crime files (*.csv) in data/raw/{BOROUGH_CRIME_FOLDER}: "
             "run `mpsanalysis fetch`"
         )
-    tables = [loaders.read_borough_crime(path) for path in files]
+    terms = contract.load_contract()
+    tables = []
+    contract_warnings: list[str] = []
+    for path in files:
+        table = loaders.read_borough_crime(path, contract=terms, latest_month=latest_month)
+        contract_warnings += contract.check_completeness(table, path.name, terms)
+        tables.append(table)
+    for table in tables:
+        _check_month_totals(table)
     combined, vintages = loaders.combine_vintages(tables)
+    _check_releases_present(combined, [p.name for p in files], terms)
     for column in ("major_category", "minor_category"):
         combined[column] = loaders.canonical_category_names(combined[column])
     gaps = loaders.find_missing_months(combined)
@@ -56,7 +169,46 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
         .agg(first_month=("month", "min"), last_month=("month", "max"))
         .reset_index()
     )
-    warnings = [
+    # Each newer vintage against the older one: first the files of this build that
+    # overlap (the months a newer file took over), then the previous build's table.
+    found = []
+    older = _superseded_rows(tables, combined)
+    for before in (older, previous):
+        if before is None or not len(before):
+            continue
+        before = before.copy()
+        for column in ("major_category", "minor_category"):
+            before[column] = _respell(before[column], combined[column])
+        changed = revisions.compare_vintages(
+            before, combined, REVISION_KEYS, period=("classification", "month")
+        )
+        revisions.check_losses(
+            changed,
+            before,
+            group=("classification", "month"),
+            describe=("month", "borough_name", "major_category", "minor_category"),
+            what="borough-level crime",
+        )
+        found.append(changed)
+    changes = (
+        pd.concat(found, ignore_index=True)
+        if found
+        else pd.DataFrame(columns=[*REVISION_KEYS, *revisions.REVISION_COLUMNS])
+    )
+    warnings = list(contract_warnings)
+    if len(changes):
+        by_file = changes.groupby(["previous_source_file", "source_file"])
+        for (before, after), rows in by_file:
+            months = rows["month"]
+            warnings.append(
+                f"{after or before} revises {len(rows):,} cell(s) of the previous build's "
+                f"{before or after} ({months.min()} to {months.max()}, "
+                f"{rows['major_category'].nunique()} categories, "
+                f"{rows['borough_name'].nunique()} boroughs; net change "
+                f"{int(rows['difference'].sum()):+,} crimes). See table "
+                "borough_crime_revisions."
+            )
+    warnings += [
         f"{row.classification} classification: no file supplies {row.month.strftime('%b %Y')}"
         " (reported as a gap, never as zero)"
         for row in gaps.itertuples()
@@ -82,6 +234,7 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
             "borough_crime_categories",
             "borough_crime_vintages",
             "borough_crime_gaps",
+            "borough_crime_revisions",
         ],
         "coverage": {
             c: [str(g["month"].min()), str(g["month"].max())]
@@ -95,6 +248,7 @@ def build_borough_crime(folder: Path) -> tuple[dict[str, pd.DataFrame], dict]:
             "borough_crime_categories": categories,
             "borough_crime_vintages": vintages,
             "borough_crime_gaps": gaps,
+            "borough_crime_revisions": changes,
         },
         log,
     )
@@ -205,6 +359,16 @@ def build_store(
         lock.close()
 
 
+def _previous_table(processed: Path, name: str) -> pd.DataFrame | None:
+    """The previous build's table, or None (no previous build, or it is unreadable)."""
+    if not store.table_exists(name, processed):
+        return None
+    try:
+        return store.read_table(name, directory=processed)
+    except DataValidationError:
+        return None
+
+
 def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
     recover_store(processed)
     for stale in processed.parent.glob(".processed-staging-*"):  # a killed build's
@@ -213,7 +377,11 @@ def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
     _refuse_unrecorded(raw, checksums)
     staging = Path(tempfile.mkdtemp(prefix=".processed-staging-", dir=processed.parent))
     try:
-        tables, log = build_borough_crime(raw / BOROUGH_CRIME_FOLDER)
+        tables, log = build_borough_crime(
+            raw / BOROUGH_CRIME_FOLDER,
+            previous=_previous_table(processed, "borough_crime"),
+            latest_month=fetch_month(raw),
+        )
         for name, table in tables.items():
             store.write_table(table, name, staging)
         logs = [log]

@@ -129,6 +129,7 @@ def read_extract(path: str | Path) -> pd.DataFrame:
         if not _MONTH.match(month_text) or not 1 <= int(month_text[5:]) <= 12:
             raise _error(f"month {record.month!r} is not YYYY-MM", name, line, "month")
         geography = record.geography.strip()
+        canonical: str | None
         if geography.lower() == "london":
             canonical = boroughs.LONDON
         else:
@@ -294,7 +295,7 @@ def make_sample_extract(
         "rape_sanction_detections": (190, 0.28),
         "public_confidence": (1_200, 0.80),
     }
-    rows = []
+    rows: list[tuple[str, str, str, float, int | str, int | str]] = []
     for i, month in enumerate(months):
         for measure, mean in counts.items():
             rows.append((str(month), "London", measure, int(rng.poisson(mean * season[i])), "", ""))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ import pandas as pd
 
 from mpsanalysis import boroughs
 from mpsanalysis.errors import DataValidationError
+from mpsanalysis.ingest.contract import SERIES_START, BoroughCrimeContract, normalise_key
 
 __all__ = [
     "TIDY_COLUMNS",
@@ -36,6 +38,8 @@ __all__ = [
     "find_missing_months",
     "canonical_category_names",
     "read_text_file",
+    "record_lines",
+    "name_window",
 ]
 
 TIDY_COLUMNS = [
@@ -53,8 +57,10 @@ TIDY_COLUMNS = [
 #: count (the largest real value, 2008-2025, is about 4,100).
 MAX_PLAUSIBLE_COUNT = 100_000
 
-_MONTH_HEADER = re.compile(r"^\d{6}$")
-_COUNT = re.compile(r"^\d{1,15}$")
+# ASCII digits only: ``\d`` would also match "１４８" (fullwidth) or Arabic-Indic digits.
+_MONTH_HEADER = re.compile(r"^[0-9]{6}$")
+_COUNT = re.compile(r"^[0-9]{1,15}$")
+_NAME_WINDOW = re.compile(r"(?<![0-9])([0-9]{6})-([0-9]{6})(?![0-9])")
 _LAYOUTS = {
     "old": {"Borough": "borough", "Major Category": "major", "Minor Category": "minor"},
     "new": {"MajorText": "major", "MinorText": "minor", "LookUp_BoroughName": "borough"},
@@ -94,6 +100,8 @@ def _count_problem(value: str) -> str | None:
         return None
     if stripped == "":
         return "is blank"
+    if any(unicodedata.category(ch) == "Nd" and not ch.isascii() for ch in stripped):
+        return "has non-ASCII digits (counts are written in the digits 0-9 only)"
     try:
         number = float(stripped.replace(",", ""))
     except ValueError:
@@ -276,6 +284,71 @@ def detect_classification(columns: list[str], file: str = "") -> tuple[str, dict
     )
 
 
+def record_lines(text: str) -> list[int]:
+    """The physical line on which each data record starts (blank lines skipped).
+
+    A quoted cell may hold a line break, so record *n* is not always on line *n + 1*;
+    error messages use these numbers, which an editor shows.
+
+    Examples
+    --------
+    >>> record_lines('a,b\\n"x\\ny",1\\n\\nz,2\\n')
+    [2, 5]
+    """
+    reader = csv.reader(io.StringIO(text))
+    next(reader, None)
+    lines = []
+    previous = reader.line_num
+    for record in reader:
+        if record:
+            lines.append(previous + 1)
+        previous = reader.line_num
+    return lines
+
+
+def name_window(file: str) -> tuple[pd.Period, pd.Period] | None:
+    """The months a file's published name says it covers (``..._201004-202111.csv``).
+
+    Examples
+    --------
+    >>> name_window("MPS_Borough_Level_Crime_recent24m_202401-202512.csv")
+    (Period('2024-01', 'M'), Period('2025-12', 'M'))
+    >>> name_window("MPS_Borough_Level_Crime_Historical.csv") is None
+    True
+    """
+    match = _NAME_WINDOW.search(file)
+    if not match:
+        return None
+    try:
+        first, last = (pd.Period(f"{m[:4]}-{m[4:]}", freq="M") for m in match.groups())
+    except ValueError:
+        return None
+    return first, last
+
+
+def _check_month_range(months: list[str], file: str, latest: pd.Period | None) -> None:
+    """Month headers between the series start and the fetch month, and as the name says."""
+    periods_ = [pd.Period(f"{m.strip()[:4]}-{m.strip()[4:]}", freq="M") for m in months]
+    latest = latest or pd.Period.now("M")
+    for column, month in zip(months, periods_, strict=True):
+        if month < SERIES_START or month > latest:
+            raise DataValidationError(
+                f"month header {column!r} is outside {SERIES_START} (the first month the "
+                f"MPS publishes) to {latest} (the month the data were fetched)",
+                file=file,
+                row=1,
+                column=column,
+            )
+    window = name_window(file)
+    if window is not None and (min(periods_), max(periods_)) != window:
+        raise DataValidationError(
+            f"the month headers run from {min(periods_)} to {max(periods_)}, but the file's "
+            f"name says {window[0]} to {window[1]}",
+            file=file,
+            row=1,
+        )
+
+
 def _month_columns(columns: list[str], roles: dict[str, str], file: str) -> list[str]:
     months = []
     for column in columns:
@@ -302,13 +375,23 @@ def _month_columns(columns: list[str], roles: dict[str, str], file: str) -> list
     return months
 
 
-def read_borough_crime(path: str | Path) -> pd.DataFrame:
+def read_borough_crime(
+    path: str | Path,
+    contract: BoroughCrimeContract | None = None,
+    latest_month: pd.Period | None = None,
+) -> pd.DataFrame:
     """Read and validate one borough-level crime file into the tidy monthly table.
 
     Parameters
     ----------
     path : str or pathlib.Path
         A London Datastore "MPS Borough Level Crime" CSV, either classification.
+    contract : BoroughCrimeContract, optional
+        When given, a category that is not one of the classification's categories is
+        refused (naming the line). ``build`` always passes it.
+    latest_month : pandas.Period, optional
+        The month the data were fetched; no month header may be later (default: this
+        month).
 
     Returns
     -------
@@ -345,6 +428,7 @@ def read_borough_crime(path: str | Path) -> pd.DataFrame:
     name = path.name
     text = read_text_file(path)
     check_csv_shape(text, name)  # rectangular: no cut-short, shifted or blank lines
+    physical_lines = record_lines(text)
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, index_col=False)
     except pd.errors.ParserError as exc:
@@ -354,12 +438,14 @@ def read_borough_crime(path: str | Path) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     classification, roles = detect_classification(list(frame.columns), name)
     month_cols = _month_columns(list(frame.columns), roles, name)
+    _check_month_range(month_cols, name, latest_month)
     if frame.empty:
         raise DataValidationError("has a header but no data rows", file=name)
 
     role_of = {role: column for column, role in roles.items()}
-    lines = pd.RangeIndex(2, len(frame) + 2)  # header is line 1
-    frame.index = lines
+    if len(physical_lines) != len(frame):  # pragma: no cover - both read the same CSV
+        raise AssertionError(f"{name}: csv and pandas disagree on the number of records")
+    frame.index = pd.Index(physical_lines)  # the header is line 1
 
     # Text columns: blanks and unknown boroughs.
     for role in ("borough", "major", "minor"):
@@ -393,6 +479,25 @@ def read_borough_crime(path: str | Path) -> pd.DataFrame:
     # Counts: every cell a non-negative integer of plausible size.
     values = _parse_counts(frame[month_cols], name)
 
+    if contract is not None:
+        major, minor = frame[role_of["major"]], frame[role_of["minor"]]
+        unknown = pd.Series(
+            [
+                contract.unknown_category(classification, a, b)
+                for a, b in zip(major, minor, strict=True)
+            ],
+            index=frame.index,
+        )
+        if unknown.any():
+            line = int(frame.index[unknown.argmax()])
+            raise DataValidationError(
+                f"unknown category {major[line]!r} / {minor[line]!r}: not one of the "
+                f"{classification} classification's categories (contracts/borough_crime.json)",
+                file=name,
+                row=line,
+                column=role_of["minor"],
+            )
+
     keys = pd.DataFrame(
         {
             "borough_name": names,
@@ -400,7 +505,9 @@ def read_borough_crime(path: str | Path) -> pd.DataFrame:
             "minor_category": frame[role_of["minor"]],
         }
     )
-    duplicated = keys.duplicated(keep=False)
+    # Duplicates after normalising case, white space and Unicode (NFKC): the measures
+    # match category names ignoring case, so "ROBBERY" and "Robbery" are one row.
+    duplicated = keys.apply(lambda c: c.map(normalise_key)).duplicated(keep=False)
     if duplicated.any():
         dup_lines = [int(i) for i in keys.index[duplicated]]
         first = keys.loc[dup_lines[0]]
@@ -532,10 +639,12 @@ def canonical_category_names(names: pd.Series) -> pd.Series:
     >>> canonical_category_names(s).tolist()
     ['Robbery of Personal Property', 'Robbery of Personal Property', 'Trafficking Of Drugs']
     """
-    keys = names.str.casefold().str.split().str.join(" ")
+    unique = pd.Series(pd.unique(names.to_numpy()), dtype=object)
+    keys = unique.str.casefold().str.split().str.join(" ")
     preferred: dict[str, str] = {}
-    for key, name in zip(keys, names, strict=True):
+    for key, name in zip(keys, unique, strict=True):
         if key not in preferred or (preferred[key].isupper() and not name.isupper()):
             preferred[key] = name
     fixed = {k: (v.title() if v.isupper() else v) for k, v in preferred.items()}
-    return keys.map(fixed)
+    spelling = {name: fixed[key] for name, key in zip(unique, keys, strict=True)}
+    return names.map(spelling)

@@ -75,6 +75,20 @@ def _last_month() -> pd.Period:
     return last_month_available()
 
 
+def _months_present() -> set[pd.Period]:
+    """Months some borough crime file supplies: each classification's span minus its gaps."""
+    from mpsanalysis.ingest import store
+
+    vintages = store.read_table("borough_crime_vintages")
+    gaps = store.read_table("borough_crime_gaps")
+    present: set[pd.Period] = set()
+    for classification, group in vintages.groupby("classification"):
+        span = pd.period_range(group["first_month"].min(), group["last_month"].max(), freq="M")
+        missing = set(gaps.loc[gaps["classification"].eq(classification), "month"])
+        present |= {month for month in span if month not in missing}
+    return present
+
+
 def plan_run(
     period_end: str | None = None,
     quarter: str | None = None,
@@ -105,9 +119,11 @@ def plan_run(
     if (period_end is None) == (quarter is None):
         raise ParameterError("give exactly one of --period-end or --quarter")
     last = _last_month()
+    present = _months_present()
+    first = min(present, default=last)
     provisional = False
     if quarter is not None:
-        q = periods.parse_quarter(quarter, last_month=last)
+        q = periods.parse_quarter(quarter, last_month=last, present=present)
         end = q.end_month
         label = q.label
         if q.window.start > last:
@@ -129,6 +145,10 @@ def plan_run(
     if end > last:
         raise ParameterError(
             f"period_end '{end}' is beyond the data: the latest month available is {last}"
+        )
+    if end < first:
+        raise ParameterError(
+            f"period_end '{end}' is before the data: the first month available is {first}"
         )
     available = catalogue.objective_ids()
     chosen = objectives or available

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mpsanalysis.errors import DataValidationError
 from mpsanalysis.ingest import store
 
 __all__ = ["FOLDERS", "build_sources"]
@@ -87,7 +88,14 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
         wards,
     )
 
-    def folder(key: str) -> Path | None:
+    def folder(key: str) -> Path:
+        """A required folder: the builders run only when it is present."""
+        path = _present(raw_root, key)
+        if path is None:  # pragma: no cover - build_sources skips absent sources
+            raise DataValidationError(f"not supplied: no files in data/raw/{FOLDERS[key]}")
+        return path
+
+    def optional(key: str) -> Path | None:
         return _present(raw_root, key)
 
     boundaries = raw_root / FOLDERS["borough_boundaries"]
@@ -115,14 +123,14 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
             "lsoa_population",
             ("lsoa_population",),
             lambda: population.build_lsoa_population(
-                folder("lsoa_population"), folder("population")
+                folder("lsoa_population"), optional("population")
             ),
         ),
         (
             "lsoa_crime_annual",
             ("lsoa_crime_annual",),
             lambda: lsoa_annual.build_lsoa_crime_annual(
-                folder("lsoa_crime_annual"), borough_crime_folder=folder("borough_crime")
+                folder("lsoa_crime_annual"), borough_crime_folder=optional("borough_crime")
             ),
         ),
         (
@@ -135,8 +143,8 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
             ("force_population",),
             lambda: home_office.build_force_population(
                 folder("force_population"),
-                lsoa_population_folder=folder("lsoa_population"),
-                borough_population_folder=folder("population"),
+                lsoa_population_folder=optional("lsoa_population"),
+                borough_population_folder=optional("population"),
             ),
         ),
         (
@@ -144,8 +152,8 @@ def _builders(raw_root: Path) -> list[tuple[str, tuple[str, ...], Callable[[], t
             ("severity_weights",),
             lambda: severity.build_severity(
                 folder("severity_weights"),
-                cchi_folder=folder("cchi_weights"),
-                prc_folder=folder("force_crime"),
+                cchi_folder=optional("cchi_weights"),
+                prc_folder=optional("force_crime"),
             ),
         ),
         (

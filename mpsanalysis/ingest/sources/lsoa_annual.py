@@ -277,6 +277,17 @@ def _monthly_reference(folder: Path) -> pd.DataFrame | None:
     if not tables:
         return None
     combined, _ = loaders.combine_vintages(tables)
+    needed = pd.period_range("2019-01", "2021-12", freq="M")
+    missing = needed.difference(pd.PeriodIndex(combined["month"].unique(), freq="M"))
+    if len(missing):
+        raise DataValidationError(
+            f"the new-classification borough-level crime files supply no figures for "
+            f"{len(missing)} month(s) of 2019-2021 (first {missing[0]}), which the annual "
+            "LSOA crime source (lsoa_crime_annual) needs to verify its 2020 column: is "
+            "MPS_Borough_Level_Crime_Historical_201004-202111.csv missing from the mirror? "
+            "Restore it and run `mpsanalysis fetch`",
+            file="data/raw/london-datastore/borough-crime/",
+        )
     totals = combined.groupby(["major_category", "month"], as_index=False)["count"].sum()
     names = pd.Series(totals["major_category"].unique())
     canonical = dict(zip(names, loaders.canonical_category_names(names), strict=True))
