@@ -244,3 +244,13 @@ def test_real_solved_and_young_counts_match_the_raw_file(real):
     assert rate[["solved", "victims"]].iloc[0].tolist() == [solved, 2_544]
     young = stats_homicide.young_victims(tables["homicide_victims"]).set_index("year")
     assert young.loc[2019, "young_victims"] == young_2019
+
+
+def test_fullwidth_digits_in_a_count_are_refused(tmp_path):
+    # Python's float("１") is 1.0: the shared count parser must refuse non-ASCII digits
+    # in every source, as the borough loader does (digits are 0-9 only).
+    row = VICTIM_ROWS[1].replace("1,25 to 34", "１,25 to 34", 1)
+    path = write(tmp_path, "wide.csv", VICTIMS_HEADER, [VICTIM_ROWS[0], row])
+    with pytest.raises(DataValidationError, match="non-ASCII") as info:
+        homicide.read_homicide_victims(path)
+    assert (info.value.file, info.value.row) == ("wide.csv", 3)

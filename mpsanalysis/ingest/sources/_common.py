@@ -17,7 +17,7 @@ import pandas as pd
 from mpsanalysis.errors import DataValidationError
 from mpsanalysis.ingest.loaders import read_text_file as read_text
 
-_YYYYMM = re.compile(r"^(\d{4})(\d{2})$")
+_YYYYMM = re.compile(r"^([0-9]{4})([0-9]{2})$")
 
 
 def read_csv_checked(
@@ -137,7 +137,8 @@ def parse_counts(
 ) -> np.ndarray:
     """Parse count cells into a 2-D array, raising at the first bad cell.
 
-    A cell is bad when it is blank, not a number, not a whole number (unless
+    A cell is bad when it is blank, has a character other than ASCII (digits are 0-9
+    only: Python would read "１４８" as 148), is not a number, not a whole number (unless
     ``allow_fraction``) or negative (unless ``allow_negative``). Whole numbers written
     with a decimal point (``12.0``) are accepted.
 
@@ -147,6 +148,19 @@ def parse_counts(
         int64 when fractions are not allowed, else float64; shape (rows, columns).
     """
     cells = frame[list(columns)]
+    for j, column in enumerate(columns):
+        text = cells[column]
+        if not pd.api.types.is_numeric_dtype(text):
+            foreign = ~text.astype(str).map(str.isascii)
+            if foreign.any():  # float() would read "１４８" as 148: digits are ASCII only
+                i = int(np.flatnonzero(foreign.to_numpy())[0])
+                raise DataValidationError(
+                    f"{what} {text.iat[i]!r} has non-ASCII characters (counts are written "
+                    "in the digits 0-9 only)",
+                    file=file,
+                    row=int(cells.index[i]),
+                    column=columns[j],
+                )
     try:
         values = cells.astype("float64").to_numpy()
     except (ValueError, TypeError):
