@@ -108,7 +108,7 @@ def out_of_date(results) -> list[tuple[object, list[str]]]:
         changed = [
             Path(name).name
             for name, digest in sorted(checksums.items())
-            if _current_checksum(name, memo) != digest
+            if not name.startswith("external:") and _current_checksum(name, memo) != digest
         ]
         if changed:
             stale.append((result, changed))

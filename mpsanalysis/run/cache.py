@@ -312,10 +312,7 @@ class ReportCache:
 
     def key(self, job: Job, inputs: dict[str, str]) -> str:
         """The cache key of a job whose recorded inputs have these checksums."""
-        parameters = dict(job.parameters)
-        parameters["extracts"] = (
-            job.extracts if job.extracts in ("", "sample") else Path(job.extracts).name
-        )
+        parameters = dict(job.parameters)  # the extract's path as given: the notebook shows it
         return _digest(
             {
                 "format": _FORMAT,

@@ -583,8 +583,8 @@ def _relative_inputs(checksums: dict[str, str]) -> dict[str, str]:
     for path, digest in sorted(checksums.items()):
         try:
             out[Path(path).relative_to(base).as_posix()] = digest
-        except ValueError:
-            out[path] = digest
+        except ValueError:  # no local path in the manifest: the name only
+            out[f"external:{Path(path).name}"] = digest
     return out
 
 
