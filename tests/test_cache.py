@@ -143,13 +143,13 @@ def test_source_hash_changes_with_a_template(tmp_path):
 def test_damaged_entry_is_never_reused_and_is_removed(setup, damage):
     entry = _store(setup)
     if damage == "html_byte":
-        data = bytearray((entry / "report.html").read_bytes())
+        data = bytearray((entry / "report.html.cached").read_bytes())
         data[3] ^= 0x01  # same size, one bit different
-        (entry / "report.html").write_bytes(bytes(data))
+        (entry / "report.html.cached").write_bytes(bytes(data))
     elif damage == "html_truncated":
-        (entry / "report.html").write_bytes(b"<html>rep")
+        (entry / "report.html.cached").write_bytes(b"<html>rep")
     elif damage == "notebook_missing":
-        (entry / "report.ipynb").unlink()
+        (entry / "report.ipynb.cached").unlink()
     elif damage == "record_truncated":
         text = (entry / "entry.json").read_text()
         (entry / "entry.json").write_text(text[: len(text) // 2])
@@ -167,7 +167,7 @@ def test_damaged_entry_is_never_reused_and_is_removed(setup, damage):
 def test_partial_entry_from_a_killed_run_is_not_seen_and_is_swept(setup):
     tmp = setup["cache"].root / ".tmp-killed"
     tmp.mkdir(parents=True)
-    (tmp / "report.html").write_text("half")
+    (tmp / "report.html.cached").write_text("half")
     assert setup["cache"].lookup(setup["job"]) is None
     setup["cache"].evict()
     assert not tmp.exists()
@@ -313,7 +313,7 @@ def test_second_run_reuses_byte_for_byte_force_and_changed_table_execute(
     assert "Reused unchanged" in (folder / "index.html").read_text()
 
     # damage the entry: it is not reused, and the page published is the right one
-    (entry,) = (reports / ".cache").glob("criminal-networks-*/*/report.html")
+    (entry,) = (reports / ".cache").glob("criminal-networks-*/*/report.html.cached")
     entry.write_bytes(entry.read_bytes().replace(b"</html>", b"</html><!-- x -->"))
     assert run() == ["executed"]
     assert (folder / "criminal-networks.html").read_bytes() == first_html

@@ -20,8 +20,8 @@ hashes the same tables as they are now, and recomputes the key: equal keys mean 
 report would read exactly the same bytes with the same code, and its HTML and executed
 notebook are copied back byte for byte.
 
-Entries live in ``reports/.cache/<job>/<key>/`` (``report.html``, ``report.ipynb``,
-``entry.json``). An entry is written in a temporary folder and renamed into place, and
+Entries live in ``reports/.cache/<job>/<key>/`` (``report.html.cached``,
+``report.ipynb.cached``, ``entry.json``). An entry is written in a temporary folder and renamed into place, and
 ``entry.json`` records the SHA-256 and size of both files and a checksum of itself:
 an entry that does not verify (partial, damaged, edited) is deleted, never reused. The
 folder can be deleted at any time. Its size is bounded: at most
@@ -61,6 +61,11 @@ __all__ = [
 
 CACHE_DIR_NAME = ".cache"
 _FORMAT = 1
+#: The cached files' names: not ``*.html``/``*.ipynb``, so that nothing that looks for
+#: published pages under the reports folder (a link checker, a web server's listing,
+#: the tests) takes a cached copy for a page.
+_HTML = "report.html.cached"
+_NOTEBOOK = "report.ipynb.cached"
 #: Libraries whose version can change a report's bytes (figures, tables, HTML).
 OUTPUT_LIBRARIES: tuple[str, ...] = (
     "pandas",
@@ -252,11 +257,11 @@ class CacheHit:
 
     @property
     def html(self) -> Path:
-        return self.folder / "report.html"
+        return self.folder / _HTML
 
     @property
     def notebook(self) -> Path:
-        return self.folder / "report.ipynb"
+        return self.folder / _NOTEBOOK
 
 
 @dataclass
@@ -377,7 +382,7 @@ class ReportCache:
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
         try:
             files = {}
-            for name, source in (("report.html", html), ("report.ipynb", notebook)):
+            for name, source in ((_HTML, html), (_NOTEBOOK, notebook)):
                 shutil.copyfile(source, tmp / name)
                 files[name] = {
                     "sha256": file_sha256(tmp / name),
@@ -466,7 +471,7 @@ def _read_entry(entry_dir: Path) -> dict | None:
 
 
 def _files_verify(entry_dir: Path, entry: dict) -> bool:
-    for name in ("report.html", "report.ipynb"):
+    for name in (_HTML, _NOTEBOOK):
         record = entry["files"].get(name)
         path = entry_dir / name
         try:
