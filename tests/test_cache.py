@@ -63,6 +63,26 @@ def test_hit_after_store_gives_the_same_bytes(setup):
     assert hit.entry["inputs"] == {str(setup["table"]): cache.file_sha256(setup["table"])}
 
 
+def test_inputs_in_the_store_are_named_relative_to_it(setup, monkeypatch):
+    """An entry names a store table relative to the store (no local path in the cache),
+    and still finds it after the data folder moves."""
+    data = setup["table"].parent.parent / "data"
+    (data / "processed").mkdir(parents=True)
+    table = data / "processed" / "t.parquet"
+    table.write_bytes(b"table version 1")
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(data))
+    setup["cache"].store(
+        setup["job"], [str(table)], setup["html"], setup["ipynb"], None, False, 1.0
+    )
+    entry = setup["cache"].lookup(setup["job"]).entry
+    assert list(entry["inputs"]) == ["t.parquet"]
+    assert str(data) not in json.dumps(entry)
+    moved = data.parent / "moved"
+    data.rename(moved)
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(moved))
+    assert cache.ReportCache(setup["cache"].root, _context()).lookup(setup["job"]) is not None
+
+
 def test_changed_input_table_misses_and_restored_bytes_hit_again(setup):
     _store(setup)
     setup["table"].write_bytes(b"table version 2")

@@ -274,9 +274,36 @@ class ReportCache:
     _notebooks: dict[str, str] = field(default_factory=dict)
 
     # -- keys -----------------------------------------------------------------
+    @staticmethod
+    def input_name(path: str) -> str:
+        """How an entry names an input: relative to the processed store when inside it
+        (so that entries carry no local path and survive moving the data folder),
+        else the absolute path.
+
+        Examples
+        --------
+        >>> from mpsanalysis import paths
+        >>> ReportCache.input_name(str(paths.processed_dir() / "borough_crime.parquet"))
+        'borough_crime.parquet'
+        """
+        from mpsanalysis import paths
+
+        try:
+            return Path(path).relative_to(paths.processed_dir().absolute()).as_posix()
+        except ValueError:
+            return str(path)
+
+    @staticmethod
+    def input_path(name: str) -> str:
+        """The file an entry's input name stands for now (see :meth:`input_name`)."""
+        from mpsanalysis import paths
+
+        return name if Path(name).is_absolute() else str(paths.processed_dir().absolute() / name)
+
     def input_checksum(self, path: str) -> str:
         """SHA-256 of a store table now (``"absent"`` when it does not exist); memoised
         by size and modification time within a run."""
+        path = self.input_path(path)
         try:
             stat = os.stat(path)
         except OSError:
@@ -375,7 +402,7 @@ class ReportCache:
         seconds: float,
     ) -> Path:
         """Add an entry for a successful run (written whole, or not at all)."""
-        checksums = {path: self.input_checksum(path) for path in sorted(inputs)}
+        checksums = {self.input_name(path): self.input_checksum(path) for path in sorted(inputs)}
         key = self.key(job, checksums)
         folder = self.root / self.job_id(job)
         folder.mkdir(parents=True, exist_ok=True)

@@ -568,7 +568,7 @@ def _reuse_from_cache(
                 0.0,
                 summary=entry.get("summary"),
                 synthetic=bool(entry.get("synthetic")),
-                inputs=list(entry["inputs"]),
+                inputs=[report_cache.input_path(name) for name in entry["inputs"]],
                 status="reused",
                 input_checksums=_relative_inputs(entry["inputs"]),
             )
@@ -577,14 +577,14 @@ def _reuse_from_cache(
 
 
 def _relative_inputs(checksums: dict[str, str]) -> dict[str, str]:
-    """Input checksums keyed by path relative to the processed store where possible."""
-    base = paths.processed_dir().absolute()
+    """Input checksums keyed by path relative to the processed store (an input outside
+    it by its file name only, marked ``external:``)."""
     out = {}
-    for path, digest in sorted(checksums.items()):
-        try:
-            out[Path(path).relative_to(base).as_posix()] = digest
-        except ValueError:  # no local path in the manifest: the name only
-            out[f"external:{Path(path).name}"] = digest
+    for name, digest in sorted(checksums.items()):
+        if Path(name).is_absolute():  # no local path in the manifest: the name only
+            out[f"external:{Path(name).name}"] = digest
+        else:
+            out[name] = digest
     return out
 
 
