@@ -8,7 +8,11 @@ report and never damages the previous ones. A failing notebook does not stop the
 others: its partial executed notebook is kept, the index marks it failed and the run
 exits non-zero. Each run writes a JSON manifest (parameters, input checksums, package
 versions, git commit, timings); report bodies carry no timestamps, so the same data and
-parameters give byte-identical HTML.
+parameters give byte-identical HTML. A report whose notebook, parameters, input tables,
+package source and library versions are unchanged since a successful run is copied from
+``reports/.cache`` instead of executed (:mod:`mpsanalysis.run.cache`; ``--force`` runs
+everything), and the manifest says which reports were ``executed``, ``reused`` or
+``failed``.
 """
 
 from __future__ import annotations
