@@ -18,7 +18,7 @@ from benchmarks.common import (
     wait_for_free_cores,
 )
 
-BENCHMARKS = ("imports", "report", "fanout", "largedata")
+BENCHMARKS = ("imports", "report", "fanout", "largedata", "incremental")
 
 
 def _run(name: str) -> Section:
@@ -38,6 +38,10 @@ def _run(name: str) -> Section:
         from benchmarks.bench_largedata import bench_largedata
 
         return bench_largedata()
+    if name == "incremental":
+        from benchmarks.bench_incremental import bench_incremental
+
+        return bench_incremental()
     if name == "full-run":
         from benchmarks.bench_fanout import bench_full_run
 

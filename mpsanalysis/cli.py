@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Dask scheduler address tcp://HOST:PORT to run on a cluster",
     )
     run.add_argument(
+        "--force",
+        action="store_true",
+        help="execute every report, even one whose cached result is still valid "
+        "(reports/.cache; see docs/performance.md)",
+    )
+    run.add_argument(
         "--allow-provisional",
         action="store_true",
         help="run a period whose data is incomplete, flagging reports PROVISIONAL",
@@ -166,7 +172,9 @@ def _run(args) -> int:
         allow_provisional=args.allow_provisional,
         notebooks=args.notebooks,
     )
-    outcome = runner.execute_plan(plan, workers=args.workers, scheduler=args.scheduler)
+    outcome = runner.execute_plan(
+        plan, workers=args.workers, scheduler=args.scheduler, force=args.force
+    )
     return 0 if outcome.ok else 1
 
 

@@ -16,6 +16,7 @@ import pytest
 from mpsanalysis import boroughs
 from mpsanalysis.errors import ParameterError
 from mpsanalysis.run import engine, runner
+from mpsanalysis.run.jobs import Job
 
 OBJECTIVE = "criminal-networks"  # the quickest notebook: these tests are about the runner
 GEOGRAPHIES = ["London", "Hackney", "Sutton"]
@@ -79,7 +80,7 @@ def test_a_failing_notebook_does_not_stop_the_other_workers(real_store, tmp_path
     nb.cells.insert(2, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure')"))
     nbformat.write(nb, broken)
     jobs = list(plan.jobs)
-    jobs[1] = jobs.Job(
+    jobs[1] = Job(
         jobs[1].objective_id,
         str(broken),
         jobs[1].geography,

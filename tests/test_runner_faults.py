@@ -165,6 +165,7 @@ def _kernels_of(session: int) -> list[int]:
 def test_sigkill_mid_run_never_damages_previous_reports(reports):
     assert run_cli("--period-end", PERIOD, "--objective", "robbery", "--workers", "1") == 0
     before = {k: v for k, v in snapshot(reports).items() if not k.startswith(".")}
+    cache_before = {k: v for k, v in snapshot(reports).items() if k.startswith(".cache/")}
     assert {
         "2010-11/2010-10/robbery.html",
         "2010-11/2010-10/index.html",
@@ -184,6 +185,7 @@ def test_sigkill_mid_run_never_damages_previous_reports(reports):
             "robbery",
             "--workers",
             "1",
+            "--force",  # execute it (unchanged, it would be reused from the cache)
         ],
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
@@ -218,7 +220,13 @@ def test_sigkill_mid_run_never_damages_previous_reports(reports):
     published = {k: v for k, v in after.items() if not k.startswith(".")}
     assert published == before  # every previous report byte-identical, nothing added
     leftovers = {k.split("/")[0] for k in after if k.startswith(".")}
-    assert all(name.startswith(".staging-") or name == ".run.lock" for name in leftovers)
+    assert all(
+        name.startswith(".staging-") or name in (".run.lock", ".cache") for name in leftovers
+    )
+    # the killed run neither damaged the report cache nor added a partial entry to it
+    assert cache_before and {k: v for k, v in after.items() if k.startswith(".cache/")} == (
+        cache_before
+    )
     assert not [p for p in reports.rglob("*.tmp")]
 
     # The next run cleans the killed run's staging folder and publishes normally.

@@ -200,9 +200,19 @@ def test_reports_carry_no_secrets_or_local_paths(real_store, tmp_path, monkeypat
         cli.main(["run", "--period-end", "2010-10", "--objective", "robbery", "--workers", "1"])
         == 0
     )
-    files = sorted(
-        p for p in (tmp_path / "reports").rglob("*") if p.is_file() and not p.name.startswith(".")
+    reports = tmp_path / "reports"
+    files = sorted(  # the published files; the report cache (.cache/) is checked below
+        p
+        for p in reports.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(reports).parts)
     )
+    cached = [p for p in (reports / ".cache").rglob("*") if p.is_file()]
+    assert cached  # the run was cached: its copies carry no secret or local path either
+    for path in cached:
+        text = path.read_text(encoding="utf-8")
+        assert secret not in text, path.name
+        if path.name in ("report.html.cached", "entry.json"):
+            assert str(tmp_path) not in text and str(real_store["data"]) not in text, path.name
     assert {p.suffix for p in files} == {".html", ".ipynb", ".json"}
     for path in files:
         text = path.read_text(encoding="utf-8")

@@ -27,7 +27,40 @@ __all__ = [
     "table_exists",
     "write_json",
     "write_text_atomic",
+    "tables_read",
+    "forget_tables_read",
 ]
+
+#: Absolute paths of the store tables this process has read or looked for since the
+#: last :func:`forget_tables_read`: the inputs of the report being run, which
+#: :mod:`mpsanalysis.run.cache` keys the report on (a table looked for and found
+#: missing is an input too: the report says "no data" until it is built).
+_TABLES_READ: set[str] = set()
+
+
+def tables_read() -> list[str]:
+    """The store tables read (or looked for) in this process, as sorted absolute paths.
+
+    Examples
+    --------
+    >>> forget_tables_read()
+    >>> table_exists("no_such_table", Path("/tmp"))
+    False
+    >>> tables_read()
+    ['/tmp/no_such_table.parquet']
+    >>> forget_tables_read(); tables_read()
+    []
+    """
+    return sorted(_TABLES_READ)
+
+
+def forget_tables_read() -> None:
+    """Start a new record of the tables read (the warm engine calls it between reports)."""
+    _TABLES_READ.clear()
+
+
+def _record(path: Path) -> None:
+    _TABLES_READ.add(str(Path(path).absolute()))
 
 
 def table_path(name: str, directory: Path | None = None) -> Path:
@@ -38,8 +71,10 @@ def table_path(name: str, directory: Path | None = None) -> Path:
 
 
 def table_exists(name: str, directory: Path | None = None) -> bool:
-    """Whether the table has been built."""
-    return table_path(name, directory).exists()
+    """Whether the table has been built (recorded as an input: see :func:`tables_read`)."""
+    path = table_path(name, directory)
+    _record(path)
+    return path.exists()
 
 
 def _atomic_write(target: Path, write) -> None:
@@ -105,6 +140,7 @@ def read_table(
         When the table is missing (run ``mpsanalysis build``) or unreadable (corrupted).
     """
     path = table_path(name, directory)
+    _record(path)
     if not path.exists():
         raise DataValidationError(
             f"the processed store has no table {name!r}: run `mpsanalysis build` first",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mpsanalysis import periods
+from mpsanalysis import paths, periods
 from mpsanalysis.ingest import store
 from mpsanalysis.measures import catalogue
 from mpsanalysis.measures.assessment import STATUS_ICONS, STATUSES
@@ -76,6 +76,110 @@ def _objective_rows(result) -> str:
     return f"<tbody>{''.join(rows)}</tbody>"
 
 
+def _current_checksum(relative: str, memo: dict[str, str]) -> str:
+    """SHA-256 of an input now (a path relative to the processed store, or absolute);
+    ``"absent"`` when it is not there."""
+    import hashlib
+
+    if relative not in memo:
+        path = Path(relative)
+        if not path.is_absolute():
+            path = paths.processed_dir() / relative
+        try:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            memo[relative] = digest.hexdigest()
+        except OSError:
+            memo[relative] = "absent"
+    return memo[relative]
+
+
+def out_of_date(results) -> list[tuple[object, list[str]]]:
+    """The reports built from inputs that differ from the store now, with the names of
+    the changed inputs. A report with no record of its inputs is not judged."""
+    memo: dict[str, str] = {}
+    stale = []
+    for result in results:
+        checksums = getattr(result, "input_checksums", None)
+        if not result.ok or not checksums:
+            continue
+        changed = [
+            Path(name).name
+            for name, digest in sorted(checksums.items())
+            if not name.startswith("external:") and _current_checksum(name, memo) != digest
+        ]
+        if changed:
+            stale.append((result, changed))
+    return stale
+
+
+def _revisions_html(limit: int = 20) -> str:
+    """Rows of the store's ``revisions`` table, if it has one (else nothing)."""
+    try:
+        if not store.table_exists("revisions"):
+            return ""
+        table = store.read_table("revisions")
+    except Exception:  # a damaged table is for the build to report, not the index
+        return ""
+    if table.empty:
+        return "<p>The data revises no figure of an earlier period.</p>"
+    from mpsanalysis.report.html import table_html
+
+    shown = table.head(limit)
+    more = (
+        f"<p>{len(table) - limit} more revisions are in the store's revisions table.</p>"
+        if len(table) > limit
+        else ""
+    )
+    rows = [[str(v) for v in row] for row in shown.itertuples(index=False)]
+    return (
+        "<h3>Revised figures</h3><p>Figures for periods already reported that the "
+        "latest data revises (from the processed store's revisions table):</p>"
+        + table_html([str(c) for c in shown.columns], rows, "Revised figures", row_header=False)
+        + more
+    )
+
+
+def changes_html(results) -> str:
+    """The "Changes since the previous report" section: reports that failed, reports
+    reused from the cache, reports built from an older data vintage than the store now,
+    and revised figures. Empty when there is nothing to say."""
+    items = []
+
+    def name(result) -> str:
+        objective = catalogue.get_objective(result.job.objective_id)
+        return f"{objective.title} ({result.job.geography})"
+
+    failed = [r for r in results if not r.ok]
+    if failed:
+        items.append("<li>Failed: " + "; ".join(escape(name(r)) for r in failed) + ".</li>")
+    reused = [r for r in results if getattr(r, "status", "") == "reused"]
+    if reused:
+        items.append(
+            f"<li>Reused unchanged from an earlier run ({len(reused)} of {len(results)}: "
+            "same notebook, parameters, code, library versions and input data): "
+            + "; ".join(escape(name(r)) for r in reused)
+            + ".</li>"
+        )
+    stale = out_of_date(results)
+    if stale:
+        items.append(
+            "<li><strong>OUT OF DATE:</strong> built from older data than the store "
+            "now holds; re-run them before quoting their figures: "
+            + "; ".join(
+                f"{escape(name(r))} (changed: {escape(', '.join(changed))})" for r, changed in stale
+            )
+            + ".</li>"
+        )
+    revisions = _revisions_html()
+    if not items and not revisions:
+        return ""
+    listing = f"<ul>{''.join(items)}</ul>" if items else ""
+    return f'<h2 id="changes">Changes since the previous report</h2>{listing}{revisions}'
+
+
 def render_index(plan, results) -> str:
     """The index page HTML for a run's results."""
     end = periods.parse_month(plan.period_end)
@@ -128,6 +232,9 @@ def render_index(plan, results) -> str:
         )
         + "</tr></thead>"
     )
+    changes = changes_html(results)
+    if changes:
+        parts.append(changes)
     table = (
         '<table class="data-table index-table"><caption>Every objective and measure, with '
         f"its figure, change and status</caption>{header}"

@@ -48,6 +48,7 @@ reference path instead (``papermill.execute_notebook`` with a fresh kernel per r
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import shutil
 import sys
@@ -247,6 +248,7 @@ def _kernel_snapshot() -> None:
 
     shell = get_ipython()
     shell.reset(new_session=True)
+    _forget_reads()
     _BASELINE.clear()
     _BASELINE.update(
         user_ns=set(shell.user_ns),
@@ -317,6 +319,7 @@ def _kernel_reset() -> None:
     shell = get_ipython()
     shell.reset(new_session=True)
     _clear_package_caches()
+    _forget_reads()
     os.chdir(_BASELINE["cwd"])
     if dict(os.environ) != _BASELINE["environ"]:
         os.environ.clear()
@@ -357,6 +360,21 @@ def _kernel_reset() -> None:
     left = set(shell.user_ns) - _BASELINE["user_ns"]
     if left:
         raise RuntimeError(f"names left in the kernel after the reset: {sorted(left)[:5]}")
+
+
+def _kernel_dump_reads(path: str) -> None:
+    """Write the store tables read since the last reset to ``path`` (a JSON list)."""
+    import json
+
+    from mpsanalysis.ingest import store
+
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(store.tables_read(), handle)
+
+
+def _forget_reads() -> None:
+    if "mpsanalysis.ingest.store" in sys.modules:
+        sys.modules["mpsanalysis.ingest.store"].forget_tables_read()
 
 
 def _kernel_chdir(path: str) -> None:
@@ -522,12 +540,14 @@ class WarmKernel:
         self.settle()
 
     # -- work -----------------------------------------------------------------
-    def execute(self, nb, cwd: str | None = None):
+    def execute(self, nb, cwd: str | None = None, reads_path: str | None = None):
         """Execute a parameterised notebook with papermill's nbclient wrapper.
 
         The reset that follows is sent at once and runs in the kernel while the
         worker exports the HTML; :meth:`settle` (called by the next execution) waits
-        for it and raises if it failed.
+        for it and raises if it failed. With ``reads_path``, the store tables the
+        notebook read are first written there (a JSON list, see
+        :func:`mpsanalysis.ingest.store.tables_read`).
         """
         from papermill.clientwrap import PapermillNotebookClient
         from papermill.engines import NotebookExecutionManager
@@ -555,6 +575,8 @@ class WarmKernel:
             )
             client.kc = self.kc  # the running kernel's client: nothing is started
             client.execute()
+            if reads_path is not None:
+                self.call("_kernel_dump_reads", reads_path)
         finally:
             manager.cleanup_pbar()
             manager.notebook_complete()
@@ -696,7 +718,9 @@ class ReportEngine:
             self.kernel.close()
             self.kernel = None
 
-    def execute_notebook(self, notebook: str, output_path: str, parameters: dict):
+    def execute_notebook(
+        self, notebook: str, output_path: str, parameters: dict, reads_path: str | None = None
+    ):
         """Parameterise and execute one notebook the way ``papermill.execute_notebook``
         does; raise ``PapermillExecutionError`` (after writing the notebook with
         papermill's error markers to ``output_path``) when a cell fails."""
@@ -718,7 +742,7 @@ class ReportEngine:
 
         kernel = self._kernel_for(str(Path(notebook).parent))
         try:
-            nb = kernel.execute(nb, cwd=str(Path(notebook).parent))
+            nb = kernel.execute(nb, cwd=str(Path(notebook).parent), reads_path=reads_path)
             raise_for_execution_errors(nb, output_path)
         except BaseException as exc:
             self.discard_kernel()  # a kernel is never reused after a failed notebook
@@ -741,8 +765,14 @@ class ReportEngine:
         staging_dir = Path(staging)
         executed = staging_dir / f"{job.stem}.ipynb"
         failed = staging_dir / f"{job.stem}.failed.ipynb"
+        reads = staging_dir / f"{job.stem}.reads.json"
+        inputs: list[str] | None = None
         try:
-            nb = self.execute_notebook(job.notebook, str(executed), job.parameters)
+            nb = self.execute_notebook(job.notebook, str(executed), job.parameters, str(reads))
+            try:
+                inputs = [str(p) for p in json.loads(reads.read_text(encoding="utf-8"))]
+            except (OSError, ValueError, TypeError):
+                inputs = None  # not recorded: the report is not cached
             text = nbformat.writes(nb)
             executed.write_text(text, encoding="utf-8")
             nb = nbformat.reads(text, as_version=4)  # what the papermill path reads back
@@ -754,8 +784,11 @@ class ReportEngine:
             )
         finally:
             self.reports += 1
+            reads.unlink(missing_ok=True)
         executed_at = time.perf_counter()
         result = _finish_job(nb, job, executed, checksums, commit, started)
+        if result.ok:
+            result.inputs = inputs
         finished = time.perf_counter()
         self.timings = {"execute": executed_at - started, "export": finished - executed_at}
         return result

@@ -74,6 +74,15 @@ class JobResult:
     summary: dict | None = None
     error: str = ""
     synthetic: bool = False
+    #: The store tables the report read or looked for (absolute paths), as recorded in
+    #: its kernel; ``None`` when not recorded (then the report is not cached).
+    inputs: list[str] | None = None
+    #: ``executed``, ``reused`` (copied from the cache) or ``failed``.
+    status: str = ""
+    #: SHA-256 of each input when the report was produced (for the out-of-date check).
+    input_checksums: dict[str, str] | None = None
+    #: SHA-256 of the lock file of the run that produced a report kept from an earlier run.
+    lock_sha256: str | None = None
 
 
 def describe_failure(exc: BaseException, job: Job) -> str:

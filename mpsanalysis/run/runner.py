@@ -8,11 +8,16 @@ report and never damages the previous ones. A failing notebook does not stop the
 others: its partial executed notebook is kept, the index marks it failed and the run
 exits non-zero. Each run writes a JSON manifest (parameters, input checksums, package
 versions, git commit, timings); report bodies carry no timestamps, so the same data and
-parameters give byte-identical HTML.
+parameters give byte-identical HTML. A report whose notebook, parameters, input tables,
+package source and library versions are unchanged since a successful run is copied from
+``reports/.cache`` instead of executed (:mod:`mpsanalysis.run.cache`; ``--force`` runs
+everything), and the manifest says which reports were ``executed``, ``reused`` or
+``failed``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -31,6 +36,7 @@ from mpsanalysis import __version__, boroughs, paths, periods
 from mpsanalysis.errors import MpsAnalysisError, ParameterError
 from mpsanalysis.ingest import store
 from mpsanalysis.measures import catalogue
+from mpsanalysis.run.cache import ReportCache, lock_sha256
 from mpsanalysis.run.jobs import Job, JobResult, find_notebook
 
 __all__ = [
@@ -323,10 +329,18 @@ def _package_versions() -> dict[str, str]:
 
 
 def execute_plan(
-    plan: RunPlan, workers: int | None = None, scheduler: str | None = None
+    plan: RunPlan,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
 ) -> RunOutcome:
     """Execute a plan and publish the reports atomically; print a one-line-per-failure
-    summary."""
+    summary.
+
+    A report whose cache key matches an earlier successful run's
+    (:mod:`mpsanalysis.run.cache`) is not executed: its HTML and notebook are copied from
+    ``reports/.cache`` and the manifest says ``reused``. ``force`` executes every report.
+    """
     from mpsanalysis.ingest import fetch
     from mpsanalysis.report.index import write_index
 
@@ -443,20 +457,39 @@ def execute_plan(
                     summary=entry.get("summary"),
                     error=entry.get("error", ""),
                     synthetic=bool(entry.get("synthetic")),
+                    status=str(entry.get("status") or ""),
+                    input_checksums=entry.get("inputs")
+                    if isinstance(entry.get("inputs"), dict)
+                    else None,
+                    lock_sha256=entry.get("lock_sha256"),
                 )
             )
         return kept
 
     try:
-        if scheduler:
-            results = _run_dask(plan, staging, checksums, commit, scheduler)
-        else:
-            results = _run_local(plan, staging, checksums, commit, workers)
+        from mpsanalysis.run.cache import CACHE_DIR_NAME, ReportCache, RunContext
+
+        report_cache = ReportCache(root / CACHE_DIR_NAME, RunContext.current(checksums))
+        reused, to_run = _reuse_from_cache(plan.jobs, report_cache, staging, force)
+        results = list(reused)
+        if to_run:
+            run_plan = dataclasses.replace(plan, jobs=to_run)
+            if scheduler:
+                results += _run_dask(run_plan, staging, checksums, commit, scheduler)
+            else:
+                results += _run_local(run_plan, staging, checksums, commit, workers)
+        for result in results:
+            if not result.status:
+                result.status = "executed" if result.ok else "failed"
         order = {job: i for i, job in enumerate(plan.jobs)}
         results.sort(key=lambda r: order[r.job])
         for result in results:  # publish: move complete files into place
             stem = result.job.stem
-            if result.ok:
+            if result.status == "reused":  # already the published bytes
+                os.replace(staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb")
+                os.replace(staging / f"{stem}.html", plan.output_dir / f"{stem}.html")
+                (plan.output_dir / f"{stem}.failed.ipynb").unlink(missing_ok=True)
+            elif result.ok:
                 publish_notebook(
                     staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb", result.job
                 )
@@ -468,6 +501,7 @@ def execute_plan(
                     plan.output_dir / f"{stem}.failed.ipynb",
                     result.job,
                 )
+        _store_in_cache(report_cache, results, plan.output_dir)
         # A run of some objectives only (e.g. re-running one that failed) keeps the
         # period's other reports in the index and manifest, as long as they are for the
         # same period end and their report is still in the folder.
@@ -481,6 +515,7 @@ def execute_plan(
             )
         )
         index = write_index(plan, listed)
+        lock_hash = lock_sha256()
         manifest = {
             "parameters": plan.parameters,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
@@ -490,6 +525,8 @@ def execute_plan(
             "git_commit": commit,
             "git_dirty": dirty,
             "package_versions": _package_versions(),
+            "lock_sha256": lock_hash,
+            "store_tables": _store_tables(report_cache),
             "input_files": {k: v["sha256"] for k, v in sorted(checksums.items())},
             "reports": [
                 {
@@ -501,6 +538,9 @@ def execute_plan(
                     "synthetic": r.synthetic,
                     "summary": r.summary,
                     "from_earlier_run": r not in results,
+                    "status": r.status or ("executed" if r.ok else "failed"),
+                    "inputs": r.input_checksums,
+                    "lock_sha256": lock_hash if r in results else r.lock_sha256,
                 }
                 for r in listed
             ],
@@ -521,6 +561,93 @@ def execute_plan(
     for r in failed:
         print(f"FAILED {r.error}", file=sys.stderr)
     return RunOutcome(plan, results, index)
+
+
+def _reuse_from_cache(
+    jobs: list[Job], report_cache: ReportCache, staging: Path, force: bool
+) -> tuple[list[JobResult], list[Job]]:
+    """Copy the reports whose cache entry verifies into ``staging``; the other jobs are
+    to be executed. A cache that cannot be read is a miss, never an error."""
+    reused: list[JobResult] = []
+    to_run: list[Job] = []
+    for job in jobs:
+        hit = None
+        if not force:
+            try:
+                hit = report_cache.lookup(job)
+                if hit is not None:
+                    shutil.copyfile(hit.html, staging / f"{job.stem}.html")
+                    shutil.copyfile(hit.notebook, staging / f"{job.stem}.ipynb")
+            except OSError as exc:
+                print(f"note: cache entry for {job.stem} not used ({exc})", file=sys.stderr)
+                hit = None
+        if hit is None:
+            to_run.append(job)
+            continue
+        entry = hit.entry
+        reused.append(
+            JobResult(
+                job,
+                True,
+                0.0,
+                summary=entry.get("summary"),
+                synthetic=bool(entry.get("synthetic")),
+                inputs=[report_cache.input_path(name) for name in entry["inputs"]],
+                status="reused",
+                input_checksums=_relative_inputs(entry["inputs"]),
+            )
+        )
+    return reused, to_run
+
+
+def _relative_inputs(checksums: dict[str, str]) -> dict[str, str]:
+    """Input checksums keyed by path relative to the processed store (an input outside
+    it by its file name only, marked ``external:``)."""
+    out = {}
+    for name, digest in sorted(checksums.items()):
+        if Path(name).is_absolute():  # no local path in the manifest: the name only
+            out[f"external:{Path(name).name}"] = digest
+        else:
+            out[name] = digest
+    return out
+
+
+def _store_in_cache(report_cache: ReportCache, results: list[JobResult], folder: Path) -> None:
+    """Add each newly executed report (with recorded inputs) to the cache, then apply
+    the cache's bounds. A cache that cannot be written costs the next run time only."""
+    for result in results:
+        if result.status != "executed" or result.inputs is None:
+            continue
+        stem = result.job.stem
+        try:
+            entry = report_cache.store(
+                result.job,
+                result.inputs,
+                folder / f"{stem}.html",
+                folder / f"{stem}.ipynb",
+                result.summary,
+                result.synthetic,
+                result.seconds,
+            )
+            record = json.loads((entry / "entry.json").read_text(encoding="utf-8"))
+            result.input_checksums = _relative_inputs(record["inputs"])
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"note: {stem} not cached ({exc})", file=sys.stderr)
+    try:
+        report_cache.evict()
+    except OSError as exc:
+        print(f"note: cache not trimmed ({exc})", file=sys.stderr)
+
+
+def _store_tables(report_cache: ReportCache) -> dict[str, str]:
+    """SHA-256 of every table in the processed store now: the data vintage of the run."""
+    folder = paths.processed_dir()
+    if not folder.is_dir():
+        return {}
+    return {
+        p.name: report_cache.input_checksum(str(p.absolute()))
+        for p in sorted(folder.glob("*.parquet"))
+    }
 
 
 def git_commit() -> str:
