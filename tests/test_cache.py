@@ -11,6 +11,7 @@ import pytest
 
 from mpsanalysis import cli, paths
 from mpsanalysis.ingest import store
+from mpsanalysis.ingest.fetch import sha256_file
 from mpsanalysis.report import index as index_page
 from mpsanalysis.run import cache
 from mpsanalysis.run.jobs import Job, JobResult, find_notebook
@@ -60,7 +61,7 @@ def test_hit_after_store_gives_the_same_bytes(setup):
     assert hit is not None and hit.folder == entry
     assert hit.html.read_bytes() == b"<html>report</html>\n"
     assert hit.notebook.read_bytes() == b'{"cells": []}\n'
-    assert hit.entry["inputs"] == {str(setup["table"]): cache.file_sha256(setup["table"])}
+    assert hit.entry["inputs"] == {str(setup["table"]): sha256_file(setup["table"])}
 
 
 def test_inputs_in_the_store_are_named_relative_to_it(setup, monkeypatch):
@@ -255,7 +256,7 @@ def test_changes_section_lists_failed_reused_and_out_of_date(tmp_path, monkeypat
     processed = paths.processed_dir()
     processed.mkdir(parents=True)
     (processed / "t.parquet").write_bytes(b"now")
-    current = cache.file_sha256(processed / "t.parquet")
+    current = sha256_file(processed / "t.parquet")
     notebook = find_notebook("criminal-networks")
     london = Job("criminal-networks", str(notebook), "London", "2016-12", "", False)
     lambeth = Job("criminal-networks", str(notebook), "Lambeth", "2016-12", "", False)

@@ -91,17 +91,10 @@ def _footer_html(job: ReportJob, checksums: dict[str, dict], commit: str) -> str
     """The provenance footer: software and commit, notebook, parameters, the internal
     extract and every published data file read, with full SHA-256 checksums (a reviewer
     can check a copy with ``sha256sum``). File names only: no local paths."""
-    import hashlib
 
     from mpsanalysis.ingest import extracts as _extracts
+    from mpsanalysis.ingest.fetch import sha256_file
     from mpsanalysis.report.html import escape, table_html
-
-    def sha256(path: Path) -> str:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
 
     data_rows = [
         [Path(k).name, "London Datastore: MPS recorded crime by borough", v["sha256"]]
@@ -122,7 +115,7 @@ def _footer_html(job: ReportJob, checksums: dict[str, dict], commit: str) -> str
         extract_label = "data/raw/extracts/" + ("" if files else " (none present)")
     for path in files:
         if path.is_file():
-            data_rows.append([path.name, "Internal extract", sha256(path)])
+            data_rows.append([path.name, "Internal extract", sha256_file(path)])
     parameters = {
         **job.parameters,
         "extracts": ("sample" if source == "sample" else (Path(source).name if source else "")),

@@ -79,18 +79,14 @@ def _objective_rows(result) -> str:
 def _current_checksum(relative: str, memo: dict[str, str]) -> str:
     """SHA-256 of an input now (a path relative to the processed store, or absolute);
     ``"absent"`` when it is not there."""
-    import hashlib
+    from mpsanalysis.ingest.fetch import sha256_file
 
     if relative not in memo:
         path = Path(relative)
         if not path.is_absolute():
             path = paths.processed_dir() / relative
         try:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            memo[relative] = digest.hexdigest()
+            memo[relative] = sha256_file(path)
         except OSError:
             memo[relative] = "absent"
     return memo[relative]

@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mpsanalysis.ingest.fetch import sha256_file
+
 if TYPE_CHECKING:  # pragma: no cover
     from mpsanalysis.run.jobs import Job
 
@@ -51,7 +53,6 @@ __all__ = [
     "CacheHit",
     "ReportCache",
     "RunContext",
-    "file_sha256",
     "lock_sha256",
     "max_cache_bytes",
     "max_entries_per_report",
@@ -94,24 +95,6 @@ OUTPUT_LIBRARIES: tuple[str, ...] = (
 _GLOBAL_RAW_PREFIXES: tuple[str, ...] = ("london-datastore/borough-crime/", "geography/")
 _NOTEBOOK_METADATA_IGNORED = ("kernelspec", "language_info", "papermill", "widgets")
 _CELL_METADATA_IGNORED = ("execution", "collapsed", "scrolled")
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x"
-    >>> _ = p.write_bytes(b"abc")
-    >>> file_sha256(p)[:16]
-    'ba7816bf8f01cfea'
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _digest(value: Any) -> str:
@@ -185,7 +168,7 @@ def lock_sha256(root: Path | None = None) -> str | None:
     from mpsanalysis import paths
 
     path = (root or paths.project_root()) / "requirements" / "lock.txt"
-    return file_sha256(path) if path.is_file() else None
+    return sha256_file(path) if path.is_file() else None
 
 
 def library_versions() -> dict[str, str]:
@@ -311,7 +294,7 @@ class ReportCache:
         stamp = (stat.st_size, stat.st_mtime_ns)
         known = self._hashes.get(path)
         if known is None or known[0] != stamp:
-            known = (stamp, file_sha256(Path(path)))
+            known = (stamp, sha256_file(Path(path)))
             self._hashes[path] = known
         return known[1]
 
@@ -340,7 +323,7 @@ class ReportCache:
         else:
             folder = _extracts.extracts_dir()
             files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-        return {p.name: file_sha256(p) for p in files if p.is_file()}
+        return {p.name: sha256_file(p) for p in files if p.is_file()}
 
     def key(self, job: Job, inputs: dict[str, str]) -> str:
         """The cache key of a job whose recorded inputs have these checksums."""
@@ -412,7 +395,7 @@ class ReportCache:
             for name, source in ((_HTML, html), (_NOTEBOOK, notebook)):
                 shutil.copyfile(source, tmp / name)
                 files[name] = {
-                    "sha256": file_sha256(tmp / name),
+                    "sha256": sha256_file(tmp / name),
                     "bytes": (tmp / name).stat().st_size,
                 }
             entry = {
@@ -504,7 +487,7 @@ def _files_verify(entry_dir: Path, entry: dict) -> bool:
         try:
             if record is None or path.stat().st_size != record["bytes"]:
                 return False
-            if file_sha256(path) != record["sha256"]:
+            if sha256_file(path) != record["sha256"]:
                 return False
         except (OSError, KeyError, TypeError):
             return False
