@@ -988,8 +988,6 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
                 if current_months
                 else "the current crime classification is not in the store"
             )
-        elif contained:
-            reason = f"includes {', '.join(contained)}: left out so that no offence counts twice"
         else:
             mask = measures.measure_mask(crime, m, "new")
             inside = crime[mask & crime["month"].between(window.start, window.end)]
@@ -998,7 +996,11 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
             by_minor = inside.groupby(inside["minor_category"].str.casefold())["count"].sum()
             offences = int(by_minor.sum())
             missing = [k for k in by_minor.index if k not in weight or pd.isna(weight[k])]
-            if missing:
+            if contained:
+                reason = (
+                    f"includes {', '.join(contained)}: left out so that no offence counts twice"
+                )
+            elif missing:
                 names = sorted(
                     inside.loc[
                         inside["minor_category"].str.casefold().isin(missing), "minor_category"
@@ -1040,7 +1042,7 @@ def harm_html(report: ReportLike) -> str:
             _count(r.offences),
             _count(r.harm) if r.weighted else "[x]",
             format_percent(r.harm_share) if r.weighted else "[x]",
-            "" if r.weighted else str(r.reason).capitalize(),
+            "" if r.weighted else str(r.reason)[:1].upper() + str(r.reason)[1:],
         ]
         for r in table.itertuples()
     ]
