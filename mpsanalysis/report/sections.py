@@ -14,6 +14,12 @@ from the processed store gives a plain sentence in the HTML, an empty table whos
 ``attrs["note"]`` holds that sentence, and no figure (None), never a crash. Demographic
 and ward breakdowns pass through statistical disclosure control
 (:mod:`mpsanalysis.stats.disclosure`).
+
+No section uses data from after the report's period end. A source with no data for the
+period (ward data before 2018, force data for periods ending before March 2020,
+data.police.uk before 2017) gives one plain sentence and nothing else; data older than
+the period is shown only with its own period in the text or caption. The rules per
+source are in docs/reports.md ("Period rules for the source sections").
 """
 
 from __future__ import annotations
