@@ -469,3 +469,20 @@ def test_index_groups_measures_under_their_objective(tmp_path):
     assert "Cash seized (S)" in text and "SYNTHETIC DATA" in text and "PROVISIONAL" in text
     assert "▲</span> at risk" in text
     assert '<a href="manifest.json">' in text and '<a href="../../index.html">' in text
+
+
+@pytest.mark.parametrize(
+    ("function", "value", "expected"),
+    [
+        # a value that rounds to zero prints without a sign (was "-0.0%", "-0%")
+        (lambda v: h.format_percent(v), -0.04, "0.0%"),
+        (lambda v: h.format_percent(v, 0), -0.4, "0%"),
+        (lambda v: h.format_percent(v, 0), -0.6, "-1%"),
+        (lambda v: h.format_change(v, 0), -0.0556, "0%"),
+        (lambda v: h.format_change(v, 0), 0.4, "0%"),
+        (lambda v: h.format_count(v), -0.4, "0"),
+        (lambda v: h.format_money(v), -0.4, "£0"),
+    ],
+)
+def test_values_that_round_to_zero_have_no_sign(function, value, expected):
+    assert function(value) == expected

@@ -24,6 +24,13 @@ def london_2010(real_store):
     return report.ObjectiveReport("homicide", "2010-10")
 
 
+@pytest.fixture(scope="module")
+def london_2020(real_store):
+    """A period after every source's data starts: force data (2019/20) has ended by
+    June 2020 and the data.police.uk files (2017-2018) and homicide (to 2020) before."""
+    return report.ObjectiveReport("homicide", "2020-06")
+
+
 def test_homicide_victims_and_solved_rate_match_the_raw_file(london_2010, shared_data):
     raw = pd.read_csv(
         shared_data / "london-datastore" / "homicide" / "homicide_victims_2003-2020.csv"
@@ -56,7 +63,7 @@ def test_demographic_tables_suppress_small_counts(london_2010):
     assert "[c]" in html  # e.g. victims aged 0 to 12 in a single year are fewer than 10
 
 
-def test_force_comparison_rate_from_the_raw_file(london_2010, shared_data):
+def test_force_comparison_rate_from_the_raw_file(london_2020, shared_data):
     raw = pd.read_csv(
         shared_data
         / "home-office"
@@ -68,15 +75,15 @@ def test_force_comparison_rate_from_the_raw_file(london_2010, shared_data):
         & (raw["Offence Subgroup"] == "Robbery of personal property")
     ]
     offences = int(met["Number of Offences"].sum())
-    html = sections.force_comparison_html(london_2010, "Robbery of personal property", "Robbery")
+    html = sections.force_comparison_html(london_2020, "Robbery of personal property", "Robbery")
     cells = _cells(html, "Metropolitan Police")
     assert cells[0] == f"{offences:,}"
     population = float(cells[0].replace(",", "")) / float(cells[1].replace(",", "")) * 1000
     assert 8.5e6 < population < 9.5e6  # ONS: about 8.95 million in 2019
 
 
-def test_outcomes_section_warns_about_the_filtered_files(london_2010):
-    html = sections.outcomes_html(london_2010)
+def test_outcomes_section_warns_about_the_filtered_files(london_2020):
+    html = sections.outcomes_html(london_2020)
     assert "burglary only" in html
     assert "does not show how long outcomes take" in html or "cannot be measured" in html
 
@@ -152,11 +159,17 @@ def _check_dtypes(table, expected):
             },
         ),
         ("wards", {"measure_id": "personal-robbery"}, {"count": INT, "share": FLOAT}),
-        ("harm", {}, {"offences": INT, "harm": FLOAT, "harm_share": FLOAT}),
+        (
+            "harm",
+            {},
+            {"offences": NULLABLE_INT, "harm": FLOAT, "harm_share": FLOAT, "weighted": "bool"},
+        ),
     ],
 )
 def test_borough_crime_section_tables_have_real_dtypes(robbery_2016, name, args, expected):
-    _check_dtypes(sections.SECTIONS[name].table(robbery_2016, **args), expected)
+    # ward data starts in Mar 2017: the ward table is checked on a later period
+    r = report.ObjectiveReport("robbery", "2018-12") if name == "wards" else robbery_2016
+    _check_dtypes(sections.SECTIONS[name].table(r, **args), expected)
 
 
 @pytest.mark.parametrize(
@@ -186,8 +199,8 @@ def test_borough_crime_section_tables_have_real_dtypes(robbery_2016, name, args,
         ("outcomes", {"part": "lag"}, {"months_to_outcome": INT, "share": FLOAT}),
     ],
 )
-def test_source_section_tables_have_real_dtypes(london_2010, name, args, expected):
-    _check_dtypes(sections.SECTIONS[name].table(london_2010, **args), expected)
+def test_source_section_tables_have_real_dtypes(london_2020, name, args, expected):
+    _check_dtypes(sections.SECTIONS[name].table(london_2020, **args), expected)
 
 
 def test_sections_registry_names_every_section():
@@ -208,12 +221,13 @@ def test_sections_registry_names_every_section():
 
 def test_harm_shares_are_computed_from_the_numbers(robbery_2016):
     table = sections.harm_table(robbery_2016)
-    assert len(table) >= 2
-    assert table["harm_share"].sum() == pytest.approx(100.0)
-    expected = table["harm"] / table["harm"].sum() * 100
-    pd.testing.assert_series_equal(table["harm_share"], expected, check_names=False)
+    weighted = table[table["weighted"]]
+    assert len(weighted) >= 2
+    assert weighted["harm_share"].sum() == pytest.approx(100.0)
+    expected = weighted["harm"] / weighted["harm"].sum() * 100
+    pd.testing.assert_series_equal(weighted["harm_share"], expected, check_names=False)
     html = sections.harm_html(robbery_2016)
-    for r in table.itertuples():
+    for r in weighted.itertuples():
         assert _cells(html, r.measure)[2] == f"{r.harm_share:.1f}%"
 
 
@@ -273,7 +287,8 @@ def test_section_figures_are_matplotlib_figures(robbery_2016):
         ("map", {"measure_id": "personal-robbery", "kind": "change"}),
         ("wards", {"measure_id": "personal-robbery"}),
     ):
-        fig = sections.SECTIONS[name].figure(robbery_2016, **args)
+        r = report.ObjectiveReport("robbery", "2018-12") if name == "wards" else robbery_2016
+        fig = sections.SECTIONS[name].figure(r, **args)
         assert isinstance(fig, Figure), name
         import matplotlib.pyplot as plt
 
@@ -304,8 +319,8 @@ def test_section_html_is_the_html_function(robbery_2016, name, function, args):
     assert "not in the processed store" not in html
 
 
-def test_force_comparison_sentence_has_no_module_path(london_2010):
-    html = sections.force_comparison_html(london_2010, "Homicide", "Homicide", per=100000)
+def test_force_comparison_sentence_has_no_module_path(london_2020):
+    html = sections.force_comparison_html(london_2020, "Homicide", "Homicide", per=100000)
     assert "mpsanalysis" not in html
     assert "HMIC&#x27;s published most-similar-force group for the MPS" in html
 
@@ -346,3 +361,120 @@ def test_borough_rates_refuse_a_borough_without_population():
         compute.borough_rates(
             measure, "2016-04", "new", crime, population[population["borough_code"] != camden]
         )
+
+
+# --------------------------------------------------------------------------- issue 15
+def _months(first, last):
+    return list(pd.period_range(first, last, freq="M"))
+
+
+def test_ward_window_never_uses_months_after_the_period_end():
+    # ward data as published: Mar 2017 to Feb 2019, then Sep 2020 to Dec 2025
+    months = _months("2017-03", "2019-02") + _months("2020-09", "2025-12")
+    end = pd.Period
+    assert sections._ward_window(end("2016-12", "M"), months) is None  # was Mar 2017-Feb 2018
+    assert sections._ward_window(end("2010-10", "M"), months) is None
+    assert sections._ward_window(end("2017-12", "M"), months) is None  # only 10 months by then
+    window = sections._ward_window(end("2018-12", "M"), months)
+    assert (str(window.start), str(window.end)) == ("2018-01", "2018-12")
+    gap = sections._ward_window(end("2020-03", "M"), months)  # in the gap: latest 12 before
+    assert (str(gap.start), str(gap.end)) == ("2018-03", "2019-02")
+    late = sections._ward_window(end("2021-06", "M"), months)  # Sep 2020 + 10 months: not 12
+    assert (str(late.start), str(late.end)) == ("2018-03", "2019-02")
+
+
+def _paragraphs_only(html):
+    return re.fullmatch(r"<p>[^<]*</p>", html) is not None
+
+
+def test_sections_without_data_for_the_period_say_so_in_one_sentence(real_store):
+    r = report.ObjectiveReport("serious-violence", "2016-12")
+    html = sections.ward_concentration_html(r, "violence-with-injury")
+    assert _paragraphs_only(html) and "starts in Mar 2017" in html
+    html = sections.force_comparison_html(r, "Violence with injury", "Violence with injury")
+    assert _paragraphs_only(html) and "2019/20" in html
+    r = report.ObjectiveReport("confidence-and-outcomes", "2016-12")
+    for html in (sections.stop_search_html(r), sections.outcomes_html(r)):
+        assert _paragraphs_only(html) and "start in Jan 2017" in html
+
+
+def test_gap_in_ward_data_states_the_older_window(real_store):
+    r = report.ObjectiveReport("robbery", "2020-03")
+    html = sections.ward_concentration_html(r, "personal-robbery")
+    assert "no figures for the 12 months to Mar 2020" in html
+    assert (
+        "Mar 2018 to Feb 2019" in html and "2020" not in html.split("Mar 2018 to Feb 2019")[1][:5]
+    )
+
+
+def test_police_uk_sections_stop_at_the_period_end(real_store):
+    r = report.ObjectiveReport("confidence-and-outcomes", "2017-06")
+    table = sections.stop_search_table(r)
+    assert str(table.attrs["last_month"]) == "2017-06"
+    html = sections.stop_search_html(r) + sections.outcomes_html(r)
+    assert "Jan 2017 to Jun 2017" in html and "Dec 2018" not in html
+    assert str(sections.outcomes_table(r).attrs["last_month"]) == "2017-06"
+
+
+def test_homicide_years_end_before_the_period_and_start_with_the_data(london_2010):
+    # homicide data starts Jan 2003; a report to Oct 2010 shows complete years 2003-2009
+    # (before: 2001 and 2002 as years "without victims", and 2010 including Nov-Dec)
+    table = sections.homicide_table(london_2010)
+    assert table["year"].tolist() == list(range(2003, 2010))
+    assert sections.young_victims_table(london_2010)["year"].max() == 2009
+    assert sections.homicide_table(london_2010, part="sex").attrs["breakdown_years"] == [
+        2007,
+        2008,
+        2009,
+    ]
+
+
+def test_harm_table_lists_every_measure_with_a_reason(real_store):
+    # 2010-10 serious violence: before, one row (knife possession, 100.0% of harm)
+    r = report.ObjectiveReport("serious-violence", "2010-10")
+    table = sections.harm_table(r)
+    assert table["measure_id"].tolist() == [m.id for m in r.objective.measures]
+    vap = table.set_index("measure_id").loc["violence-against-the-person"]
+    assert not vap["weighted"] and "counts twice" in vap["reason"]
+    weighted = table[table["weighted"]]
+    assert len(weighted) == 4 and weighted["harm_share"].sum() == pytest.approx(100.0)
+    assert weighted["harm_share"].max() < 100
+    html = sections.harm_html(r)
+    assert "the 4 of its 5 measures that are weighted" in html
+    # the total is counted (all violence includes the other two) but not weighted
+    cells = _cells(html, "Violence against the person")
+    assert cells[1:3] == ["[x]", "[x]"]
+    counts = table.set_index("measure_id")["offences"]
+    assert (
+        counts["violence-against-the-person"] > counts["violence-with-injury"] + counts["homicide"]
+    )
+
+
+def test_harm_table_before_the_current_classification_is_one_sentence(real_store):
+    r = report.ObjectiveReport("serious-violence", "2009-06")
+    html = sections.harm_html(r)
+    assert _paragraphs_only(html) and "starts in Apr 2010" in html
+
+
+def test_force_difference_that_rounds_to_zero_has_no_sign(real_store):
+    # violence with injury 2019/20: MSF pooled 10.652 per 1,000 against the MSF average
+    # of 10.658, a difference of -0.06%, printed "-0%" before
+    r = report.ObjectiveReport("serious-violence", "2020-06")
+    html = sections.force_comparison_html(r, "Violence with injury", "Violence with injury")
+    assert _cells(html, "MSF pooled")[2] == "0%"
+    assert "-0%" not in html and "−0%" not in html
+
+
+def test_funnel_text_names_the_additive_method(robbery_2016):
+    html = sections.funnel_html(robbery_2016, "personal-robbery")
+    assert "additive random effects" in html and "τ²" in html
+    assert "widened for over-dispersion" not in html
+
+
+def test_map_values_are_in_a_table_beside_the_maps(robbery_2016):
+    table = sections.borough_map_table(robbery_2016, "personal-robbery")
+    html = sections.borough_map_html(robbery_2016, "personal-robbery")
+    assert "cividis" in html and "PuOr" in html
+    for r in table.itertuples():
+        cells = _cells(html, r.borough)
+        assert cells[0] == f"{r.current:,}" and cells[1] == f"{r.rate:.2f}"

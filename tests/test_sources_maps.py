@@ -58,20 +58,61 @@ def test_default_colours_get_lighter_as_values_rise():
     assert grey == sorted(grey) and grey[0] < grey[-1]
 
 
-def test_diverging_centres_on_zero_and_prints_values():
+def test_diverging_centres_on_zero_with_signed_ticks_and_no_labels():
     fig = report_maps.plot_borough_choropleth(
         pd.Series({"E09000002": -4.0, "E09000003": 0.0, "E09000004": 2.0}),
         "Change",
         diverging=True,
         boundaries=SQUARES,
+        label="% change",
     )
     ax = fig.axes[0]
     middle = ax.collections[0].get_facecolors()[1]
-    # 0 sits at the centre of PuOr_r: the light neutral colour
+    # 0 sits at the centre of PuOr_r (colour-blind safe): the light neutral colour
     from matplotlib import colormaps
 
     assert np.allclose(middle, to_rgba(colormaps["PuOr_r"](0.5)), atol=0.02)
-    assert sorted(t.get_text() for t in ax.texts) == ["-4", "0", "2"]
+    assert len(ax.texts) == 0  # no value labels on the map (they overlapped, unrounded)
+    fig.canvas.draw()
+    bar = fig.axes[1]
+    assert bar.get_ylim() == (-4.0, 4.0)  # symmetric about zero
+    # largest |value| 4: steps of 2 (half of 4), each side of zero, with their sign
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["−4", "−2", "0", "+2", "+4"]
+
+
+def test_labels_when_asked_are_rounded():
+    fig = report_maps.plot_borough_choropleth(
+        pd.Series({"E09000002": -0.37123, "E09000003": 12.3456, "E09000004": 1234.5}),
+        "Change",
+        diverging=True,
+        annotate=True,
+        boundaries=SQUARES,
+    )
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["-0.371", "1,234", "12.3"]
+
+
+def test_sequential_colour_bar_has_labelled_ticks():
+    fig = report_maps.plot_borough_choropleth(
+        pd.Series({"E09000002": 1.0, "E09000003": 2.0, "E09000004": 3.0}),
+        "Rates",
+        boundaries=SQUARES,
+        label="per 1,000",
+    )
+    fig.canvas.draw()
+    bar = fig.axes[1]
+    labels = [t.get_text() for t in bar.get_yticklabels() if t.get_text()]
+    assert bar.get_ylabel() == "per 1,000" and len(labels) >= 3
+    assert {"1.00", "2.00", "3.00"} <= set(labels)  # ticks 1.00, 1.25, ... 3.00
+
+
+def test_the_whole_map_is_in_frame_even_when_edge_boroughs_have_no_value():
+    # only the middle square has a value: the outer ones (no data) stay in frame
+    fig = report_maps.plot_borough_choropleth(
+        pd.Series({"E09000003": 2.0}), "t", boundaries=SQUARES
+    )
+    fig.canvas.draw()
+    (x0, x1), (y0, y1) = fig.axes[0].get_xlim(), fig.axes[0].get_ylim()
+    assert x0 < 0 and x1 > 3 and y0 < 0 and y1 > 1
 
 
 def test_airports_are_footnoted_not_mapped():
@@ -164,3 +205,17 @@ def test_real_choropleth_png_is_small(real_boundaries):
     assert len(png) < 150_000
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["no data (1 borough)"]  # the City of London has its own force
+
+
+@pytest.mark.realdata
+def test_real_map_frames_every_borough(real_boundaries):
+    values = pd.Series(1.0, index=real_boundaries["borough_code"])
+    fig = report_maps.plot_borough_choropleth(values, "t", boundaries=real_boundaries)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    bx0, by0, bx1, by1 = real_boundaries.total_bounds  # Hillingdon is the westernmost
+    assert x0 <= bx0 and x1 >= bx1 and y0 <= by0 and y1 >= by1
+    # and the axes sit inside the figure: nothing drawn is cut off at its edge
+    box = ax.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.x1

@@ -67,8 +67,18 @@ def csp_meta() -> str:
     return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def _number(value: float | None) -> float | None:
+    """The value as a float, or None when it is missing (None or NaN)."""
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number
+
+
+def _unsigned_zero(number: float, decimals: int) -> float:
+    """0.0 for a value that rounds to zero at ``decimals`` places, so it never prints
+    as '-0' or '-0.0'; the value itself otherwise."""
+    return 0.0 if round(number, decimals) == 0 else number
 
 
 def format_count(value: float | None) -> str:
@@ -76,31 +86,44 @@ def format_count(value: float | None) -> str:
 
     Examples
     --------
-    >>> format_count(5296), format_count(float("nan"))
-    ('5,296', 'n/a')
+    >>> format_count(5296), format_count(float("nan")), format_count(-0.4)
+    ('5,296', 'n/a', '0')
     """
-    return "n/a" if _missing(value) else f"{round(value):,}"
+    number = _number(value)
+    return "n/a" if number is None else f"{round(number):,}"
 
 
 def format_percent(value: float | None, decimals: int = 1) -> str:
-    """A percentage, e.g. '26.0%', or 'n/a'."""
-    return "n/a" if _missing(value) else f"{value:.{decimals}f}%"
+    """A percentage, e.g. '26.0%', or 'n/a'; a value that rounds to zero has no sign.
+
+    Examples
+    --------
+    >>> format_percent(26), format_percent(-0.04), format_percent(-0.4, 0), format_percent(None)
+    ('26.0%', '0.0%', '0%', 'n/a')
+    """
+    number = _number(value)
+    if number is None:
+        return "n/a"
+    return f"{_unsigned_zero(number, decimals):.{decimals}f}%"
 
 
 def format_change(value: float | None, decimals: int = 1, unit: str = "%") -> str:
-    """A signed change, e.g. '+2.1%' or '−4.6%' (true minus sign), or 'n/a'.
+    """A signed change, e.g. '+2.1%' or '−4.6%' (true minus sign), or 'n/a'; a change
+    that rounds to zero has no sign.
 
     Examples
     --------
     >>> format_change(2.1), format_change(-4.63), format_change(3, 0, "")
     ('+2.1%', '−4.6%', '+3')
+    >>> format_change(-0.4, 0), format_change(-0.04)
+    ('0%', '0.0%')
     """
-    if _missing(value):
+    number = _number(value)
+    if number is None:
         return "n/a"
-    text = f"{abs(value):,.{decimals}f}{unit}"
-    if round(value, decimals) == 0:
-        return f"0{'.' + '0' * decimals if decimals else ''}{unit}"
-    return ("+" if value > 0 else "−") + text
+    if round(number, decimals) == 0:
+        return f"{0:.{decimals}f}{unit}"
+    return ("+" if number > 0 else "−") + f"{abs(number):,.{decimals}f}{unit}"
 
 
 def format_money(value: float | None) -> str:
@@ -110,11 +133,14 @@ def format_money(value: float | None) -> str:
     --------
     >>> format_money(18_500_000), format_money(250_000), format_money(-11_600_000)
     ('£18.5m', '£250,000', '−£11.6m')
+    >>> format_money(-0.4)
+    '£0'
     """
-    if _missing(value):
+    number = _number(value)
+    if number is None:
         return "n/a"
-    sign = "−" if value < 0 and round(abs(value)) > 0 else ""
-    amount = abs(value)
+    sign = "−" if number < 0 and round(abs(number)) > 0 else ""
+    amount = abs(number)
     if amount >= 1_000_000:
         return f"{sign}£{amount / 1_000_000:,.1f}m"
     return f"{sign}£{amount:,.0f}"
@@ -128,8 +154,9 @@ def format_money_change(value: float | None) -> str:
     >>> format_money_change(1_200_000), format_money_change(-431_000), format_money_change(0)
     ('+£1.2m', '−£431,000', '£0')
     """
-    text = format_money(value)
-    if text == "n/a" or text.startswith("−") or round(value) == 0:
+    number = _number(value)
+    text = format_money(number)
+    if number is None or text.startswith("−") or round(number) == 0:
         return text
     return "+" + text
 

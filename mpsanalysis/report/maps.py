@@ -1,9 +1,12 @@
 """Borough maps: a greyscale-legible choropleth of a value by borough, and small PNGs.
 
-The choropleth uses a sequential colour map whose lightness rises monotonically
-(``cividis`` by default), so it reads the same when printed in grey; boroughs without
-a value are hatched and named in the legend, never shown as zero. The boundaries come
-from :func:`mpsanalysis.ingest.sources.maps.read_borough_boundaries`.
+The choropleth uses colour-blind-safe colour maps: ``cividis`` for levels (sequential,
+lightness rising monotonically, so it reads the same in grey) and ``PuOr_r`` for
+changes (diverging purple-orange, centred on zero with symmetric limits). Every map has
+a labelled colour bar with tick labels, the whole of London in frame, and no value
+labels unless asked for (the report gives the values in a table beside the map).
+Boroughs without a value are hatched and named in the legend, never shown as zero. The
+boundaries come from :func:`mpsanalysis.ingest.sources.maps.read_borough_boundaries`.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def plot_borough_choropleth(
     *,
     label: str = "",
     boundaries: geopandas.GeoDataFrame | None = None,
-    annotate: bool | None = None,
+    annotate: bool = False,
     value_format: Callable[[float], str] | None = None,
     source: str | None = None,
 ) -> Figure:
@@ -86,18 +89,21 @@ def plot_borough_choropleth(
         The map's title.
     cmap : str, optional
         A matplotlib colour map. Default ``"cividis"`` (sequential, lightness rising
-        monotonically) or ``"PuOr_r"`` when ``diverging``.
+        monotonically, colour-blind safe) or ``"PuOr_r"`` when ``diverging`` (purple for
+        falls, orange for rises; colour-blind safe).
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure of about 6.5 x 5.5 inches otherwise.
     diverging : bool
-        Centre the colour scale on zero (for changes); values are then printed on each
-        borough as well, because a diverging scale loses its sign in greyscale.
+        Centre the colour scale on zero with symmetric limits (for changes); the colour
+        bar's tick labels then carry a sign ("+10", "−10").
     label : str
         The colour bar's label (what and which unit, e.g. "crimes per 1,000 residents").
     boundaries : geopandas.GeoDataFrame, optional
         Polygons with ``borough_code`` (default :func:`read_borough_boundaries`).
-    annotate : bool, optional
-        Print each borough's value on the map (default: only when ``diverging``).
+    annotate : bool, default False
+        Print each borough's value, rounded by ``value_format``, on the map. Off by
+        default: on 33 small boroughs labels overlap, so reports give the values in a
+        table instead.
     value_format : callable, optional
         Formats a value for annotations and the footnote (default thousands with up to
         3 significant decimals).
@@ -126,6 +132,8 @@ def plot_borough_choropleth(
     ...                               boundaries=squares, label="rate")
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['no data (1 borough)']
+    >>> bool(fig.axes[0].get_xlim()[0] < 0 < 2 < fig.axes[0].get_xlim()[1])  # all in frame
+    True
     """
     from matplotlib import colormaps
     from matplotlib.colors import Normalize, TwoSlopeNorm
@@ -169,6 +177,9 @@ def plot_borough_choropleth(
         mappable = _scalar_mappable(colour_map, norm)
         bar = fig.colorbar(mappable, ax=ax, shrink=0.7, pad=0.02)
         bar.set_label(label)
+        if diverging:
+            bar.set_ticks(_symmetric_ticks(bound))
+            bar.ax.yaxis.set_major_formatter(_signed_tick)
     if len(missing):
         missing.plot(ax=ax, facecolor="white", edgecolor="0.35", hatch="////", linewidth=0.6)
         count = len(missing)
@@ -179,7 +190,12 @@ def plot_borough_choropleth(
             frameon=False,
             fontsize="small",
         )
-    if annotate if annotate is not None else diverging:
+    # the whole of London in frame, with a small margin, whatever has a value
+    x0, y0, x1, y1 = (float(v) for v in shapes.total_bounds)
+    margin = 0.02 * max(x1 - x0, y1 - y0)
+    ax.set_xlim(x0 - margin, x1 + margin)
+    ax.set_ylim(y0 - margin, y1 + margin)
+    if annotate:
         for row in present.itertuples():
             point = row.geometry.representative_point()
             ax.annotate(
@@ -203,6 +219,38 @@ def _scalar_mappable(colour_map, norm):
     mappable = ScalarMappable(norm=norm, cmap=colour_map)
     mappable.set_array(np.array([]))
     return mappable
+
+
+def _symmetric_ticks(bound: float) -> list[float]:
+    """Ticks for a colour bar from -bound to bound: zero and the same round steps
+    (1, 2, 2.5 or 5 times a power of ten) each side, at least two.
+
+    Examples
+    --------
+    >>> _symmetric_ticks(23.0)
+    [-20.0, -10.0, 0.0, 10.0, 20.0]
+    >>> _symmetric_ticks(0.5)
+    [-0.5, -0.25, 0.0, 0.25, 0.5]
+    """
+    half = bound / 2
+    magnitude = 10 ** math.floor(math.log10(half))
+    step = max(m * magnitude for m in (1, 2, 2.5, 5) if m * magnitude <= half)
+    n = int(math.floor(bound / step + 1e-9))
+    return [round(k * step, 12) + 0.0 for k in range(-n, n + 1)]
+
+
+def _signed_tick(value: float, _position: object = None) -> str:
+    """A colour bar tick with its sign: '+10', '0', '−10' (true minus sign).
+
+    Examples
+    --------
+    >>> _signed_tick(10.0), _signed_tick(0.0), _signed_tick(-2.5)
+    ('+10', '0', '−2.5')
+    """
+    if round(value, 6) == 0:
+        return "0"
+    text = f"{abs(value):,.6g}"
+    return ("+" if value > 0 else "−") + text
 
 
 def _format_value(value: float) -> str:

@@ -14,6 +14,12 @@ from the processed store gives a plain sentence in the HTML, an empty table whos
 ``attrs["note"]`` holds that sentence, and no figure (None), never a crash. Demographic
 and ward breakdowns pass through statistical disclosure control
 (:mod:`mpsanalysis.stats.disclosure`).
+
+No section uses data from after the report's period end. A source with no data for the
+period (ward data before 2018, force data for periods ending before March 2020,
+data.police.uk before 2017) gives one plain sentence and nothing else; data older than
+the period is shown only with its own period in the text or caption. The rules per
+source are in docs/reports.md ("Period rules for the source sections").
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from mpsanalysis.report.html import (
     callout_html,
     escape,
     figure_html,
+    format_change,
     format_count,
     format_percent,
     table_html,
@@ -143,20 +150,28 @@ def _choose(part: str, parts: dict[str, pd.DataFrame], section: str) -> pd.DataF
 # --------------------------------------------------------------------------- wards
 def _ward_window(period_end: pd.Period, months: list[pd.Period]) -> periods.Window | None:
     """The 12 months to the period end if the ward data has them all, else the latest 12
-    consecutive months before it, else the earliest 12."""
+    consecutive months before it; None when the ward data has no 12 consecutive months
+    ending by the period end. Months after the period end are never used.
+
+    Examples
+    --------
+    >>> months = list(pd.period_range("2017-03", "2019-02", freq="M"))
+    >>> _ward_window(pd.Period("2018-06", "M"), months).label
+    'Jul 2017 to Jun 2018'
+    >>> _ward_window(pd.Period("2019-12", "M"), months).label  # in a gap: the latest before
+    'Mar 2018 to Feb 2019'
+    >>> _ward_window(pd.Period("2017-12", "M"), months) is None  # never months after the end
+    True
+    """
     present = set(months)
-    end = period_end
-    while end >= min(present):
+    if not present:
+        return None
+    end = min(period_end, max(present))
+    while end - 11 >= min(present):
         window = periods.rolling_12_months(end)
         if all(m in present for m in window.months):
             return window
         end -= 1
-    end = min(present) + 11
-    while end <= max(present):
-        window = periods.rolling_12_months(end)
-        if all(m in present for m in window.months):
-            return window
-        end += 1
     return None
 
 
@@ -183,9 +198,15 @@ def ward_concentration_table(
     months = _read("ward_crime", columns=["month"])
     if months is None:
         return _unavailable(_not_built("ward-level crime data"))
-    window = _ward_window(report.period_end, sorted(months["month"].unique()))
-    if window is None or not filters:
+    if not filters:
         return _unavailable(f"Ward-level data does not cover {measure.title.lower()}.")
+    available = sorted(months["month"].unique())
+    window = _ward_window(report.period_end, available)
+    if window is None:
+        return _unavailable(
+            f"Ward-level crime data starts in {_month(available[0])}, so it has no 12 "
+            "months up to this report's period end."
+        )
     wards = store.read_table(
         "ward_crime",
         filters=[
@@ -213,7 +234,9 @@ def ward_concentration_table(
     table["share"] = table["count"] / table["count"].sum()
     top = top_units(pd.Series(table["count"].to_numpy(), index=table["ward"]), share=top_share)
     table["most_challenged"] = table["ward"].isin(top.index)
-    return _with_attrs(table, window=window, measure=measure.title)
+    return _with_attrs(
+        table, window=window, measure=measure.title, latest=window.end == report.period_end
+    )
 
 
 def _ward_series(table: pd.DataFrame) -> pd.Series:
@@ -276,8 +299,19 @@ def ward_concentration_html(report: ReportLike, measure_id: str, top_share: floa
         f"{format_percent(top['cumulative_share'].iloc[-1] * 100)} of "
         f"{title_case.lower()} in {where}, {window.label}"
     )
+    older = (
+        []
+        if table.attrs["latest"]
+        else [
+            _p(
+                f"The ward data has no figures for the 12 months to {_month(report.period_end)}: "
+                f"this section shows {window.label}, the latest 12 months before it."
+            )
+        ]
+    )
     return (
-        _p(text)
+        "".join(older)
+        + _p(text)
         + figure_html(
             fig,
             alt,
@@ -297,17 +331,47 @@ HOMICIDE_BREAKDOWNS = {
 
 
 def _homicide(report: ReportLike) -> pd.DataFrame | None:
+    """Homicide victims of the report's geography up to the period end (never after)."""
     victims = _read("homicide_victims")
     if victims is None:
         return None
+    first, last = victims["month"].min(), victims["month"].max()  # what the data covers
     if report.geography != boroughs.LONDON:
         victims = victims[victims["borough_name"].eq(report.geography)]
+    victims = victims[victims["month"].le(report.period_end)].copy()
+    victims.attrs.update(first_month=first, last_month=last)
     return victims
 
 
 def _years_shown(victims: pd.DataFrame, report: ReportLike, n: int = 10) -> list[int]:
-    last_year = min(int(victims["year"].max()), report.period_end.year)
-    return list(range(last_year - n + 1, last_year + 1))
+    """The last ``n`` complete calendar years that end by the period end and that the
+    data covers (a year before the data starts is not shown as a year without victims).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> data = pd.DataFrame({"month": pd.period_range("2003-01", "2020-12", freq="M")})
+    >>> _years_shown(data, SimpleNamespace(period_end=pd.Period("2010-10", "M")))
+    [2003, 2004, 2005, 2006, 2007, 2008, 2009]
+    >>> _years_shown(data, SimpleNamespace(period_end=pd.Period("2016-12", "M")))[-1]
+    2016
+    >>> _years_shown(data, SimpleNamespace(period_end=pd.Period("2025-12", "M")))[-1]
+    2020
+    """
+    first = victims.attrs.get("first_month", victims["month"].min())
+    last = victims.attrs.get("last_month", victims["month"].max())
+    first_year = first.year if first.month == 1 else first.year + 1
+    last_year = last.year if last.month == 12 else last.year - 1
+    end = report.period_end
+    last_year = min(last_year, end.year if end.month == 12 else end.year - 1)
+    return list(range(max(first_year, last_year - n + 1), last_year + 1))
+
+
+def _homicide_not_yet(victims: pd.DataFrame) -> str:
+    return (
+        f"The MPS homicide data starts in {_month(victims.attrs['first_month'])}: it has "
+        "no complete calendar year up to this report's period end."
+    )
 
 
 def _homicide_breakdown(recent: pd.DataFrame, column: str, latest: list[int]) -> pd.DataFrame:
@@ -357,6 +421,8 @@ def _homicide_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     if victims is None:
         return _not_built("MPS homicide data")
     years = _years_shown(victims, report)
+    if not years:
+        return _homicide_not_yet(victims)
     shown = victims[victims["year"].isin(years)]
     if shown.empty:
         return "The MPS homicide data has no victims for these years."
@@ -390,8 +456,8 @@ def _homicide_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     for frame in parts.values():
         _with_attrs(
             frame,
-            first_month=victims["month"].min(),
-            last_month=victims["month"].max(),
+            first_month=victims.attrs["first_month"],
+            last_month=victims.attrs["last_month"],
             breakdown_years=latest,
         )
     return parts
@@ -506,6 +572,8 @@ def young_victims_table(report: ReportLike) -> pd.DataFrame:
     if victims is None:
         return _unavailable(_not_built("MPS homicide data"))
     years = _years_shown(victims, report)
+    if not years:
+        return _unavailable(_homicide_not_yet(victims))
     return young_victims(victims[victims["year"].isin(years)])
 
 
@@ -542,6 +610,12 @@ def _stop_search_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     searches = _read("stop_search")
     if searches is None:
         return _not_built("stop and search data")
+    if searches["month"].min() > report.period_end:
+        return (
+            f"The data.police.uk stop and search records start in "
+            f"{_month(searches['month'].min())}, after this report's period."
+        )
+    searches = searches[searches["month"].le(report.period_end)]
     if report.geography != boroughs.LONDON:
         searches = searches[searches["borough_name"].eq(report.geography)]
     objects = summarise_searches(searches, by=["object_of_search"]).sort_values(
@@ -594,18 +668,23 @@ def stop_search_html(report: ReportLike) -> str:
         return _p(parts)
     overall = parts["overall"]
     first, last = overall.attrs["first_month"], overall.attrs["last_month"]
-    out = [
-        callout_html(
-            f"Stop and search records from data.police.uk cover {_month(first)} to "
-            f"{_month(last)} only; they are shown for the equality and confidence "
-            "questions the committee reports raise, not for this report's period.",
-            "note",
+    period = f"{_month(first)} to {_month(last)}"
+    note = (
+        f"Stop and search records from data.police.uk are shown for {period}, the "
+        "months they cover"
+        + (
+            " up to this report's period end"
+            if last == report.period_end
+            else "; they end before this report's period"
         )
-    ]
+        + ". They are shown for the equality and confidence questions the committee "
+        "reports raise."
+    )
+    out = [callout_html(note, "note")]
     o = overall.iloc[0]
     out.append(
         _p(
-            f"{_count(o.searches)} searches in {report.geography}: "
+            f"{_count(o.searches)} searches in {report.geography}, {period}: "
             f"{format_percent(o.arrest_rate * 100)} led to an arrest (95% interval "
             f"{_interval(o.arrest_rate_low, o.arrest_rate_high)}) and "
             f"{format_percent(o.positive_rate * 100)} to any positive outcome "
@@ -625,7 +704,7 @@ def stop_search_html(report: ReportLike) -> str:
         table_html(
             ["Object of search", "Searches", "Arrest rate", "Positive outcome rate"],
             rows,
-            f"Searches by object of search, {report.geography}",
+            f"Searches by object of search, {report.geography}, {period}",
         )
     )
     ethnicity = parts["ethnicity"]
@@ -652,7 +731,8 @@ def stop_search_html(report: ReportLike) -> str:
                     "95% interval",
                 ],
                 rows,
-                f"Searches by {label} ethnicity, {report.geography} (Wilson 95% intervals)",
+                f"Searches by {label} ethnicity, {report.geography}, {period} "
+                "(Wilson 95% intervals)",
             )
         )
     return "".join(out)
@@ -668,6 +748,12 @@ def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     crimes = _read("policeuk_crimes")
     if crimes is None:
         return _not_built("data.police.uk street-level data")
+    if crimes["month"].min() > report.period_end:
+        return (
+            f"The data.police.uk street-level crime and outcome records start in "
+            f"{_month(crimes['month'].min())}, after this report's period."
+        )
+    crimes = crimes[crimes["month"].le(report.period_end)]
     by_borough = compute_positive_outcome_rate(crimes, by=["borough_name"])
     by_borough = by_borough[by_borough["borough_name"].notna()].sort_values("borough_name")
     if report.geography != boroughs.LONDON:
@@ -676,6 +762,7 @@ def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     if outcomes is None:
         lag = _unavailable(_not_built("data.police.uk outcomes data"))
     else:
+        outcomes = outcomes[outcomes["month"].le(report.period_end)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the warning is read from lag.attrs instead
             lag = compute_outcome_lag(outcomes, crimes)
@@ -784,9 +871,21 @@ def force_comparison_table(
     only used by the HTML."""
     from mpsanalysis.stats.forces import compare_similar_forces
 
-    if _read("force_crime", columns=["financial_year"]) is None:
+    years = _read("force_crime", columns=["financial_year"])
+    if years is None:
         return _unavailable(_not_built("Home Office force data"))
-    table = compare_similar_forces(offences, per=per)
+    labels = sorted(years["financial_year"].unique())
+    ended = [
+        y
+        for y in labels
+        if periods.financial_year_window(periods.parse_financial_year(y)).end <= report.period_end
+    ]
+    if not ended:
+        return _unavailable(
+            f"The Home Office force data supplied covers {', '.join(labels)} only, which "
+            "ends after this report's period, so there is no force comparison."
+        )
+    table = compare_similar_forces(offences, year=ended[-1], per=per)
     for column in ("offences", "population"):
         table[column] = table[column].round().astype("Int64")
     return table
@@ -804,37 +903,67 @@ def force_comparison_html(report: ReportLike, offences, title: str, per: int = 1
             str(r.force_name),
             _count(r.offences),
             f"{r.rate:,.3f}",
-            "" if r.role == "msf_average" else f"{r.pct_vs_msf_average:+.0f}%",
+            "" if r.role == "msf_average" else format_change(r.pct_vs_msf_average, 0),
         ]
         for r in table.itertuples()
     ]
+    year = str(table["financial_year"].iloc[0])
     return table_html(
         ["Force", "Offences", f"Per {per:,} population", "Difference from MSF average"],
         rows,
-        f"{title}: the MPS and its most similar forces (MSF), 2019/20 "
+        f"{title}: the MPS and its most similar forces (MSF), {year} "
         "(Home Office police recorded crime)",
     ) + _p(
         "The most similar forces are Greater Manchester, Merseyside, West Midlands and "
         "West Yorkshire: the group is HMIC's published most-similar-force group for the "
         "MPS. MSF average: the mean of the four forces' rates; MSF pooled: their "
-        "offences over their population. Only 2019/20 is supplied, so this table does "
-        "not change with the report's period."
+        f"offences over their population. The latest year supplied that ends by this "
+        f"report's period end is {year}."
     )
 
 
 # --------------------------------------------------------------------------- harm
+def _contains(total, part) -> bool:
+    """Whether every category of measure ``part`` (current classification) is inside
+    measure ``total``'s categories, so adding both would count offences twice."""
+    outer = total.categories.get("new", ())
+    inner = part.categories.get("new", ())
+    if not outer or not inner:
+        return False
+
+    def inside(f) -> bool:
+        return any(
+            o.major.casefold() == f.major.casefold()
+            and (
+                not o.minor
+                or bool(f.minor)
+                and {m.casefold() for m in f.minor} <= {m.casefold() for m in o.minor}
+            )
+            for o in outer
+        )
+
+    return all(inside(f) for f in inner)
+
+
 def harm_table(report: ReportLike) -> pd.DataFrame:
-    """A harm-weighted view of the report's borough-crime measures (current
-    classification), financial year to date.
+    """A harm-weighted view of every measure of the report, financial year to date, in
+    the current crime classification.
 
     Returns
     -------
     pandas.DataFrame
-        One row per measure with a severity weight for each of its categories, in the
-        report's order: ``measure_id``, ``measure`` (title), ``offences`` (int64),
-        ``harm`` (float: offences weighted by the ONS Crime Severity Score) and
-        ``harm_share`` (float, percent of the harm of the rows shown; they sum to 100).
-        ``attrs["window"]``: the financial year to date.
+        One row per measure of the objective, in the report's order: ``measure_id``,
+        ``measure`` (title), ``offences`` (Int64; <NA> when not counted), ``harm``
+        (float: offences weighted by the ONS Crime Severity Score; NaN when not
+        weighted), ``harm_share`` (float, percent of the harm of the weighted measures,
+        which sum to 100; NaN for the others), ``weighted`` (bool) and ``reason`` (why a
+        measure is not weighted; "" when it is). ``attrs``: ``window`` (the financial
+        year to date), ``weighted`` and ``measures`` (how many of each). A measure is
+        not weighted when it is not a borough crime count, is not published in the
+        current classification, when that classification does not cover the window,
+        when it contains another measure shown (it would count offences twice) or when
+        a category of it has no severity weight. Shares are never taken over a set that
+        leaves a measure out without the table saying so (``reason``).
     """
     weights = _read("severity_minor_categories")
     if weights is None:
@@ -844,52 +973,102 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
     )
     crime = measures.load_borough_crime()
     window = report.window
+    current_months = set(crime.loc[crime["classification"].eq("new"), "month"].unique())
+    covered = all(m in current_months for m in window.months)
+    shown = [row.result.measure for row in report.rows]
+    counted = [m for m in shown if m.source == "borough-crime" and m.categories.get("new")]
     records = []
-    for row in report.rows:
-        m = row.result.measure
-        classification = row.result.classification
-        if (
-            m.source != "borough-crime"
-            or classification != "new"
-            or m.id == "violence-against-the-person"
-        ):
-            continue
-        mask = measures.measure_mask(crime, m, classification)
-        inside = crime[mask & crime["month"].between(window.start, window.end)]
-        if report.geography != boroughs.LONDON:
-            inside = inside[inside["borough_name"].eq(report.geography)]
-        by_minor = inside.groupby(inside["minor_category"].str.casefold())["count"].sum()
-        missing = [k for k in by_minor.index if k not in weight or pd.isna(weight[k])]
-        if missing:
-            continue
-        harm = float(sum(by_minor[k] * weight[k] for k in by_minor.index))
-        records.append((m.id, m.title, int(by_minor.sum()), harm))
-    if not records:
+    for m in shown:
+        offences: int | None = None
+        harm = float("nan")
+        reason = ""
+        contained = [o.title for o in counted if o is not m and _contains(m, o)]
+        if m.source != "borough-crime":
+            reason = "not a count of recorded crime by borough, so it has no severity weight"
+        elif not m.categories.get("new"):
+            reason = "not published in the current crime classification"
+        elif not covered:
+            reason = (
+                "the current crime classification starts in "
+                f"{_month(min(current_months))}, after this period's start"
+                if current_months
+                else "the current crime classification is not in the store"
+            )
+        else:
+            mask = measures.measure_mask(crime, m, "new")
+            inside = crime[mask & crime["month"].between(window.start, window.end)]
+            if report.geography != boroughs.LONDON:
+                inside = inside[inside["borough_name"].eq(report.geography)]
+            by_minor = inside.groupby(inside["minor_category"].str.casefold())["count"].sum()
+            offences = int(by_minor.sum())
+            missing = [k for k in by_minor.index if k not in weight or pd.isna(weight[k])]
+            if contained:
+                reason = (
+                    f"includes {', '.join(contained)}: left out so that no offence counts twice"
+                )
+            elif missing:
+                names = sorted(
+                    inside.loc[
+                        inside["minor_category"].str.casefold().isin(missing), "minor_category"
+                    ].unique()
+                )
+                reason = f"no severity weight for {', '.join(names)}"
+            else:
+                harm = float(sum(by_minor[k] * weight[k] for k in by_minor.index))
+        records.append((m.id, m.title, offences, harm, reason == "", reason))
+    table = pd.DataFrame(
+        records, columns=["measure_id", "measure", "offences", "harm", "weighted", "reason"]
+    )
+    table["offences"] = pd.array(table["offences"].tolist(), dtype="Int64")
+    table["harm"] = table["harm"].astype(float)
+    table["weighted"] = table["weighted"].astype(bool)
+    n_weighted = int(table["weighted"].sum())
+    if not n_weighted:
+        reasons = sorted(set(table["reason"]))
         return _unavailable(
-            "A harm-weighted view needs the current crime classification for the "
-            "whole period (from April 2010), with a severity weight for each category."
+            "No measure of this objective can be weighted by harm for "
+            f"{window.label}: {'; '.join(reasons)}."
         )
-    table = pd.DataFrame(records, columns=["measure_id", "measure", "offences", "harm"])
-    table["offences"] = table["offences"].astype("int64")
-    total = table["harm"].sum()
-    table["harm_share"] = table["harm"] / total * 100 if total else float("nan")
-    return _with_attrs(table, window=window)
+    total = table.loc[table["weighted"], "harm"].sum()
+    table["harm_share"] = (table["harm"] / total * 100) if total else float("nan")
+    table = table[["measure_id", "measure", "offences", "harm", "harm_share", "weighted", "reason"]]
+    return _with_attrs(table, window=window, weighted=n_weighted, measures=len(table))
 
 
 def harm_html(report: ReportLike) -> str:
-    """A harm-weighted view: FYTD counts weighted by the ONS Crime Severity Score."""
+    """A harm-weighted view: FYTD counts weighted by the ONS Crime Severity Score, every
+    measure listed, with the reason where a measure is not weighted."""
     table = harm_table(report)
     note = _note(table)
     if note:
         return _p(note)
     rows = [
-        [r.measure, _count(r.offences), _count(r.harm), format_percent(r.harm_share)]
+        [
+            r.measure,
+            _count(r.offences),
+            _count(r.harm) if r.weighted else "[x]",
+            format_percent(r.harm_share) if r.weighted else "[x]",
+            "" if r.weighted else str(r.reason)[:1].upper() + str(r.reason)[1:],
+        ]
         for r in table.itertuples()
     ]
+    weighted, n = table.attrs["weighted"], table.attrs["measures"]
+    scope = (
+        "share of the harm of all its measures"
+        if weighted == n
+        else f"share of the harm of the {weighted} of its {n} measures that are weighted "
+        "([x]: not weighted, for the reason given)"
+    )
     return table_html(
-        ["Measure", "Offences (FYTD)", "Harm (severity-weighted)", "Share of harm"],
+        [
+            "Measure",
+            "Offences (FYTD)",
+            "Harm (severity-weighted)",
+            "Share of harm",
+            "Not weighted because",
+        ],
         rows,
-        f"Harm-weighted view, {report.geography}, {table.attrs['window'].label}",
+        f"Harm-weighted view, {report.geography}, {table.attrs['window'].label}: {scope}",
     ) + _p(
         "Harm weights each offence by the ONS Crime Severity Score weight of its "
         "category (the average custodial days of sentences, weighted over the "
@@ -962,8 +1141,9 @@ def borough_map_html(report: ReportLike, measure_id: str) -> str:
             fig,
             f"Map of {title.lower()} per 1,000 residents by "
             f"borough, {label}; highest in {highest['borough']} "
-            f"({highest['rate']:.2f}).",
-            f"{title} per 1,000 residents, {label}.",
+            f"({highest['rate']:.2f}). The values are in the table below the maps.",
+            f"{title} per 1,000 residents, {label}. Colour scale: cividis "
+            "(colour-blind safe; darker is lower).",
         )
     ]
     fig = _map_figure(table, "change")
@@ -975,10 +1155,27 @@ def borough_map_html(report: ReportLike, measure_id: str) -> str:
                 fig,
                 f"Map of the % change in {title.lower()} on "
                 f"last year by borough: {rises} of {change.notna().sum()} "
-                "boroughs rose.",
-                f"{title}: % change on the same period last year.",
+                "boroughs rose. The values are in the table below the maps.",
+                f"{title}: % change on the same period last year. Colour scale: purple "
+                "(fall) to orange (rise), centred on no change (PuOr, colour-blind safe).",
             )
         )
+    rows = [
+        [
+            str(r.borough),
+            _count(r.current),
+            f"{r.rate:.2f}" if pd.notna(r.rate) else "n/a",
+            format_change(r.percent_change),
+        ]
+        for r in table.sort_values("borough").itertuples()
+    ]
+    parts.append(
+        table_html(
+            ["Borough", "Offences", "Per 1,000 residents", "Change on last year"],
+            rows,
+            f"{title} by borough, {label}: the values the maps show",
+        )
+    )
     return "".join(parts)
 
 
@@ -1033,8 +1230,9 @@ def funnel_figure(report: ReportLike, measure_id: str) -> Figure | None:
 
 
 def funnel_html(report: ReportLike, measure_id: str) -> str:
-    """Funnel plot: borough rates per 1,000 with Poisson limits adjusted for
-    over-dispersion (Spiegelhalter 2005), outlying boroughs named."""
+    """Funnel plot: borough rates per 1,000 with 95% and 99.8% limits allowing for
+    over-dispersion by FunnelPlotR's additive random effects (τ², DerSimonian–Laird on
+    winsorised z-scores; Spiegelhalter 2005), outlying boroughs named, the method stated."""
     funnel = _funnel(report, measure_id)
     note = _note(funnel)
     if note:
@@ -1043,17 +1241,48 @@ def funnel_html(report: ReportLike, measure_id: str) -> str:
     fig = _funnel_figure(funnel, title)
     high = [str(b) for b, o in funnel["outlier"].items() if o == "high"]
     low = [str(b) for b, o in funnel["outlier"].items() if o == "low"]
+    method = _funnel_method(funnel)
     text = (
         f"Beyond the 99.8% limits: higher than expected — {', '.join(high) or 'none'}; "
-        f"lower — {', '.join(low) or 'none'}. Over-dispersion factor "
-        f"{funnel.attrs['phi']:.1f}"
-        + (" (limits widened)." if funnel.attrs["overdispersion_applied"] else ".")
+        f"lower — {', '.join(low) or 'none'}. {method}"
     )
     return figure_html(
         fig,
         f"{title}. {text}",
-        title + ". Limits: exact Poisson 95% and 99.8%, widened for over-dispersion.",
+        title + f". Limits: 95% and 99.8%. {method}",
     ) + _p(text)
+
+
+def _funnel_method(funnel: pd.DataFrame) -> str:
+    """One sentence naming the funnel limits' method and its estimate (FunnelPlotR's
+    additive random effects by default; see :func:`mpsanalysis.stats.funnel.compute_funnel`).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame(); f.attrs.update(method="additive", tau2=0.00123, phi=85.2,
+    ...                                    overdispersion_applied=True)
+    >>> print(_funnel_method(f))  # doctest: +NORMALIZE_WHITESPACE
+    The limits allow for over-dispersion by additive random effects (FunnelPlotR's
+    default: DerSimonian–Laird τ² = 0.00123 on winsorised square-root z-scores;
+    over-dispersion factor φ = 85.2).
+    """
+    phi = funnel.attrs["phi"]
+    if not funnel.attrs["overdispersion_applied"]:
+        return (
+            f"The limits are exact Poisson limits: the boroughs vary no more than chance "
+            f"would make them (over-dispersion factor φ = {phi:.1f}, not above 1)."
+        )
+    if funnel.attrs["method"] == "additive":
+        return (
+            "The limits allow for over-dispersion by additive random effects "
+            "(FunnelPlotR's default: DerSimonian–Laird "
+            f"τ² = {funnel.attrs['tau2']:.3g} on winsorised square-root z-scores; "
+            f"over-dispersion factor φ = {phi:.1f})."
+        )
+    return (
+        "The exact Poisson limits are widened by the square root of the over-dispersion "
+        f"factor φ = {phi:.1f} (Spiegelhalter's multiplicative method)."
+    )
 
 
 # --------------------------------------------------------------------------- registry
