@@ -8,6 +8,7 @@ hand in a copy of the newest file, the store is rebuilt (recording
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -61,21 +62,48 @@ REVISIONS = _revision_rows(
 )
 
 
+#: The store now: the revised cells' new counts, plus unrevised Hackney rows.
+CRIME = pd.concat(
+    [
+        REVISIONS[
+            ["classification", "month", "borough_name", "major_category", "minor_category", "count"]
+        ],
+        pd.DataFrame(
+            {
+                "classification": ["new", "old", "new"],
+                "month": ["2016-09", "2016-09", "2016-08"],
+                "borough_name": "Hackney",
+                "major_category": "Robbery",
+                "minor_category": [
+                    "Robbery of Personal Property",
+                    "Personal Property",
+                    "Robbery of Personal Property",
+                ],
+                "count": [30, 5, 60],
+            }
+        ),
+    ],
+    ignore_index=True,
+)
+
+
 def test_revised_figures_sum_a_measures_categories_per_geography_and_month():
-    """By hand: London personal robbery Sep 2016 (new) = Lambeth 100->103, Camden
-    50->49, Unknown 0->2: 150 -> 154, +4; Lambeth alone 100 -> 103. Business robbery Aug
-    2016 in London 10 -> 14, none in Lambeth. Jan 2017 is after the period end; burglary
-    feeds no robbery measure; the old-classification row is its own row."""
+    """By hand: London personal robbery Sep 2016 (new) now = Lambeth 103 + Camden 49 +
+    Unknown 2 + Hackney 30 = 184; the revisions add 3 - 1 + 2 = 4, so it was 180.
+    Lambeth alone 100 -> 103. Old classification: London now 6 + 5 = 11, was 12; Lambeth
+    7 -> 6. Business robbery Aug 2016 in London 10 -> 14, none in Lambeth. Jan 2017 is
+    after the period end; burglary feeds no robbery measure; Hackney's unrevised Aug
+    2016 personal robbery is no revised figure."""
     out = index_page.revised_figures(
-        REVISIONS, [("robbery", "London"), ("robbery", "Lambeth")], "2016-12"
+        REVISIONS, [("robbery", "London"), ("robbery", "Lambeth")], "2016-12", CRIME
     )
     got = {
         (r.geography, r.measure, r.classification, r.month): (r.previous_count, r.count)
         for r in out.itertuples()
     }
     assert got == {
-        ("London", PERSONAL, "new", "2016-09"): (150, 154),
-        ("London", PERSONAL, "old", "2016-09"): (7, 6),
+        ("London", PERSONAL, "new", "2016-09"): (180, 184),
+        ("London", PERSONAL, "old", "2016-09"): (12, 11),
         ("London", "Robbery of business property", "new", "2016-08"): (10, 14),
         ("Lambeth", PERSONAL, "new", "2016-09"): (100, 103),
         ("Lambeth", PERSONAL, "old", "2016-09"): (7, 6),
@@ -86,9 +114,9 @@ def test_revised_figures_sum_a_measures_categories_per_geography_and_month():
 
 
 def test_revised_figures_leave_out_months_after_the_period_and_other_objectives():
-    later = index_page.revised_figures(REVISIONS, [("robbery", "Lambeth")], "2017-03")
+    later = index_page.revised_figures(REVISIONS, [("robbery", "Lambeth")], "2017-03", CRIME)
     assert "2017-01" in set(later["month"])
-    assert index_page.revised_figures(REVISIONS, [("robbery", "Lambeth")], "2016-07").empty
+    assert index_page.revised_figures(REVISIONS, [("robbery", "Lambeth")], "2016-07", CRIME).empty
     # a revision that nets to zero over a measure's categories is not a revised figure
     zero = _revision_rows(
         [
@@ -96,7 +124,7 @@ def test_revised_figures_leave_out_months_after_the_period_and_other_objectives(
             ("new", "2016-09", "Camden", "Robbery", "Robbery of Personal Property", 5, 3),
         ]
     )
-    london = index_page.revised_figures(zero, [("robbery", "London")], "2016-12")
+    london = index_page.revised_figures(zero, [("robbery", "London")], "2016-12", CRIME)
     assert london.empty
 
 
@@ -150,13 +178,15 @@ def test_changes_section_is_empty_with_nothing_to_report(tmp_path, monkeypatch):
 def test_changes_section_shows_status_changes_and_revised_figures(tmp_path, monkeypatch):
     monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path))
     store.write_table(REVISIONS, "borough_crime_revisions")
+    crime = CRIME.assign(month=pd.PeriodIndex(CRIME["month"], freq="M"))
+    store.write_table(crime.assign(source_file="new.csv"), "borough_crime")
     html = index_page.changes_html(_results(), "2016-12", ("2016/17-Q2", _manifest("on track")))
     assert "Changes since the previous report" in html
     assert "Status in 2016/17-Q2" in html
     status = html.split("<h3>Status changes")[1].split("<h3>Revised figures")[0]
     assert "on track" in status and "off track" in status and PERSONAL in status
     revised = html.split("<h3>Revised figures")[1]
-    assert '<td>Sep 2016</td><td class="num">150</td><td class="num">154</td>' in revised
+    assert '<td>Sep 2016</td><td class="num">180</td><td class="num">184</td>' in revised
     assert '<td class="num">+4</td>' in revised
     assert "Jan 2017" not in revised  # after the period end
     # no previous quarter: said so
@@ -275,10 +305,13 @@ def test_hand_revision_in_a_copy_shows_in_the_index(real_store, shared_data, tmp
     revised = section.split("<h3>Revised figures")[1]
     cells = '<td>Aug 2025</td><td class="num">{:,}</td><td class="num">{:,}</td>'
     assert cells.format(254, 654) in revised  # Westminster
-    london = index_page.revised_figures(revisions, [("robbery", "London")], "2025-12")
-    (aug,) = london.loc[london["measure"].eq(PERSONAL)].itertuples()
-    assert (aug.month, aug.difference) == ("2025-08", 400)
-    assert cells.format(aug.previous_count, aug.count) in revised  # London
+    # London's August 2025 personal robbery, summed from the published file by hand
+    published = 0
+    with open(shared_data / "london-datastore" / "borough-crime" / NEWEST) as handle:
+        for row in csv.reader(handle):
+            if row[1].casefold() == "robbery of personal property":
+                published += int(row[3 + AUG_2025])
+    assert cells.format(published, published + 400) in revised  # London
     status = section.split("<h3>Status changes")[1].split("<h3>")[0]
     assert "Westminster" in status and "(London)" not in status
     assert "Status in 2025/26-Q2" in status and "on track" in status

@@ -153,7 +153,10 @@ REVISED_ROWS_SHOWN = 40
 
 
 def revised_figures(
-    revisions: pd.DataFrame, reports: Iterable[tuple[str, str]], period_end: str | pd.Period
+    revisions: pd.DataFrame,
+    reports: Iterable[tuple[str, str]],
+    period_end: str | pd.Period,
+    crime: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Figures of already-reported months that a build revised, per measure and place.
 
@@ -162,7 +165,10 @@ def revised_figures(
     measure whose categories it falls in (:func:`mpsanalysis.measures.compute.measure_mask`,
     the rule the reports count by), for each report ``(objective_id, geography)``:
     London takes every row (all boroughs, airports and ``Unknown``, as London figures
-    do), a borough only its own rows. Months after ``period_end`` are left out.
+    do), a borough only its own rows. Months after ``period_end`` are left out. ``count``
+    is the measure's total for the month in the store now (``crime``) and
+    ``previous_count`` that total less the revisions' net ``difference``: the whole
+    month's figure as reported before, not only the revised cells.
 
     Parameters
     ----------
@@ -172,6 +178,8 @@ def revised_figures(
         The reports on the page, as (objective id, geography).
     period_end : str or pandas.Period
         The last month of the page's period.
+    crime : pandas.DataFrame, optional
+        The ``borough_crime`` table now (default: read from the store).
 
     Returns
     -------
@@ -186,11 +194,15 @@ def revised_figures(
     ...     "borough_name": ["Lambeth", "Camden"], "major_category": ["Robbery", "Robbery"],
     ...     "minor_category": ["Robbery of Personal Property"] * 2,
     ...     "previous_count": [100, 50], "count": [103, 49], "difference": [3, -1]})
-    >>> out = revised_figures(rows, [("robbery", "London"), ("robbery", "Lambeth")], "2016-12")
+    >>> crime = rows[["classification", "month", "borough_name", "major_category",
+    ...     "minor_category", "count"]]
+    >>> crime = pd.concat([crime, crime.head(1).assign(borough_name="Hackney", count=20)])
+    >>> out = revised_figures(rows, [("robbery", "London"), ("robbery", "Lambeth")], "2016-12",
+    ...                       crime)
     >>> out.loc[out["measure"].eq("Robbery of personal property"),
     ...         ["geography", "month", "previous_count", "count", "difference"]]
       geography    month  previous_count  count  difference
-    0    London  2016-09             150    152           2
+    0    London  2016-09             170    172           2
     1   Lambeth  2016-09             100    103           3
     """
     from mpsanalysis.measures.compute import measure_mask
@@ -201,6 +213,20 @@ def revised_figures(
     frame = frame[frame["month"] <= end]
     for column in ("previous_count", "count", "difference"):
         frame[column] = frame[column].astype("int64")
+    if frame.empty:
+        return pd.DataFrame(columns=REVISED_COLUMNS).astype(
+            {c: "int64" for c in ("previous_count", "count", "difference")}
+        )
+    if crime is None:
+        from mpsanalysis.measures.compute import load_borough_crime
+
+        crime = load_borough_crime()
+    now = crime[
+        ["classification", "month", "borough_name", "major_category", "minor_category", "count"]
+    ].copy()
+    now["month"] = pd.PeriodIndex(now["month"].astype(str), freq="M")
+    cells = frame[["classification", "month"]].drop_duplicates()
+    now = now.merge(cells, on=["classification", "month"])  # only the revised months
     out = []
     for objective_id, geography in dict.fromkeys(reports):
         objective = catalogue.get_objective(objective_id)
@@ -214,9 +240,17 @@ def revised_figures(
                 rows = here[measure_mask(here, measure, classification).to_numpy()]
                 if rows.empty:
                     continue
-                totals = rows.groupby("month")[["previous_count", "count", "difference"]].sum()
-                totals = totals[totals["difference"].ne(0)]
-                for month, row in totals.iterrows():
+                change = rows.groupby("month")["difference"].sum()
+                change = change[change.ne(0)]
+                if change.empty:
+                    continue
+                place = (
+                    now if geography == boroughs.LONDON else now[now["borough_name"].eq(geography)]
+                )
+                place = place[measure_mask(place, measure, classification).to_numpy()]
+                total = place.groupby("month")["count"].sum()
+                for month, difference in change.items():
+                    current = int(total.get(month, 0))
                     out.append(
                         {
                             "objective_id": objective_id,
@@ -225,9 +259,9 @@ def revised_figures(
                             "geography": geography,
                             "classification": classification,
                             "month": str(month),
-                            "previous_count": int(row["previous_count"]),
-                            "count": int(row["count"]),
-                            "difference": int(row["difference"]),
+                            "previous_count": current - int(difference),
+                            "count": current,
+                            "difference": int(difference),
                         }
                     )
     table = pd.DataFrame(out, columns=REVISED_COLUMNS)
