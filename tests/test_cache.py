@@ -286,19 +286,8 @@ def test_changes_section_is_empty_when_nothing_changed_and_no_revisions(tmp_path
     assert index_page.changes_html([_result(job)]) == ""
 
 
-def test_changes_section_shows_a_revisions_table_when_the_store_has_one(tmp_path, monkeypatch):
-    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path))
-    revisions = pd.DataFrame(
-        {"measure": ["Robbery"], "month": ["2016-09"], "old": [1050], "new": [1062]}
-    )
-    store.write_table(revisions, "revisions")
-    job = Job(
-        "criminal-networks", str(find_notebook("criminal-networks")), "London", "2016-12", "", False
-    )
-    html = index_page.changes_html([_result(job)])
-    assert "Revised figures" in html
-    for text in ("Robbery", "2016-09", "1050", "1062"):
-        assert text in html
+# The revised figures (from borough_crime_revisions) and status changes are tested in
+# tests/test_index_changes.py.
 
 
 # ------------------------------------------------------------------ real runs

@@ -8,15 +8,28 @@ Content-Security-Policy and stylesheet as the reports: no scripts, nothing fetch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
-from mpsanalysis import paths, periods
+import pandas as pd
+
+from mpsanalysis import boroughs, paths, periods
 from mpsanalysis.ingest import store
 from mpsanalysis.measures import catalogue
 from mpsanalysis.measures.assessment import STATUS_ICONS, STATUSES
 from mpsanalysis.report.html import csp_meta, escape, figure_cell_html, status_html
 
-__all__ = ["write_index", "render_index", "write_reports_home"]
+__all__ = [
+    "write_index",
+    "render_index",
+    "write_reports_home",
+    "changes_html",
+    "out_of_date",
+    "revised_figures",
+    "status_changes",
+    "REVISED_COLUMNS",
+    "STATUS_CHANGE_COLUMNS",
+]
 
 
 def _css() -> str:
@@ -111,37 +124,306 @@ def out_of_date(results) -> list[tuple[object, list[str]]]:
     return stale
 
 
-def _revisions_html(limit: int = 20) -> str:
-    """Rows of the store's ``revisions`` table, if it has one (else nothing)."""
+#: Columns of :func:`revised_figures`.
+REVISED_COLUMNS = [
+    "objective_id",
+    "objective",
+    "measure",
+    "geography",
+    "classification",
+    "month",
+    "previous_count",
+    "count",
+    "difference",
+]
+
+#: Columns of :func:`status_changes`.
+STATUS_CHANGE_COLUMNS = [
+    "objective_id",
+    "objective",
+    "geography",
+    "measure",
+    "previous_status",
+    "status",
+]
+
+#: The most revised-figure rows the index shows (the rest are counted, and all are in
+#: :func:`revised_figures`).
+REVISED_ROWS_SHOWN = 40
+
+
+def revised_figures(
+    revisions: pd.DataFrame,
+    reports: Iterable[tuple[str, str]],
+    period_end: str | pd.Period,
+    crime: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Figures of already-reported months that a build revised, per measure and place.
+
+    Each changed cell of the borough crime store (``borough_crime_revisions``: one row per
+    classification, month, borough and category) is counted towards every catalogue
+    measure whose categories it falls in (:func:`mpsanalysis.measures.compute.measure_mask`,
+    the rule the reports count by), for each report ``(objective_id, geography)``:
+    London takes every row (all boroughs, airports and ``Unknown``, as London figures
+    do), a borough only its own rows. Months after ``period_end`` are left out. ``count``
+    is the measure's total for the month in the store now (``crime``) and
+    ``previous_count`` that total less the revisions' net ``difference``: the whole
+    month's figure as reported before, not only the revised cells.
+
+    Parameters
+    ----------
+    revisions : pandas.DataFrame
+        The ``borough_crime_revisions`` table (columns in ``docs/data-sources.md``).
+    reports : iterable of (str, str)
+        The reports on the page, as (objective id, geography).
+    period_end : str or pandas.Period
+        The last month of the page's period.
+    crime : pandas.DataFrame, optional
+        The ``borough_crime`` table now (default: read from the store).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`REVISED_COLUMNS`, one row per objective, measure, geography,
+        classification and month whose total changed (``difference`` = ``count`` -
+        ``previous_count``, integers), in catalogue and month order.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"classification": ["new", "new"], "month": ["2016-09", "2016-09"],
+    ...     "borough_name": ["Lambeth", "Camden"], "major_category": ["Robbery", "Robbery"],
+    ...     "minor_category": ["Robbery of Personal Property"] * 2,
+    ...     "previous_count": [100, 50], "count": [103, 49], "difference": [3, -1]})
+    >>> crime = rows[["classification", "month", "borough_name", "major_category",
+    ...     "minor_category", "count"]]
+    >>> crime = pd.concat([crime, crime.head(1).assign(borough_name="Hackney", count=20)])
+    >>> out = revised_figures(rows, [("robbery", "London"), ("robbery", "Lambeth")], "2016-12",
+    ...                       crime)
+    >>> out.loc[out["measure"].eq("Robbery of personal property"),
+    ...         ["geography", "month", "previous_count", "count", "difference"]]
+      geography    month  previous_count  count  difference
+    0    London  2016-09             170    172           2
+    1   Lambeth  2016-09             100    103           3
+    """
+    from mpsanalysis.measures.compute import measure_mask
+
+    end = periods.parse_month(period_end, "period_end")
+    frame = revisions.copy()
+    frame["month"] = pd.PeriodIndex(frame["month"].astype(str), freq="M")
+    frame = frame[frame["month"] <= end]
+    for column in ("previous_count", "count", "difference"):
+        frame[column] = frame[column].astype("int64")
+    if frame.empty:
+        return pd.DataFrame(columns=REVISED_COLUMNS).astype(
+            {c: "int64" for c in ("previous_count", "count", "difference")}
+        )
+    if crime is None:
+        from mpsanalysis.measures.compute import load_borough_crime
+
+        crime = load_borough_crime()
+    now = crime[
+        ["classification", "month", "borough_name", "major_category", "minor_category", "count"]
+    ].copy()
+    now["month"] = pd.PeriodIndex(now["month"].astype(str), freq="M")
+    cells = frame[["classification", "month"]].drop_duplicates()
+    now = now.merge(cells, on=["classification", "month"])  # only the revised months
+    out = []
+    for objective_id, geography in dict.fromkeys(reports):
+        objective = catalogue.get_objective(objective_id)
+        here = frame if geography == boroughs.LONDON else frame[frame["borough_name"].eq(geography)]
+        if here.empty:
+            continue
+        for measure in objective.measures:
+            if measure.source != "borough-crime":
+                continue
+            for classification in measure.categories:
+                rows = here[measure_mask(here, measure, classification).to_numpy()]
+                if rows.empty:
+                    continue
+                change = rows.groupby("month")["difference"].sum()
+                change = change[change.ne(0)]
+                if change.empty:
+                    continue
+                place = (
+                    now if geography == boroughs.LONDON else now[now["borough_name"].eq(geography)]
+                )
+                place = place[measure_mask(place, measure, classification).to_numpy()]
+                total = place.groupby("month")["count"].sum()
+                for month, difference in change.items():
+                    current = int(total.get(month, 0))
+                    out.append(
+                        {
+                            "objective_id": objective_id,
+                            "objective": objective.title,
+                            "measure": measure.title,
+                            "geography": geography,
+                            "classification": classification,
+                            "month": str(month),
+                            "previous_count": current - int(difference),
+                            "count": current,
+                            "difference": int(difference),
+                        }
+                    )
+    table = pd.DataFrame(out, columns=REVISED_COLUMNS)
+    for column in ("previous_count", "count", "difference"):
+        table[column] = table[column].astype("int64")
+    return table
+
+
+def status_changes(previous: dict | None, results) -> pd.DataFrame:
+    """Measures whose status differs from the previous quarter's run.
+
+    Parameters
+    ----------
+    previous : dict or None
+        The previous quarter's ``manifest.json`` (as read), or None.
+    results : list of JobResult
+        The reports on this page; a measure is compared with the previous run's report
+        of the same objective and geography, matched by the measure's title. Failed
+        reports, and measures with no earlier report, are not compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`STATUS_CHANGE_COLUMNS`, in the page's order.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> job = NS(objective_id="robbery", geography="London")
+    >>> before = {"reports": [{"objective_id": "robbery", "geography": "London", "ok": True,
+    ...     "summary": {"measures": [{"measure": "Robbery of personal property",
+    ...                               "status": "met"}]}}]}
+    >>> now = NS(job=job, ok=True, summary={"measures": [
+    ...     {"measure": "Robbery of personal property", "status": "not met"}]})
+    >>> status_changes(before, [now])[["measure", "previous_status", "status"]]
+                            measure previous_status   status
+    0  Robbery of personal property             met  not met
+    """
+    earlier: dict[tuple[str, str, str], str] = {}
+    for entry in (previous or {}).get("reports", []) or []:
+        if not isinstance(entry, dict) or not entry.get("ok"):
+            continue
+        for m in (entry.get("summary") or {}).get("measures", []) or []:
+            key = (str(entry.get("objective_id")), str(entry.get("geography")), str(m["measure"]))
+            earlier[key] = str(m.get("status", ""))
+    out = []
+    for result in results:
+        if not result.ok:
+            continue
+        job = result.job
+        for m in (result.summary or {}).get("measures", []) or []:
+            before = earlier.get((job.objective_id, job.geography, m["measure"]))
+            if before is not None and before != m["status"]:
+                out.append(
+                    {
+                        "objective_id": job.objective_id,
+                        "objective": catalogue.get_objective(job.objective_id).title,
+                        "geography": job.geography,
+                        "measure": m["measure"],
+                        "previous_status": before,
+                        "status": m["status"],
+                    }
+                )
+    return pd.DataFrame(out, columns=STATUS_CHANGE_COLUMNS)
+
+
+def _store_revisions() -> pd.DataFrame | None:
+    """The store's ``borough_crime_revisions`` table, or None when there is none."""
     try:
-        if not store.table_exists("revisions"):
-            return ""
-        table = store.read_table("revisions")
+        if not store.table_exists("borough_crime_revisions"):
+            return None
+        return store.read_table("borough_crime_revisions")
     except Exception:  # a damaged table is for the build to report, not the index
+        return None
+
+
+def _revisions_html(results, period_end: str) -> str:
+    """The revised figures of the reports on the page, old against new (or nothing)."""
+    revisions = _store_revisions()
+    if revisions is None or revisions.empty or not results:
         return ""
+    table = revised_figures(
+        revisions, [(r.job.objective_id, r.job.geography) for r in results], period_end
+    )
     if table.empty:
-        return "<p>The data revises no figure of an earlier period.</p>"
+        return ""
     from mpsanalysis.report.html import table_html
 
-    shown = table.head(limit)
+    shown = table.head(REVISED_ROWS_SHOWN)
     more = (
-        f"<p>{len(table) - limit} more revisions are in the store's revisions table.</p>"
-        if len(table) > limit
+        f"<p>{len(table) - REVISED_ROWS_SHOWN:,} more revised figures are not shown: "
+        "see the store's borough_crime_revisions table.</p>"
+        if len(table) > REVISED_ROWS_SHOWN
         else ""
     )
-    rows = [[str(v) for v in row] for row in shown.itertuples(index=False)]
+    rows = [
+        [
+            f"{r.objective} ({r.geography})",
+            r.measure,
+            f"{periods.parse_month(r.month):%b %Y}",
+            f"{r.previous_count:,}",
+            f"{r.count:,}",
+            f"{r.difference:+,}",
+        ]
+        for r in shown.itertuples(index=False)
+    ]
     return (
-        "<h3>Revised figures</h3><p>Figures for periods already reported that the "
-        "latest data revises (from the processed store's revisions table):</p>"
-        + table_html([str(c) for c in shown.columns], rows, "Revised figures", row_header=False)
+        "<h3>Revised figures</h3><p>Monthly counts of months already reported that the "
+        "latest build of the data revises (the publisher republished them), summed over "
+        "the measure's categories for the report's geography:</p>"
+        + table_html(
+            ["Report", "Measure", "Month", "Was", "Now", "Difference"],
+            rows,
+            "Revised figures, old against new",
+            row_header=False,
+        )
         + more
     )
 
 
-def changes_html(results) -> str:
-    """The "Changes since the previous report" section: reports that failed, reports
-    reused from the cache, reports built from an older data vintage than the store now,
-    and revised figures. Empty when there is nothing to say."""
+def _status_html(previous: tuple[str, dict] | None, results) -> str:
+    """Status changes against the previous quarter's run (or nothing to say)."""
+    if previous is None:
+        return ""
+    label, manifest = previous
+    changed = status_changes(manifest, results)
+    if changed.empty:
+        return ""
+    from mpsanalysis.report.html import table_html
+
+    rows = [
+        [
+            f"{r.objective} ({r.geography})",
+            r.measure,
+            status_html(r.previous_status),
+            status_html(r.status),
+        ]
+        for r in changed.itertuples(index=False)
+    ]
+    return (
+        f"<h3>Status changes</h3><p>Measures whose status differs from the previous "
+        f"quarter's report ({escape(label)}):</p>"
+        + table_html(
+            ["Report", "Measure", f"Status in {label}", "Status now"],
+            rows,
+            "Status changes since the previous quarter",
+            row_header=False,
+            raw_columns=(2, 3),
+        )
+    )
+
+
+def changes_html(
+    results, period_end: str | None = None, previous: tuple[str, dict] | None = None
+) -> str:
+    """The "Changes since the previous report" section: measures whose status changed
+    since the previous quarter's run, revised figures of months already reported,
+    reports that failed, reports reused from the cache and reports built from an older
+    data vintage than the store now. Empty when there is nothing to say.
+
+    ``previous`` is (label, manifest) of the previous quarter's run, or None when there
+    is none; ``period_end`` defaults to the reports' own."""
     items = []
 
     def name(result) -> str:
@@ -169,15 +451,34 @@ def changes_html(results) -> str:
             )
             + ".</li>"
         )
-    revisions = _revisions_html()
-    if not items and not revisions:
+    if period_end is None and results:
+        period_end = max(str(r.job.period_end) for r in results)
+    revisions = _revisions_html(results, period_end) if period_end else ""
+    statuses = _status_html(previous, results)
+    if not items and not revisions and not statuses:
         return ""
+    if previous is None:
+        compared = (
+            "<p>There is no earlier report to compare with: no run for the previous "
+            "quarter is in the reports folder.</p>"
+        )
+    elif not statuses:
+        compared = (
+            f"<p>No measure's status changed since the previous quarter's report "
+            f"({escape(previous[0])}).</p>"
+        )
+    else:
+        compared = ""
     listing = f"<ul>{''.join(items)}</ul>" if items else ""
-    return f'<h2 id="changes">Changes since the previous report</h2>{listing}{revisions}'
+    return (
+        f'<h2 id="changes">Changes since the previous report</h2>{compared}{statuses}'
+        f"{listing}{revisions}"
+    )
 
 
-def render_index(plan, results) -> str:
-    """The index page HTML for a run's results."""
+def render_index(plan, results, previous: tuple[str, dict] | None = None) -> str:
+    """The index page HTML for a run's results; ``previous`` is (label, manifest) of
+    the previous quarter's run, for the changes section."""
     end = periods.parse_month(plan.period_end)
     window = periods.fytd_window(end)
     fy = periods.financial_year_label(periods.financial_year(end))
@@ -228,7 +529,7 @@ def render_index(plan, results) -> str:
         )
         + "</tr></thead>"
     )
-    changes = changes_html(results)
+    changes = changes_html(results, plan.period_end, previous)
     if changes:
         parts.append(changes)
     table = (
@@ -259,9 +560,9 @@ def _write(path: Path, text: str) -> Path:
     return store.write_text_atomic(path, text)
 
 
-def write_index(plan, results) -> Path:
+def write_index(plan, results, previous: tuple[str, dict] | None = None) -> Path:
     """Write ``index.html`` for the run's period, and refresh the reports home page."""
-    path = _write(plan.output_dir / "index.html", render_index(plan, results))
+    path = _write(plan.output_dir / "index.html", render_index(plan, results, previous))
     write_reports_home(plan.output_dir.parent.parent)
     return path
 

@@ -46,6 +46,7 @@ __all__ = [
     "execute_job",
     "execute_plan",
     "git_commit",
+    "previous_quarter_manifest",
 ]
 
 
@@ -514,7 +515,7 @@ def execute_plan(
                 places.index(r.job.geography) if r.job.geography in places else len(places),
             )
         )
-        index = write_index(plan, listed)
+        index = write_index(plan, listed, previous_quarter_manifest(plan))
         lock_hash = lock_sha256()
         manifest = {
             "parameters": plan.parameters,
@@ -561,6 +562,40 @@ def execute_plan(
     for r in failed:
         print(f"FAILED {r.error}", file=sys.stderr)
     return RunOutcome(plan, results, index)
+
+
+def previous_quarter_manifest(plan: RunPlan) -> tuple[str, dict] | None:
+    """The manifest of the run for the quarter before this run's period, if there is one.
+
+    The previous quarter is the one before the quarter that holds ``plan.period_end``.
+    Its run is looked for in the same reports folder, under
+    ``<FY>/<quarter label>/manifest.json`` (a ``--quarter`` run) and then
+    ``<FY>/<YYYY-MM>/manifest.json`` (a ``--period-end`` run for the quarter's last
+    month); a provisional run, one for another period end, or an unreadable manifest is
+    not used.
+
+    Returns
+    -------
+    (str, dict) or None
+        The quarter's label (e.g. ``2016/17-Q2``) and the manifest as read.
+    """
+    quarter = periods.quarter_of(periods.quarter_of(plan.period_end).window.start - 1)
+    end = str(quarter.end_month)
+    fy = periods.financial_year_label(quarter.financial_year).replace("/", "-")
+    root = plan.output_dir.parent.parent
+    for folder in (quarter.label.replace("/", "-"), end):
+        try:
+            manifest = json.loads((root / fy / folder / "manifest.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        parameters = manifest.get("parameters") if isinstance(manifest, dict) else None
+        if (
+            isinstance(parameters, dict)
+            and parameters.get("period_end") == end
+            and not parameters.get("provisional")
+        ):
+            return quarter.label, manifest
+    return None
 
 
 def _reuse_from_cache(
