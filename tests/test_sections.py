@@ -478,3 +478,24 @@ def test_map_values_are_in_a_table_beside_the_maps(robbery_2016):
     for r in table.itertuples():
         cells = _cells(html, r.borough)
         assert cells[0] == f"{r.current:,}" and cells[1] == f"{r.rate:.2f}"
+
+
+def test_a_source_not_supplied_says_so_not_run_build(real_store, monkeypatch, tmp_path):
+    """Issue 17: an optional source absent from the mirror makes its sections say "not
+    supplied" (the build log records it), not advise running the build again."""
+    import json
+
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    log = {"sources": [{"source": "homicide", "tables": [], "warnings": [
+        "not supplied: no files in data/raw/london-datastore/homicide; its tables were not built"
+    ]}]}  # fmt: skip
+    (processed / "build_log.json").write_text(json.dumps(log))
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path))
+    r = report.ObjectiveReport.__new__(report.ObjectiveReport)
+    r.geography, r.period_end = "London", pd.Period("2010-10", "M")
+    html = sections.homicide_html(r)
+    assert "was not supplied: there were no files in data/raw/london-datastore/homicide" in html
+    assert "run `mpsanalysis build`" not in html
+    # a source the log does not call "not supplied" still gets the build advice
+    assert "not in the processed store" in sections.stop_search_html(r)

@@ -21,6 +21,8 @@ from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError
 
 __all__ = [
+    "read_json",
+    "not_supplied",
     "table_path",
     "write_table",
     "read_table",
@@ -170,6 +172,27 @@ def write_json(data: Any, name: str, directory: Path | None = None) -> Path:
 
     _atomic_write(target, write)
     return target
+
+
+def read_json(name: str, directory: Path | None = None) -> Any:
+    """A JSON document written by :func:`write_json` (e.g. the build log), or None when
+    the store has none."""
+    path = (directory or paths.processed_dir()) / f"{name}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def not_supplied(source: str, directory: Path | None = None) -> str | None:
+    """The build log's "not supplied" note for a source whose raw files were absent when
+    the store was built (e.g. ``"not supplied: no files in data/raw/..."``), else None."""
+    log = read_json("build_log", directory) or {}
+    for entry in log.get("sources", []):
+        if entry.get("source") == source:
+            for warning in entry.get("warnings", []):
+                if str(warning).startswith("not supplied"):
+                    return str(warning)
+    return None
 
 
 def write_text_atomic(path: Path, text: str) -> Path:

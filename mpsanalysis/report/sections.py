@@ -99,7 +99,16 @@ def _read(name: str, **kwargs) -> pd.DataFrame | None:
         return None
 
 
-def _not_built(what: str) -> str:
+def _not_built(what: str, source: str) -> str:
+    """Why a source's table is missing: its files were not supplied (the build log says
+    so), or the store was built without it."""
+    note = store.not_supplied(source)
+    if note:
+        folder = note.split("no files in ", 1)[-1].split(";", 1)[0]
+        return (
+            f"The {what} was not supplied: there were no files in {folder} when the "
+            "processed store was built, so this section has no figures."
+        )
     return (
         f"The {what} is not in the processed store: run `mpsanalysis build` (not "
         "--borough-only) to add it."
@@ -197,7 +206,7 @@ def ward_concentration_table(
     filters = measure.categories.get("new", ())
     months = _read("ward_crime", columns=["month"])
     if months is None:
-        return _unavailable(_not_built("ward-level crime data"))
+        return _unavailable(_not_built("ward-level crime data", "ward_crime"))
     if not filters:
         return _unavailable(f"Ward-level data does not cover {measure.title.lower()}.")
     available = sorted(months["month"].unique())
@@ -419,7 +428,7 @@ def _homicide_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
 
     victims = _homicide(report)
     if victims is None:
-        return _not_built("MPS homicide data")
+        return _not_built("MPS homicide data", "homicide")
     years = _years_shown(victims, report)
     if not years:
         return _homicide_not_yet(victims)
@@ -570,7 +579,7 @@ def young_victims_table(report: ReportLike) -> pd.DataFrame:
 
     victims = _homicide(report)
     if victims is None:
-        return _unavailable(_not_built("MPS homicide data"))
+        return _unavailable(_not_built("MPS homicide data", "homicide"))
     years = _years_shown(victims, report)
     if not years:
         return _unavailable(_homicide_not_yet(victims))
@@ -609,7 +618,7 @@ def _stop_search_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
 
     searches = _read("stop_search")
     if searches is None:
-        return _not_built("stop and search data")
+        return _not_built("stop and search data", "stop_search")
     if searches["month"].min() > report.period_end:
         return (
             f"The data.police.uk stop and search records start in "
@@ -747,7 +756,7 @@ def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
 
     crimes = _read("policeuk_crimes")
     if crimes is None:
-        return _not_built("data.police.uk street-level data")
+        return _not_built("data.police.uk street-level data", "policeuk_street")
     if crimes["month"].min() > report.period_end:
         return (
             f"The data.police.uk street-level crime and outcome records start in "
@@ -760,7 +769,7 @@ def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
         by_borough = by_borough[by_borough["borough_name"].eq(report.geography)]
     outcomes = _read("policeuk_outcomes")
     if outcomes is None:
-        lag = _unavailable(_not_built("data.police.uk outcomes data"))
+        lag = _unavailable(_not_built("data.police.uk outcomes data", "policeuk_street"))
     else:
         outcomes = outcomes[outcomes["month"].le(report.period_end)]
         with warnings.catch_warnings():
@@ -873,7 +882,7 @@ def force_comparison_table(
 
     years = _read("force_crime", columns=["financial_year"])
     if years is None:
-        return _unavailable(_not_built("Home Office force data"))
+        return _unavailable(_not_built("Home Office force data", "force_crime"))
     labels = sorted(years["financial_year"].unique())
     ended = [
         y
@@ -967,7 +976,7 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
     """
     weights = _read("severity_minor_categories")
     if weights is None:
-        return _unavailable(_not_built("ONS crime severity weights"))
+        return _unavailable(_not_built("ONS crime severity weights", "severity_weights"))
     weight = dict(
         zip(weights["minor_category"].str.casefold(), weights["severity_weight"], strict=True)
     )
