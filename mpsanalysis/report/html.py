@@ -267,7 +267,7 @@ SVG_MAX_VERTICES = 2000
 #: Fixed settings for SVG output: a fixed salt makes matplotlib's element ids (clip
 #: paths, markers) the same on every run, and glyphs drawn as paths look the same in
 #: every browser and printer, whatever fonts it has.
-_SVG_RC: dict[str, Any] = {"svg.hashsalt": "mpsanalysis", "svg.fonttype": "path", "svg.image_inline": True}
+_SVG_RC: Any = {"svg.hashsalt": "mpsanalysis", "svg.fonttype": "path", "svg.image_inline": True}
 _SVG_METADATA = {"Date": None, "Creator": None}
 
 
