@@ -18,7 +18,7 @@ from benchmarks.common import (
     wait_for_free_cores,
 )
 
-BENCHMARKS = ("imports", "report", "fanout", "largedata", "incremental")
+BENCHMARKS = ("imports", "report", "charts", "fanout", "largedata", "incremental")
 
 
 def _run(name: str) -> Section:
@@ -30,6 +30,10 @@ def _run(name: str) -> Section:
         from benchmarks.bench_report import bench_report
 
         return bench_report()
+    if name == "charts":
+        from benchmarks.bench_charts import bench_charts
+
+        return bench_charts()
     if name == "fanout":
         from benchmarks.bench_fanout import bench_fanout
 

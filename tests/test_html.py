@@ -139,7 +139,8 @@ def _figure():
     return fig
 
 
-def test_figure_html_embeds_a_compressed_png_at_screen_size():
+def test_figure_html_embeds_a_compressed_png_at_screen_size(monkeypatch):
+    monkeypatch.setenv("MPSANALYSIS_CHART_FORMAT", "png")
     raw = io.BytesIO()
     fig = _figure()
     fig.savefig(raw, format="png", dpi=144, bbox_inches="tight")
@@ -153,6 +154,63 @@ def test_figure_html_embeds_a_compressed_png_at_screen_size():
     assert (int(shown[0]), int(shown[1])) == (round(width * 96 / 144), round(height * 96 / 144))
     assert 'alt="Counts fell in two of three months."' in text
     assert "<figcaption>Test chart. Source: test.</figcaption>" in text
+
+
+def _svg_of(text: str) -> str:
+    src = re.search(r'<img src="data:image/svg\+xml;base64,([^"]+)"', text)
+    assert src, "the chart is an SVG data URI"
+    return base64.b64decode(src.group(1)).decode("utf-8")
+
+
+def test_figure_html_embeds_a_line_chart_as_svg_at_screen_size(monkeypatch):
+    monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    text = h.figure_html(_figure(), "Counts fell in two of three months.", "Test chart.")
+    svg = _svg_of(text)
+    # The SVG's size is in points (1/72 inch); the page shows it at 96 px an inch.
+    width_pt = float(re.search(r'<svg[^>]* width="([\d.]+)pt"', svg).group(1))
+    height_pt = float(re.search(r'<svg[^>]* height="([\d.]+)pt"', svg).group(1))
+    shown = re.search(r'width="(\d+)" height="(\d+)" alt=', text).groups()
+    assert (int(shown[0]), int(shown[1])) == (round(width_pt * 4 / 3), round(height_pt * 4 / 3))
+    # A 6 x 3 inch figure cropped to its tight box: a little smaller than 576 x 288 px.
+    assert 450 < int(shown[0]) < 576 and 200 < int(shown[1]) < 288
+    assert 'alt="Counts fell in two of three months."' in text
+    # Vector shapes, text drawn as glyph paths (no font needed), nothing dated, nothing
+    # fetched: no href outside the SVG itself, no <image>, no <script>.
+    assert "<path" in svg and "<text" not in svg
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    assert re.findall(r'href="(?!#)[^"]*"', svg) == []
+    assert "<image" not in svg and "<script" not in svg
+    assert h.find_external_references(text) == []
+
+
+def test_figure_html_svg_is_the_same_bytes_every_time(monkeypatch):
+    monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    first = h.figure_html(_figure(), "a", "b")
+    second = h.figure_html(_figure(), "a", "b")
+    assert first == second
+
+
+def test_figure_html_keeps_a_figure_with_many_shapes_as_png(monkeypatch):
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    angles = np.linspace(0, 2 * np.pi, 3000)  # one polygon of 3,000 vertices, like a map
+    ax.fill(np.cos(angles), np.sin(angles))
+    ax.add_collection(
+        __import__("matplotlib.collections").collections.PolyCollection(
+            [np.column_stack([np.cos(angles), np.sin(angles)])]
+        )
+    )
+    text = h.figure_html(fig, "A borough map.", "Map.")
+    assert 'src="data:image/png;base64,' in text
+
+
+def test_chart_format_refuses_an_unknown_format(monkeypatch):
+    monkeypatch.setenv("MPSANALYSIS_CHART_FORMAT", "gif")
+    with pytest.raises(ValueError, match="MPSANALYSIS_CHART_FORMAT='gif'"):
+        h.figure_html(_figure(), "a", "b")
 
 
 def test_figure_html_refuses_a_chart_without_alt_text():

@@ -3,7 +3,7 @@
 Borough names, category names and extract labels come from files an analyst does not
 control, so they are escaped here and nowhere assembled into markup by hand elsewhere.
 Reports are read offline, so everything a page shows is inside the page: charts are
-PNG data URIs, styles are inline and the Content-Security-Policy forbids scripts and
+SVG or PNG data URIs, styles are inline and the Content-Security-Policy forbids scripts and
 every network fetch (:data:`CONTENT_SECURITY_POLICY`); :func:`find_external_references`
 checks a finished page for anything that would still reach outside it.
 """
@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -283,12 +283,89 @@ def _palette_png(image) -> bytes:
     return out.getvalue()
 
 
+#: Environment variable choosing how charts are encoded: ``svg`` (the default: vector
+#: line and bar charts, PNG for figures with many shapes such as maps) or ``png``
+#: (every chart a palette PNG, the path used before; kept for comparison and benchmarks).
+CHART_FORMAT_VARIABLE = "MPSANALYSIS_CHART_FORMAT"
+_CHART_FORMATS = ("svg", "png")
+#: A figure whose collections hold more vertices than this (a borough map: about
+#: 11,000) is drawn as PNG even in ``svg`` mode: as SVG it would be 6 to 7 times larger.
+SVG_MAX_VERTICES = 2000
+#: Fixed settings for SVG output: a fixed salt makes matplotlib's element ids (clip
+#: paths, markers) the same on every run, and glyphs drawn as paths look the same in
+#: every browser and printer, whatever fonts it has.
+_SVG_RC: Any = {"svg.hashsalt": "mpsanalysis", "svg.fonttype": "path", "svg.image_inline": True}
+_SVG_METADATA = {"Date": None, "Creator": None}
+
+
+def chart_format() -> str:
+    """The chart encoding chosen by ``MPSANALYSIS_CHART_FORMAT`` (default ``svg``).
+
+    Examples
+    --------
+    >>> chart_format() in ("svg", "png")
+    True
+    """
+    import os
+
+    value = os.environ.get(CHART_FORMAT_VARIABLE, "svg").strip().lower() or "svg"
+    if value not in _CHART_FORMATS:
+        raise ValueError(f"{CHART_FORMAT_VARIABLE}={value!r} is not a chart format: use svg or png")
+    return value
+
+
+def _many_shapes(fig) -> bool:
+    """True when the figure's collections hold more than :data:`SVG_MAX_VERTICES`
+    vertices or it shows an image (such figures stay PNG)."""
+    vertices = 0
+    for ax in fig.axes:
+        if ax.images:
+            return True
+        for collection in ax.collections:
+            for path in collection.get_paths():
+                vertices += len(path.vertices)
+                if vertices > SVG_MAX_VERTICES:
+                    return True
+    return False
+
+
+def _chart_svg(fig, bbox) -> bytes:
+    """The figure cropped to ``bbox`` as deterministic SVG (no date, no creator)."""
+    import matplotlib
+
+    buffer = io.BytesIO()
+    with matplotlib.rc_context(_SVG_RC):
+        fig.savefig(buffer, format="svg", bbox_inches=bbox, metadata=_SVG_METADATA)
+    return buffer.getvalue()
+
+
+def _chart_png(fig, bbox, dpi: int) -> tuple[bytes, int, int]:
+    """The figure cropped to ``bbox`` as a palette PNG at ``dpi``, and its pixel size.
+
+    Drawn once into an uncompressed TIFF (a plain copy of the pixels that keeps the
+    size of the bounding box), then encoded once as a palette PNG: encoding a
+    full-colour PNG first and decoding it again cost three times as much.
+    """
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="tiff", dpi=dpi, bbox_inches=bbox, pil_kwargs={"compression": "raw"})
+    buffer.seek(0)
+    with Image.open(buffer) as image:
+        width, height = image.size
+        return _palette_png(image), width, height
+
+
 def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
-    """A matplotlib figure as an embedded, compressed PNG with alt text and a caption.
+    """A matplotlib figure as an embedded image with alt text and a caption.
 
     The image is a data URI, so the report needs no other file and makes no request.
-    It is drawn at ``dpi`` (sharp on high-density screens and in print) and displayed at
-    96 dpi size through its ``width`` and ``height``. The figure is closed afterwards.
+    Line and bar charts are SVG (vector: sharp at any zoom and in print, and cheaper to
+    make than a raster); a figure with many shapes (a map) is a palette PNG drawn at
+    ``dpi`` (sharp on high-density screens and in print). Either is displayed at its
+    96 dpi size through ``width`` and ``height``, with ``alt`` on the ``<img>``.
+    ``MPSANALYSIS_CHART_FORMAT=png`` makes every chart a PNG, as before
+    (:func:`chart_format`). The figure is closed afterwards.
 
     Parameters
     ----------
@@ -298,37 +375,39 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
     caption : str
         The visible caption: what is shown and the source.
     dpi : int
-        Rendering resolution.
+        Resolution of a PNG.
     """
+    import matplotlib
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if not alt or not alt.strip():
         raise ValueError("a chart needs alt text that states its message")
-    # Drawn once into an uncompressed TIFF (a plain copy of the pixels that keeps the
-    # size of the "tight" bounding box), then encoded once as a palette PNG: encoding a
-    # full-colour PNG first and decoding it again cost three times as much.
+    try:
+        as_svg = chart_format() == "svg" and not _many_shapes(fig)
+    except ValueError:
+        plt.close(fig)
+        raise
     # The tight bounding box is measured at the figure's own resolution and given to
     # savefig: with bbox_inches="tight" savefig lays the figure out a second time at
     # ``dpi`` just to measure it, which cost as much as drawing it. Text extents in
     # inches hardly depend on the resolution, and the padding absorbs the difference.
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-
     canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
     bbox = fig.get_tightbbox(canvas.get_renderer())
     bbox = bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="tiff", dpi=dpi, bbox_inches=bbox, pil_kwargs={"compression": "raw"})
-    plt.close(fig)
-    buffer.seek(0)
-    with Image.open(buffer) as image:
-        width, height = image.size
-        png = _palette_png(image)
-    data = base64.b64encode(png).decode("ascii")
-    shown_w, shown_h = round(width * 96 / dpi), round(height * 96 / dpi)
+    try:
+        if as_svg:
+            data, mime = _chart_svg(fig, bbox), "image/svg+xml"
+            shown_w, shown_h = round(bbox.width * 96), round(bbox.height * 96)
+        else:
+            data, width, height = _chart_png(fig, bbox, dpi)
+            mime = "image/png"
+            shown_w, shown_h = round(width * 96 / dpi), round(height * 96 / dpi)
+    finally:
+        plt.close(fig)
+    encoded = base64.b64encode(data).decode("ascii")
     return (
-        f'<figure class="chart"><img src="data:image/png;base64,{data}" '
+        f'<figure class="chart"><img src="data:{mime};base64,{encoded}" '
         f'width="{shown_w}" height="{shown_h}" alt="{escape(alt)}">'
         f"<figcaption>{escape(caption)}</figcaption></figure>"
     )
