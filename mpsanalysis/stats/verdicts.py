@@ -23,7 +23,11 @@ import pandas as pd
 
 from mpsanalysis.errors import ParameterError
 from mpsanalysis.periods import check_monthly_series, financial_year, parse_month
-from mpsanalysis.stats.significance import compare_counts_overdispersed, estimate_dispersion
+from mpsanalysis.stats.significance import (
+    compare_counts_overdispersed,
+    estimate_dispersion,
+    format_p_value,
+)
 from mpsanalysis.stats.spc import compute_xmr, report_baseline
 
 __all__ = [
@@ -111,8 +115,9 @@ def assess_fytd_change(
     --------
     >>> idx = pd.period_range("2008-04", periods=31, freq="M")
     >>> flat = pd.Series([100.0] * 31, index=idx)
-    >>> assess_fytd_change(flat, "2010-10", 700, 700)["significant"]
-    False
+    >>> result = assess_fytd_change(flat, "2010-10", 700, 650)
+    >>> result["significant"], result["verdict"]
+    (False, 'The rise from 650 to 700 is within normal variation (p = 0.17; the series varies no more than a Poisson count)')
     >>> assess_fytd_change(flat[6:], "2010-10", 700, 700)["verdict"]
     'Not tested for significance: the test needs at least 20 of the 24 months before this financial year (Apr 2008 to Mar 2010) to measure normal variation, and only 18 have data'
     """
@@ -138,7 +143,29 @@ def assess_fytd_change(
     result = compare_counts_overdispersed(
         int(round(current)), int(round(previous)), phi, exposure_ratio=exposure_ratio
     )
-    return {"tested": True, **result, "window": (first, last)}
+    return {"tested": True, **result, "window": (first, last), "verdict": _verdict(result)}
+
+
+def _verdict(result: dict) -> str:
+    """The test's sentence, naming the extra variation it allowed for."""
+    x1, x0 = result["current"], result["previous"]
+    if x1 + x0 == 0:
+        return str(result["verdict"])
+    if result["direction"] == "no change":
+        change = f"The count of {x1:,} against {x0:,}"
+    else:
+        word = "rise" if result["direction"] == "increase" else "fall"
+        change = f"The {word} from {x0:,} to {x1:,}"
+    finding = (
+        "is statistically significant" if result["significant"] else "is within normal variation"
+    )
+    phi = result["dispersion"]
+    allowing = (
+        f"allowing for month-to-month variation {phi:.3g} times that of a Poisson count"
+        if phi > 1
+        else "the series varies no more than a Poisson count"
+    )
+    return f"{change} {finding} ({format_p_value(result['p_value'])}; {allowing})"
 
 
 def _latest_segment_start(index: pd.PeriodIndex, rebase_at: Sequence[str]) -> pd.Period:
