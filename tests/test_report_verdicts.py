@@ -106,3 +106,22 @@ def test_reduction_target_uses_the_overdispersed_test(real_store):
     z = (c.current - n * pi0) / math.sqrt(phi * n * pi0 * (1 - pi0))
     expected = "not met" if 2 * stats.norm.sf(abs(z)) < 0.05 else "at risk"
     assert row.assessment.status == expected
+
+
+def test_a_sustained_shift_is_rebased_and_said(real_store):
+    # 2020-03 London business robbery: every month from Oct 2018 to Mar 2020 (18) is
+    # above the mean of the baseline Apr 2017 to Mar 2019 (a shift, rule 4), and Sep
+    # 2018 is not, so the report's limits no longer describe the process. The chart is
+    # rebased at Oct 2018 and the narrative and caption say so.
+    r = report.ObjectiveReport("robbery", "2020-03")
+    row = r._row("business-robbery")
+    monthly = row.result.monthly
+    mean = monthly["2017-04":"2019-03"].mean()
+    assert (monthly["2018-10":"2020-03"] > mean).all()
+    assert monthly[pd.Period("2018-09", "M")] <= mean
+    assert row.spc_baseline["auto_rebase"] == pd.Period("2018-10", "M")
+    assert r.table("spc", "business-robbery")["month"].min() == pd.Period("2018-10", "M")
+    assert "The limits were moved to Oct 2018" in _sentence(r, "business-robbery")
+    assert "rebased automatically at Oct 2018" in r.html("spc")
+    record = next(m for m in r.summary()["measures"] if m["measure"] == row.result.measure.title)
+    assert record["spc_sustained"] is False

@@ -229,12 +229,18 @@ def _coherence(row: _Row) -> str:
         return " ".join(parts)
     baseline = info["baseline"]
     span = f"{baseline[0].strftime('%b %Y')} to {baseline[1].strftime('%b %Y')}"
+    moved = (
+        f" The limits were moved to {info['auto_rebase'].strftime('%b %Y')}, when a "
+        "sustained shift began."
+        if info.get("auto_rebase") is not None
+        else ""
+    )
     month = _month_name(spc["month"])
     direction = row.result.measure.direction
     if spc["variation"] == "common cause":
         parts.append(
             f"The latest month, {month}, is ordinary for this series (common cause: "
-            f"within the process limits set on {span})."
+            f"within the process limits set on {span})." + moved
         )
         if sig is not None and sig.get("tested") and sig["significant"]:
             parts.append(
@@ -248,7 +254,7 @@ def _coherence(row: _Row) -> str:
     side = "lower" if lower else "higher"
     parts.append(
         f"The latest month, {month}, is a special cause ({kind}): {side} than the "
-        f"process of {span}."
+        f"process of {span}." + moved
     )
     change = c.change if c is not None and not math.isnan(c.change) else 0.0
     fytd_up = change > 0
@@ -877,16 +883,15 @@ class ObjectiveReport:
         rebased = info.get("rebased")
         caption = (
             f"{title}. Limits are the mean ± 2.66 × the mean moving range (moving ranges "
-            f"above 3.267 × their mean left out) of the baseline, {description}, shaded "
-            "(NHS Making Data Count); points outside the limits or in runs are signals, "
+            f"above 3.267 × their mean left out) of the shaded baseline: {description} "
+            "(NHS Making Data Count). Points outside the limits or in runs are signals, "
             "marked by shape as well as colour."
-            + (
+        )
+        if rebased is not None and info.get("auto_rebase") is None:
+            caption += (
                 f" The chart starts at the rebase at {rebased.strftime('%b %Y')}, when "
                 "what the series counts changed."
-                if rebased is not None
-                else ""
             )
-        )
         return fig, alt, caption
 
     def _render_spc(self) -> str:

@@ -161,7 +161,8 @@ def spc_baseline_table(crime: pd.DataFrame, categories: pd.DataFrame) -> str:
     classification the report would use (:func:`~mpsanalysis.measures.compute.
     choose_classification`): the chart as the reports drew it before (the first 20
     months of the segment, rebased at the catalogue's points) and as they draw it now
-    (:func:`~mpsanalysis.stats.verdicts.report_xmr`), and whether
+    (:func:`~mpsanalysis.stats.verdicts.report_xmr`, also without its automatic rebase),
+    and whether
     :func:`~mpsanalysis.stats.spc.detect_sustained_signal` flags it.
     """
     geographies = [boroughs.LONDON, *boroughs.borough_names()]
@@ -173,8 +174,9 @@ def spc_baseline_table(crime: pd.DataFrame, categories: pd.DataFrame) -> str:
         if pd.Period(year=y, month=12, freq="M") <= last
     ]
     directed = [m for m in public_measures() if m.direction != "neutral"]
-    counts = {"old": [0, 0], "new": [0, 0]}  # [charts, sustained]
-    latest = {"old": [0, 0], "new": [0, 0]}  # latest month a special cause
+    rules = ("old", "report", "new")
+    counts = {r: [0, 0] for r in rules}  # [charts, sustained]
+    latest = {r: [0, 0] for r in rules}  # [charts, latest month a special cause]
     for m in directed:
         for geography in geographies:
             by_class = {
@@ -201,8 +203,11 @@ def spc_baseline_table(crime: pd.DataFrame, categories: pd.DataFrame) -> str:
                         old = compute_xmr(series, rebase_at=rebase)
                     except ParameterError:
                         old = None
+                plain, _ = report_xmr(
+                    series, end, m.rebase_points(classification), _automatic=False
+                )
                 new, _ = report_xmr(series, end, m.rebase_points(classification))
-                for rule, xmr in (("old", old), ("new", new)):
+                for rule, xmr in (("old", old), ("report", plain), ("new", new)):
                     if xmr is None:
                         continue
                     counts[rule][0] += 1
@@ -212,14 +217,15 @@ def spc_baseline_table(crime: pd.DataFrame, categories: pd.DataFrame) -> str:
                     latest[rule][0] += 1
     names = {
         "old": f"first {OLD_BASELINE_POINTS} months of the classification (before)",
-        "new": "24 months before the financial year (now)",
+        "report": "24 months before the financial year, no automatic rebase",
+        "new": "24 months before the financial year, then automatic rebase (now)",
     }
     rows = [
         "| baseline rule | charts | sustained signal (> 12 months one way) | latest month a "
         "special cause |",
         "|---|---:|---:|---:|",
     ]
-    for rule in ("old", "new"):
+    for rule in rules:
         n, sustained = counts[rule]
         rows.append(
             f"| {names[rule]} | {n:,} | {sustained:,} ({100 * sustained / n:.1f}%) | "

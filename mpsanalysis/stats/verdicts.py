@@ -28,7 +28,7 @@ from mpsanalysis.stats.significance import (
     estimate_dispersion,
     format_p_value,
 )
-from mpsanalysis.stats.spc import compute_xmr, report_baseline
+from mpsanalysis.stats.spc import compute_xmr, detect_sustained_signal, report_baseline
 
 __all__ = [
     "DISPERSION_MONTHS",
@@ -45,6 +45,8 @@ DISPERSION_MONTHS = 24
 #: Fewest of those months that must have data (a month missing from the published
 #: series, such as Dec 2023 in the new classification, is left out of the fit).
 DISPERSION_MIN_MONTHS = 20
+#: A run of special causes one way longer than this is a sustained shift.
+SUSTAINED_MONTHS = 12
 #: Fewest months with data that may fix SPC limits (Making Data Count: 12 to 20).
 SPC_MIN_BASELINE = 12
 
@@ -177,7 +179,11 @@ def _latest_segment_start(index: pd.PeriodIndex, rebase_at: Sequence[str]) -> pd
 
 
 def report_xmr(
-    monthly: pd.Series, period_end: str | pd.Period, rebase_at: Sequence[str] = ()
+    monthly: pd.Series,
+    period_end: str | pd.Period,
+    rebase_at: Sequence[str] = (),
+    *,
+    _automatic: bool = True,
 ) -> tuple[pd.DataFrame | None, dict]:
     """A report's XmR chart, with limits fixed by the unattended baseline rule.
 
@@ -212,6 +218,14 @@ def report_xmr(
        overlap the year being reported, and the caption says so).
     4. Otherwise no chart (fewer than 12 months with data since the rebase).
 
+    Then, if every month for more than 12 up to the latest has been a special cause in
+    one direction (:func:`~mpsanalysis.stats.spc.detect_sustained_signal`), the process
+    has shifted: the chart is **rebased automatically** at the first month of that run
+    and rules 2 to 4 fix the new limits. This happens at most once per chart; the month
+    and the reason are in ``auto_rebase`` and ``description``. A chart still flagged after
+    that is left for an analyst (the audit lists it; a rebase point can be added to the
+    catalogue).
+
     Examples
     --------
     >>> idx = pd.period_range("2012-04", periods=57, freq="M")
@@ -221,6 +235,14 @@ def report_xmr(
     ((Period('2014-04', 'M'), Period('2016-03', 'M')), 'report')
     >>> report_xmr(values, "2016-12", rebase_at=["2016-06"])[1]["reason"]
     'fewer than 12 months with data since the rebase at Jun 2016 (7)'
+
+    A level that drops by 40 from April 2015 is rebased there (rule 2: the 12 months
+    from Apr 2015 to Mar 2016):
+
+    >>> shifted = values.where(values.index < pd.Period("2015-04", "M"), values - 40)
+    >>> xmr, info = report_xmr(shifted, "2016-12")
+    >>> str(info["auto_rebase"]), info["baseline"][0], info["rule"]
+    ('2015-04', Period('2015-04', 'M'), 'since rebase')
     """
     series = check_monthly_series(monthly, "monthly")
     end = parse_month(period_end)
@@ -273,9 +295,26 @@ def report_xmr(
             xmr = compute_xmr(series, baseline=baseline)
         except ParameterError as exc:
             return None, {"baseline": None, "rule": None, "rebased": rebased, "reason": str(exc)}
-    return xmr, {
+    info = {
         "baseline": baseline,
         "rule": rule,
         "rebased": rebased,
         "description": description,
+        "auto_rebase": None,
     }
+    sustained = detect_sustained_signal(xmr, months=SUSTAINED_MONTHS)
+    if not _automatic or not sustained["sustained"] or sustained["since"] <= start:
+        return xmr, info
+    # Making Data Count: after a sustained shift, the limits are recalculated from it.
+    since = sustained["since"]
+    moved, moved_info = report_xmr(monthly, end, [*rebase_at, str(since)], _automatic=False)
+    if moved is None:
+        return xmr, info
+    moved_info["auto_rebase"] = since
+    moved_info["description"] += (
+        f"; rebased automatically at {since.strftime('%b %Y')}, after every month from "
+        f"then to {present.index[-1].strftime('%b %Y')} ({sustained['run']} months) had "
+        f"been a special cause ({sustained['signal']}) against the limits of "
+        f"{month_range_label(*baseline)}"
+    )
+    return moved, moved_info
