@@ -72,6 +72,20 @@ def test_figures_that_disagree_are_found():
     ]
 
 
+def test_a_sustained_spc_signal_is_found():
+    # The summary says the chart's last 13 months were all special causes one way.
+    message = (
+        "every month since 2024-12 (13 months) is a special cause (low): the limits "
+        "no longer describe the process"
+    )
+    flagged = {"measures": [dict(SUMMARY["measures"][0], spc_sustained=True, spc_message=message)]}
+    assert _checks(audit.audit_page("r.html", CLEAN, "2016-12", flagged)) == [
+        ("spc", f"Robbery of personal property: {message}")
+    ]
+    quiet = {"measures": [dict(SUMMARY["measures"][0], spc_sustained=False, spc_message="no run")]}
+    assert audit.audit_page("r.html", CLEAN, "2016-12", quiet) == []
+
+
 def test_kernel_errors_and_warnings_are_found():
     notebook = {"cells": [
         {"outputs": [{"output_type": "stream", "name": "stderr",

@@ -48,6 +48,11 @@ def test_narrative_sentence_in_the_reference_style(real_store):
         # 15% of only 140 offences (3/20 a month): 5 points short, not significant.
         (3, 20, "at risk"),
         (2100, 10000, "on track"),
+        # 17.5% of 840 (21 of 120 a month) against 20%: 2.5 points short. Score test
+        # z = (0.175 - 0.2) / sqrt(0.2 x 0.8 / 840) = -1.81: one-sided p 0.035, but the
+        # Wilson 95% interval, 14.9% to 20.2% (upper worked by hand: centre 0.17648 +
+        # half-width 0.02568), contains 20%, so the shortfall is not significant.
+        (21, 120, "at risk"),
     ],
 )
 def test_rate_target_status_uses_the_significance_test(

@@ -97,6 +97,7 @@ def assess_against_target(
     year_complete: bool,
     forecast: float | None = None,
     shortfall_significant: bool | None = None,
+    untested_reason: str | None = None,
 ) -> Assessment:
     """Assess a measure's position (and forecast) against its target.
 
@@ -117,6 +118,9 @@ def assess_against_target(
     shortfall_significant : bool, optional
         Whether a statistical test finds the shortfall from the target significant;
         a non-significant shortfall is "at risk", never "not met", in-year.
+    untested_reason : str, optional
+        Why the shortfall could not be tested (e.g. too little history); added to the
+        reason of a "not met" in-year, so the report says the shortfall is untested.
 
     Examples
     --------
@@ -163,4 +167,7 @@ def assess_against_target(
         return Assessment(
             "at risk", achieved, goal, f"short of {described}, but within normal variation"
         )
-    return Assessment("not met", achieved, goal, f"short of {described}")
+    reason = f"short of {described}"
+    if shortfall_significant is None and untested_reason:
+        reason += f" ({untested_reason})"
+    return Assessment("not met", achieved, goal, reason)

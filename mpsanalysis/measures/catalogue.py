@@ -98,6 +98,21 @@ class Measure:
     target_geography: tuple[str, ...] = ()
     proxy: bool = False
     notes: str = ""
+    #: Months at which the SPC limits start again, per classification (e.g. a release
+    #: that regrouped minor categories): the catalogue's ``spc_rebase`` default unless
+    #: the measure sets its own.
+    spc_rebase: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def rebase_points(self, classification: str | None) -> tuple[str, ...]:
+        """The SPC rebase months (``YYYY-MM``) of one classification of this measure.
+
+        Examples
+        --------
+        >>> Measure("m", "M", "count", "down", "borough-crime",
+        ...         spc_rebase={"new": ("2024-01",)}).rebase_points("new")
+        ('2024-01',)
+        """
+        return self.spc_rebase.get(classification or "", ())
 
     def describe_categories(self) -> str:
         """Which published categories make up the measure, per classification."""
@@ -263,7 +278,31 @@ def _parse_categories(raw, where: str) -> dict[str, tuple[CategoryFilter, ...]]:
     return parsed
 
 
-def _parse_measure(raw, objective_id: str, index: int) -> Measure:
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _parse_rebase(raw, where: str) -> dict[str, tuple[str, ...]]:
+    """Validate an ``spc_rebase`` mapping: classification to a list of months."""
+    where = f"{where}, field 'spc_rebase'"
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _fail(where, "must map a classification (old, new) to a list of months")
+    parsed = {}
+    for classification, months in raw.items():
+        if classification not in CLASSIFICATIONS:
+            raise _fail(where, f"unknown classification {classification!r} (old or new)")
+        if not isinstance(months, list) or not all(
+            isinstance(m, str) and _MONTH.match(m) for m in months
+        ):
+            raise _fail(where, f"'{classification}' must be a list of months, e.g. [\"2024-01\"]")
+        parsed[str(classification)] = tuple(sorted(months))
+    return parsed
+
+
+def _parse_measure(
+    raw, objective_id: str, index: int, default_rebase: dict[str, tuple[str, ...]] | None = None
+) -> Measure:
     where = f"objective '{objective_id}', measure {index + 1}"
     if not isinstance(raw, dict):
         raise _fail(where, "must be a mapping")
@@ -283,6 +322,7 @@ def _parse_measure(raw, objective_id: str, index: int) -> Measure:
         "target_geography",
         "proxy",
         "notes",
+        "spc_rebase",
     }
     unknown = set(raw) - known
     if unknown:
@@ -321,10 +361,17 @@ def _parse_measure(raw, objective_id: str, index: int) -> Measure:
         target_geography=geography,
         proxy=bool(raw.get("proxy", False)),
         notes=str(raw.get("notes", "") or "").strip(),
+        spc_rebase=_parse_rebase(raw["spc_rebase"], where)
+        if "spc_rebase" in raw
+        else dict(default_rebase or {})
+        if source == "borough-crime"
+        else {},
     )
 
 
-def _parse_objective(raw, index: int) -> Objective:
+def _parse_objective(
+    raw, index: int, default_rebase: dict[str, tuple[str, ...]] | None = None
+) -> Objective:
     where = f"objective {index + 1}"
     if not isinstance(raw, dict):
         raise _fail(where, "must be a mapping")
@@ -333,7 +380,9 @@ def _parse_objective(raw, index: int) -> Objective:
     if not _ID.match(objective_id):
         raise _fail(where, "field 'id' must be lower-case words joined by '-'")
     measures_raw = _require(raw, "measures", where, list)
-    measures = tuple(_parse_measure(m, objective_id, i) for i, m in enumerate(measures_raw))
+    measures = tuple(
+        _parse_measure(m, objective_id, i, default_rebase) for i, m in enumerate(measures_raw)
+    )
     ids = [m.id for m in measures]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -381,10 +430,17 @@ def parse_catalogue(text: str, source: str = "objectives.yaml") -> dict[str, Obj
         raise CatalogueError(f"{source}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("objectives"), list):
         raise CatalogueError(f"{source}: must have a top-level 'objectives' list")
+    unknown = set(data) - {"objectives", "spc_rebase"}
+    if unknown:
+        raise CatalogueError(f"{source}: unknown top-level key(s) {', '.join(sorted(unknown))}")
+    try:
+        default_rebase = _parse_rebase(data.get("spc_rebase"), "top level")
+    except CatalogueError as exc:
+        raise CatalogueError(f"{source}: {exc}") from None
     objectives: dict[str, Objective] = {}
     for index, raw in enumerate(data["objectives"]):
         try:
-            objective = _parse_objective(raw, index)
+            objective = _parse_objective(raw, index, default_rebase)
         except CatalogueError as exc:
             raise CatalogueError(f"{source}: {exc}") from None
         if objective.id in objectives:

@@ -84,12 +84,12 @@ class _Row:
     significance: dict | None
     spc: dict | None = None
     xmr: pd.DataFrame | None = None
+    #: How the SPC limits were fixed (``report_xmr``'s dict), or why there is no chart.
+    spc_baseline: dict | None = None
+    #: ``detect_sustained_signal`` of the chart (None without one).
+    sustained: dict | None = None
 
 
-#: Documented points at which SPC limits are recalculated: a change in what a series
-#: counts. old 2017-01: the 2017-18 release renamed minor categories; new 2024-01: the
-#: 2024 release regrouped minor categories (e.g. stalking and harassment).
-REBASING_POINTS = {"old": ("2017-01",), "new": ("2024-01",)}
 SPC_DISPLAY_MONTHS = 36
 
 
@@ -98,38 +98,33 @@ def _monthly_target(result: measures.MeasureResult) -> float | None:
     target, c = result.measure.target, result.comparison
     if target is None or c is None:
         return None
-    if target.type == "reduction" and c.last_year_total and not math.isnan(c.last_year_total):
+    if (
+        target.type == "reduction"
+        and target.percent is not None
+        and c.last_year_total
+        and not math.isnan(c.last_year_total)
+    ):
         return c.last_year_total * (1 - target.percent / 100) / 12
-    if target.type == "absolute":
+    if target.type == "absolute" and target.value is not None:
         return target.value / 12
     return None
 
 
-def _spc(result: measures.MeasureResult) -> tuple[dict | None, pd.DataFrame | None]:
-    """XmR chart data and the latest month's variation for a monthly count measure."""
+def _spc(result: measures.MeasureResult) -> tuple[dict | None, pd.DataFrame | None, dict | None]:
+    """XmR chart data, the latest month's variation and how the limits were fixed, for a
+    monthly count measure (limits: :func:`mpsanalysis.stats.verdicts.report_xmr`)."""
     m = result.measure
     if m.unit not in ("count", "money") or result.monthly.empty or m.direction == "neutral":
-        return None, None
-    series = result.monthly[result.monthly.index <= result.period_end]
-    series = series.loc[series.first_valid_index() :] if series.notna().any() else series
-    if series.notna().sum() < 12:
-        return None, None
-    import warnings
+        return None, None, None
+    from mpsanalysis.stats.spc import summarise_variation
+    from mpsanalysis.stats.verdicts import report_xmr
 
-    from mpsanalysis.stats.spc import compute_xmr, summarise_variation
-
-    rebase = [
-        p
-        for p in REBASING_POINTS.get(result.classification or "", ())
-        if series.index[0] < pd.Period(p, "M") <= series.index[-1]
-    ]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            xmr = compute_xmr(series, rebase_at=rebase)
-        except ParameterError:
-            return None, None
-        return summarise_variation(xmr, m.direction, _monthly_target(result)), xmr
+    xmr, info = report_xmr(
+        result.monthly, result.period_end, m.rebase_points(result.classification)
+    )
+    if xmr is None:
+        return None, None, info
+    return summarise_variation(xmr, m.direction, _monthly_target(result)), xmr, info
 
 
 def _format_value(unit: str, value: float) -> str:
@@ -137,14 +132,16 @@ def _format_value(unit: str, value: float) -> str:
 
 
 def _significance(result: measures.MeasureResult) -> dict | None:
+    """The FYTD change test (quasi-Poisson, dispersion from the measure's own series), or
+    a dict saying why it was not run; None for measures that are not counts."""
     c = result.comparison
     if c is None or math.isnan(c.current) or math.isnan(c.previous):
         return None
     if result.measure.unit != "count":
         return None
-    from mpsanalysis.stats.significance import compare_poisson_counts
+    from mpsanalysis.stats.verdicts import assess_fytd_change
 
-    return compare_poisson_counts(int(c.current), int(c.previous))
+    return assess_fytd_change(result.monthly, result.period_end, c.current, c.previous)
 
 
 def _assess(result: measures.MeasureResult) -> Assessment:
@@ -158,7 +155,7 @@ def _assess(result: measures.MeasureResult) -> Assessment:
         )
     complete = periods.months_elapsed(result.period_end) == 12
     if target.type in ("minimum-rate", "maximum-rate"):
-        if not result.rate_now:
+        if not result.rate_now or target.percent is None:
             return assess_against_target(
                 target, math.nan, direction=m.direction, year_complete=complete
             )
@@ -166,35 +163,43 @@ def _assess(result: measures.MeasureResult) -> Assessment:
 
         k, n = result.rate_now
         test = assess_rate_against_target(int(k), int(n), target.percent / 100)
-        # One-sided exact test of a shortfall: is the true rate below a minimum target
-        # (p_below), or above a maximum one (p_above)?
-        p_shortfall = test["p_below"] if target.type == "minimum-rate" else test["p_above"]
+        # The shortfall is significant when the whole 95% Wilson interval is on the
+        # wrong side of the target (the verdict the report prints with the interval).
+        shortfall = "below target" if target.type == "minimum-rate" else "above target"
         return assess_against_target(
             target,
             result.fytd_rate,
             direction=m.direction,
             year_complete=complete,
-            shortfall_significant=p_shortfall < 0.05,
+            shortfall_significant=test["position"] == shortfall,
         )
     c = result.comparison
     if c is None:
         return assess_against_target(
             target, math.nan, direction=m.direction, year_complete=complete
         )
-    if target.type == "reduction":
+    if target.type == "reduction" and target.percent is not None:
         forecast_change = (
             (c.forecast_run_rate - c.last_year_total) / c.last_year_total * 100
             if c.last_year_total and not math.isnan(c.last_year_total)
             else None
         )
         significant = None
+        untested = None
         if not math.isnan(c.current) and not math.isnan(c.previous) and c.previous > 0:
-            from mpsanalysis.stats.significance import compare_poisson_counts
+            from mpsanalysis.stats.verdicts import assess_fytd_change
 
-            test = compare_poisson_counts(
-                int(c.current), int(c.previous), exposure_ratio=1 - target.percent / 100
+            test = assess_fytd_change(
+                result.monthly,
+                result.period_end,
+                c.current,
+                c.previous,
+                exposure_ratio=1 - target.percent / 100,
             )
-            significant = bool(test["significant"])
+            if test["tested"]:
+                significant = bool(test["significant"])
+            else:
+                untested = f"shortfall not tested: {test['reason']}"
         return assess_against_target(
             target,
             c.percent_change,
@@ -202,9 +207,70 @@ def _assess(result: measures.MeasureResult) -> Assessment:
             year_complete=complete,
             forecast=forecast_change,
             shortfall_significant=significant,
+            untested_reason=untested,
         )
     position = c.current if complete else c.forecast_run_rate
     return assess_against_target(target, position, direction=m.direction, year_complete=complete)
+
+
+def _month_name(month: pd.Period) -> str:
+    return month.strftime("%B %Y")
+
+
+def _coherence(row: _Row) -> str:
+    """Sentences that put the FYTD test and the SPC verdict of one measure side by side,
+    explaining where they differ ('' when there is neither)."""
+    sig, spc, info = row.significance, row.spc, row.spc_baseline
+    c = row.result.comparison
+    parts = []
+    if sig is not None:
+        parts.append(f"{sig['verdict']}.")
+    if spc is None or info is None or info.get("baseline") is None:
+        return " ".join(parts)
+    baseline = info["baseline"]
+    span = f"{baseline[0].strftime('%b %Y')} to {baseline[1].strftime('%b %Y')}"
+    moved = (
+        f" The limits were moved to {info['auto_rebase'].strftime('%b %Y')}, when a "
+        "sustained shift began."
+        if info.get("auto_rebase") is not None
+        else ""
+    )
+    month = _month_name(spc["month"])
+    direction = row.result.measure.direction
+    if spc["variation"] == "common cause":
+        parts.append(
+            f"The latest month, {month}, is ordinary for this series (common cause: "
+            f"within the process limits set on {span})." + moved
+        )
+        if sig is not None and sig.get("tested") and sig["significant"]:
+            parts.append(
+                "The year to date differs from last year by more than normal variation, "
+                "although no single recent month stands out on its own."
+            )
+        return " ".join(parts)
+    improvement = spc["variation"] == "special cause improvement"
+    lower = improvement == (direction == "down")
+    kind = "improvement" if improvement else "concern"
+    side = "lower" if lower else "higher"
+    parts.append(
+        f"The latest month, {month}, is a special cause ({kind}): {side} than the "
+        f"process of {span}." + moved
+    )
+    change = c.change if c is not None and not math.isnan(c.change) else 0.0
+    fytd_up = change > 0
+    if change != 0 and lower == fytd_up:
+        word = "up" if fytd_up else "down"
+        parts.append(
+            f"The chart compares each month with {span}, the year-to-date figures compare "
+            f"with last year: the month is {side} than the baseline years while the year "
+            f"to date is {word} on last year."
+        )
+    elif sig is not None and sig.get("tested") and not sig["significant"]:
+        parts.append(
+            f"The month stands out against {span}, but the year to date is within normal "
+            "variation of the same period last year."
+        )
+    return " ".join(parts)
 
 
 #: Sections computed here from the borough crime series and the extracts.
@@ -288,8 +354,23 @@ class ObjectiveReport:
             result = measures.compute_measure(
                 measure, self.geography, self.period_end, crime, categories, self.extract_table
             )
-            spc, xmr = _spc(result)
-            self.rows.append(_Row(result, _assess(result), _significance(result), spc, xmr))
+            spc, xmr, baseline = _spc(result)
+            sustained = None
+            if xmr is not None:
+                from mpsanalysis.stats.spc import detect_sustained_signal
+
+                sustained = detect_sustained_signal(xmr, months=12)
+            self.rows.append(
+                _Row(
+                    result,
+                    _assess(result),
+                    _significance(result),
+                    spc,
+                    xmr,
+                    baseline,
+                    sustained,
+                )
+            )
         #: The borough crime table (the processed store's ``borough_crime``).
         self.crime: pd.DataFrame = crime
         self._tables: dict[tuple, pd.DataFrame] = {}
@@ -674,8 +755,9 @@ class ObjectiveReport:
                         f"{word} of {format_percent(abs(c.percent_change))} or {amount}"
                     )
             text += "."
-            if row.significance:
-                text += f" {row.significance['verdict']}."
+            verdicts = _coherence(row)
+            if verdicts:
+                text += f" {verdicts}"
             if c.months_elapsed < 12 and not math.isnan(c.forecast_run_rate):
                 text += (
                     " If the present rate continues, the year will end at around "
@@ -790,17 +872,26 @@ class ObjectiveReport:
         fig, ax = plt.subplots(figsize=(8, 3.4))
         plot_xmr(shown, r.measure.direction, title, ax=ax)
         signals = int(shown["special_cause"].sum())
+        info = row.spc_baseline or {}
+        description = info.get("description", "a fixed baseline")
         alt = (
             f"{title}, last {len(shown)} months. Mean {shown['mean'].iloc[-1]:,.0f} a "
             f"month, process limits {max(shown['lcl'].iloc[-1], 0):,.0f} to "
-            f"{shown['ucl'].iloc[-1]:,.0f}. {signals} of {len(shown)} months show "
-            f"special-cause variation. Latest month: {row.spc['variation_label']}."
+            f"{shown['ucl'].iloc[-1]:,.0f}, from {description}. {signals} of {len(shown)} "
+            f"months show special-cause variation. Latest month: {row.spc['variation_label']}."
         )
+        rebased = info.get("rebased")
         caption = (
-            f"{title}. Limits are the mean ± 2.66 × the mean moving range of a fixed "
-            "baseline (NHS Making Data Count); points outside the limits or in runs "
-            "are signals, marked by shape as well as colour."
+            f"{title}. Limits are the mean ± 2.66 × the mean moving range (moving ranges "
+            f"above 3.267 × their mean left out) of the shaded baseline: {description} "
+            "(NHS Making Data Count). Points outside the limits or in runs are signals, "
+            "marked by shape as well as colour."
         )
+        if rebased is not None and info.get("auto_rebase") is None:
+            caption += (
+                f" The chart starts at the rebase at {rebased.strftime('%b %Y')}, when "
+                "what the series counts changed."
+            )
         return fig, alt, caption
 
     def _render_spc(self) -> str:
@@ -1273,7 +1364,9 @@ class ObjectiveReport:
         headline table)."""
         records = []
         table = self.table("headline")
-        for t, cells in zip(table.itertuples(index=False), self._headline_cells(), strict=True):
+        for t, cells, row in zip(
+            table.itertuples(index=False), self._headline_cells(), self.rows, strict=True
+        ):
             records.append(
                 {
                     "measure": str(t.title),
@@ -1281,6 +1374,8 @@ class ObjectiveReport:
                     "change": cells[3],
                     "status": str(t.status),
                     "synthetic": bool(t.synthetic),
+                    "spc_sustained": bool(row.sustained and row.sustained["sustained"]),
+                    "spc_message": row.sustained["message"] if row.sustained else None,
                 }
             )
         return {

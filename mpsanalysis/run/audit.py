@@ -18,6 +18,11 @@ published page and its executed notebook:
     The executed notebook has no error output and nothing on stderr (warnings).
 ``accessible``
     Every chart has alt text and every table a caption.
+``spc``
+    No SPC chart has had every point a special cause in one direction for more than
+    12 months up to the latest month (its limits no longer describe the process). Read
+    from the summary's ``spc_sustained`` and ``spc_message`` per measure
+    (``ObjectiveReport.summary``, from ``stats.spc.detect_sustained_signal``).
 
 It prints one row per finding and exits non-zero on any. The checks read only the
 published files, so they can be run on any folder of reports (:func:`audit_folder`).
@@ -205,6 +210,7 @@ def audit_page(
         add("accessible", f"{page.tables - page.captions} table(s) without a caption")
     if summary:
         findings += _consistency(name, page, summary, index_text)
+        findings += _spc_findings(name, summary)
     if notebook:
         findings += _kernel_findings(name, notebook)
     return findings
@@ -239,6 +245,23 @@ def _consistency(name: str, page: _Page, summary: dict, index_text: str | None) 
             out.append(Finding(name, "consistent",
                                f"{measure}: the narrative does not give {figure}"))  # fmt: skip
     return out
+
+
+def _spc_findings(name: str, summary: dict) -> list[Finding]:
+    """SPC charts whose every point has been a signal one way for over 12 months.
+
+    Examples
+    --------
+    >>> summary = {"measures": [{"measure": "Robbery", "spc_sustained": True,
+    ...     "spc_message": "every month since 2024-12 (13 months) is a special cause (low)"}]}
+    >>> [f.detail for f in _spc_findings("r.html", summary)]
+    ['Robbery: every month since 2024-12 (13 months) is a special cause (low)']
+    """
+    return [
+        Finding(name, "spc", f"{record.get('measure', '')}: {record.get('spc_message')}")
+        for record in summary.get("measures", [])
+        if record.get("spc_sustained")
+    ]
 
 
 def _kernel_findings(name: str, notebook: dict) -> list[Finding]:

@@ -1,0 +1,320 @@
+"""The report's rules for its verdicts: the FYTD change test and the SPC baseline.
+
+Each rule works unattended across every report of the matrix (objectives, London and
+the boroughs, every quarter) and states what it did, so that a report can say it:
+
+* :func:`assess_fytd_change`: the year to date against the same period last year, with
+  the quasi-Poisson test whose dispersion comes from the measure's own monthly series
+  (the 24 months before the financial year). Without those months it does not fall back
+  to the exact Poisson test: it says why it did not test.
+* :func:`report_xmr`: the XmR chart of a report, with limits fixed on the 24 months
+  before the financial year, or on what is there since a rebase point, dated and stated.
+
+The back-tests of both rules on the real series are in :mod:`mpsanalysis.stats.backtests`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import pandas as pd
+
+from mpsanalysis.errors import ParameterError
+from mpsanalysis.periods import check_monthly_series, financial_year, parse_month
+from mpsanalysis.stats.significance import (
+    compare_counts_overdispersed,
+    estimate_dispersion,
+    format_p_value,
+)
+from mpsanalysis.stats.spc import compute_xmr, detect_sustained_signal, report_baseline
+
+__all__ = [
+    "DISPERSION_MONTHS",
+    "DISPERSION_MIN_MONTHS",
+    "SPC_MIN_BASELINE",
+    "dispersion_window",
+    "assess_fytd_change",
+    "report_xmr",
+    "month_range_label",
+]
+
+#: Months of history (before the report's financial year) that the dispersion needs.
+DISPERSION_MONTHS = 24
+#: Fewest of those months that must have data (a month missing from the published
+#: series, such as Dec 2023 in the new classification, is left out of the fit).
+DISPERSION_MIN_MONTHS = 20
+#: A run of special causes one way longer than this is a sustained shift.
+SUSTAINED_MONTHS = 12
+#: Fewest months with data that may fix SPC limits (Making Data Count: 12 to 20).
+SPC_MIN_BASELINE = 12
+
+
+def month_range_label(first: pd.Period, last: pd.Period) -> str:
+    """``Apr 2014 to Mar 2016``.
+
+    Examples
+    --------
+    >>> month_range_label(pd.Period("2014-04", "M"), pd.Period("2016-03", "M"))
+    'Apr 2014 to Mar 2016'
+    """
+    return f"{first.strftime('%b %Y')} to {last.strftime('%b %Y')}"
+
+
+def dispersion_window(period_end: str | pd.Period) -> tuple[pd.Period, pd.Period]:
+    """The months whose variation the FYTD test uses: the 24 before the financial year.
+
+    The same months as the SPC baseline (:func:`mpsanalysis.stats.spc.report_baseline`),
+    and the months the false-alarm back-test uses, so that its observed rate is the
+    rate of the test the reports run. They never include the year being judged.
+
+    Examples
+    --------
+    >>> dispersion_window("2010-10")
+    (Period('2008-04', 'M'), Period('2010-03', 'M'))
+    """
+    return report_baseline(period_end, DISPERSION_MONTHS)
+
+
+def assess_fytd_change(
+    monthly: pd.Series,
+    period_end: str | pd.Period,
+    current: float,
+    previous: float,
+    exposure_ratio: float = 1.0,
+) -> dict:
+    """Has the year to date changed on the same period last year, beyond normal variation?
+
+    Parameters
+    ----------
+    monthly : pandas.Series
+        The measure's monthly counts, indexed by monthly :class:`pandas.Period`.
+    period_end : str or pandas.Period
+        Last month of the reporting period.
+    current, previous : float
+        The year to date and the same period last year (whole numbers).
+    exposure_ratio : float, default 1.0
+        As :func:`~mpsanalysis.stats.significance.compare_counts_overdispersed` (e.g.
+        ``1 - 7/100`` to test against a 7% reduction target).
+
+    Returns
+    -------
+    dict
+        ``tested`` (bool). When tested, every key of
+        :func:`~mpsanalysis.stats.significance.compare_counts_overdispersed` plus
+        ``window`` (the months the dispersion came from). When not, ``reason`` and
+        ``verdict`` (a sentence saying why), ``significant`` None and ``p_value`` NaN.
+
+    Notes
+    -----
+    The dispersion :math:`\\hat\\phi` is estimated (:func:`estimate_dispersion`) from
+    the 24 months before the report's financial year, of which at least 20 must have
+    data (missing months are left out, never counted as zero). The test is never
+    silently the exact Poisson test: without those months it is not run.
+
+    Examples
+    --------
+    >>> idx = pd.period_range("2008-04", periods=31, freq="M")
+    >>> flat = pd.Series([100.0] * 31, index=idx)
+    >>> result = assess_fytd_change(flat, "2010-10", 700, 650)
+    >>> result["significant"], result["verdict"]
+    (False, 'The rise from 650 to 700 is within normal variation (p = 0.17; the series varies no more than a Poisson count)')
+    >>> assess_fytd_change(flat[6:], "2010-10", 700, 700)["verdict"]
+    'Not tested for significance: the test needs at least 20 of the 24 months before this financial year (Apr 2008 to Mar 2010) to measure normal variation, and only 18 have data'
+    """
+    series = check_monthly_series(monthly, "monthly")
+    first, last = dispersion_window(period_end)
+    window = series.reindex(pd.period_range(first, last, freq="M"))
+    present = int(window.notna().sum())
+    if present < DISPERSION_MIN_MONTHS or float(window.sum()) == 0:
+        why = f"only {present} have data" if present < DISPERSION_MIN_MONTHS else "all are zero"
+        reason = (
+            f"the test needs at least {DISPERSION_MIN_MONTHS} of the {DISPERSION_MONTHS} "
+            f"months before this financial year ({month_range_label(first, last)}) to "
+            f"measure normal variation, and {why}"
+        )
+        return {
+            "tested": False,
+            "significant": None,
+            "p_value": math.nan,
+            "reason": reason,
+            "verdict": f"Not tested for significance: {reason}",
+        }
+    phi = estimate_dispersion(window)["phi"]
+    result = compare_counts_overdispersed(
+        int(round(current)), int(round(previous)), phi, exposure_ratio=exposure_ratio
+    )
+    return {"tested": True, **result, "window": (first, last), "verdict": _verdict(result)}
+
+
+def _verdict(result: dict) -> str:
+    """The test's sentence, naming the extra variation it allowed for."""
+    x1, x0 = result["current"], result["previous"]
+    if x1 + x0 == 0:
+        return str(result["verdict"])
+    if result["direction"] == "no change":
+        change = f"The count of {x1:,} against {x0:,}"
+    else:
+        word = "rise" if result["direction"] == "increase" else "fall"
+        change = f"The {word} from {x0:,} to {x1:,}"
+    finding = (
+        "is statistically significant" if result["significant"] else "is within normal variation"
+    )
+    phi = result["dispersion"]
+    allowing = (
+        f"allowing for month-to-month variation {phi:.3g} times that of a Poisson count"
+        if phi > 1
+        else "the series varies no more than a Poisson count"
+    )
+    return f"{change} {finding} ({format_p_value(result['p_value'])}; {allowing})"
+
+
+def _latest_segment_start(index: pd.PeriodIndex, rebase_at: Sequence[str]) -> pd.Period:
+    start = index[0]
+    for month in sorted(parse_month(m, "rebase_at") for m in rebase_at):
+        if index[0] < month <= index[-1]:
+            start = month
+    return start
+
+
+def report_xmr(
+    monthly: pd.Series,
+    period_end: str | pd.Period,
+    rebase_at: Sequence[str] = (),
+    *,
+    _automatic: bool = True,
+) -> tuple[pd.DataFrame | None, dict]:
+    """A report's XmR chart, with limits fixed by the unattended baseline rule.
+
+    Parameters
+    ----------
+    monthly : pandas.Series
+        The measure's monthly counts; months after ``period_end`` are dropped.
+    period_end : str or pandas.Period
+        Last month of the reporting period.
+    rebase_at : sequence of str
+        The catalogue's rebase points for the series' classification (``YYYY-MM``).
+
+    Returns
+    -------
+    (pandas.DataFrame or None, dict)
+        The :func:`~mpsanalysis.stats.spc.compute_xmr` frame of the months since the
+        last rebase point (or the start of the series) up to ``period_end``, and a dict:
+        ``baseline`` (first and last month, or None), ``rule`` (``'report'``,
+        ``'since rebase'``, ``'first months'`` or None), ``rebased`` (the rebase month
+        the chart starts at, or None) and ``description`` (a phrase for the caption),
+        or ``reason`` when there is no chart.
+
+    Notes
+    -----
+    1. The **24 months before the report's financial year**
+       (:func:`~mpsanalysis.stats.spc.report_baseline`), when all have data and no
+       rebase point falls after their first month.
+    2. Otherwise the months with data from the later of the rebase point (or the series'
+       start) and that window's first month, up to the March before the financial year,
+       when there are at least 12.
+    3. Otherwise the first 12 months with data from the rebase point (these may
+       overlap the year being reported, and the caption says so).
+    4. Otherwise no chart (fewer than 12 months with data since the rebase).
+
+    Then, if every month for more than 12 up to the latest has been a special cause in
+    one direction (:func:`~mpsanalysis.stats.spc.detect_sustained_signal`), the process
+    has shifted: the chart is **rebased automatically** at the first month of that run
+    and rules 2 to 4 fix the new limits. This happens at most once per chart; the month
+    and the reason are in ``auto_rebase`` and ``description``. A chart still flagged after
+    that is left for an analyst (the audit lists it; a rebase point can be added to the
+    catalogue).
+
+    Examples
+    --------
+    >>> idx = pd.period_range("2012-04", periods=57, freq="M")
+    >>> values = pd.Series([100.0, 104, 98, 102] * 14 + [100.0], index=idx)
+    >>> xmr, info = report_xmr(values, "2016-12")
+    >>> info["baseline"], info["rule"]
+    ((Period('2014-04', 'M'), Period('2016-03', 'M')), 'report')
+    >>> report_xmr(values, "2016-12", rebase_at=["2016-06"])[1]["reason"]
+    'fewer than 12 months with data since the rebase at Jun 2016 (7)'
+
+    A level that drops by 40 from April 2015 is rebased there (rule 2: the 12 months
+    from Apr 2015 to Mar 2016):
+
+    >>> shifted = values.where(values.index < pd.Period("2015-04", "M"), values - 40)
+    >>> xmr, info = report_xmr(shifted, "2016-12")
+    >>> str(info["auto_rebase"]), info["baseline"][0], info["rule"]
+    ('2015-04', Period('2015-04', 'M'), 'since rebase')
+    """
+    series = check_monthly_series(monthly, "monthly")
+    end = parse_month(period_end)
+    series = series[series.index <= end]
+    if series.notna().sum() == 0:
+        return None, {"baseline": None, "rule": None, "rebased": None, "reason": "no data"}
+    series = series.loc[series.first_valid_index() :]
+    start = _latest_segment_start(series.index, rebase_at)
+    rebased = start if start > series.index[0] else None
+    series = series[series.index >= start]
+    since = f"the rebase at {start.strftime('%b %Y')}" if rebased else "the series starts"
+    first, last = report_baseline(end)
+    fy_start = pd.Period(year=financial_year(end), month=4, freq="M")
+    present = series.dropna()
+    if (
+        first >= start
+        and len(present[(present.index >= first) & (present.index <= last)]) == (last - first).n + 1
+    ):
+        baseline, rule = (first, last), "report"
+        description = f"the 24 months before this financial year ({month_range_label(first, last)})"
+    else:
+        before = present[(present.index >= max(first, start)) & (present.index < fy_start)]
+        if len(before) >= SPC_MIN_BASELINE:
+            baseline, rule = (before.index[0], before.index[-1]), "since rebase"
+            description = (
+                f"the {len(before)} months with data from {month_range_label(*baseline)} "
+                f"(the 24 months before this financial year are not all available since {since})"
+            )
+        elif len(present) >= SPC_MIN_BASELINE:
+            baseline = (present.index[0], present.index[SPC_MIN_BASELINE - 1])
+            rule = "first months"
+            description = (
+                f"the first {SPC_MIN_BASELINE} months after {since} "
+                f"({month_range_label(*baseline)}), which overlap the year reported"
+                if baseline[1] >= fy_start
+                else f"the first {SPC_MIN_BASELINE} months after {since} "
+                f"({month_range_label(*baseline)})"
+            )
+        else:
+            where = f"since the rebase at {start.strftime('%b %Y')}" if rebased else "in the series"
+            return None, {
+                "baseline": None,
+                "rule": None,
+                "rebased": rebased,
+                "reason": f"fewer than {SPC_MIN_BASELINE} months with data {where} ({len(present)})",
+            }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            xmr = compute_xmr(series, baseline=baseline)
+        except ParameterError as exc:
+            return None, {"baseline": None, "rule": None, "rebased": rebased, "reason": str(exc)}
+    info = {
+        "baseline": baseline,
+        "rule": rule,
+        "rebased": rebased,
+        "description": description,
+        "auto_rebase": None,
+    }
+    sustained = detect_sustained_signal(xmr, months=SUSTAINED_MONTHS)
+    if not _automatic or not sustained["sustained"] or sustained["since"] <= start:
+        return xmr, info
+    # Making Data Count: after a sustained shift, the limits are recalculated from it.
+    since = sustained["since"]
+    moved, moved_info = report_xmr(monthly, end, [*rebase_at, str(since)], _automatic=False)
+    if moved is None:
+        return xmr, info
+    moved_info["auto_rebase"] = since
+    moved_info["description"] += (
+        f"; rebased automatically at {since.strftime('%b %Y')}, after every month from "
+        f"then to {present.index[-1].strftime('%b %Y')} ({sustained['run']} months) had "
+        f"been a special cause ({sustained['signal']}) against the limits of "
+        f"{month_range_label(*baseline)}"
+    )
+    return moved, moved_info
