@@ -26,7 +26,10 @@ from mpsanalysis.stats.significance import (
     estimate_dispersion,
     format_p_value,
     wilson_interval,
+    year_on_year_dispersion,
+    year_on_year_pairs,
 )
+from mpsanalysis.stats.verdicts import assess_fytd_change
 
 
 def binomial_pmf(k: int, n: int, p: float) -> float:
@@ -440,7 +443,103 @@ def test_backtest_false_alarm_rate_on_overdispersed_synthetic_series():
         k = season / 19.0
         series[f"s{i}"] = pd.Series(rng.negative_binomial(k, k / (k + season)), index=idx)
     frame = backtest_false_alarm_rate(series, months=6)
-    assert len(frame) == 30 * 8  # years 2010/11 to 2017/18 have 24 earlier months
+    # years 2012/13 to 2017/18 have 24 earlier months and at least 3 earlier changes
+    assert len(frame) == 30 * 6
     rates = frame.attrs["false_alarm_rate"]
     assert rates["poisson"] > 0.4
     assert rates["quasi_poisson"] < 0.12
+    assert rates["quasi_poisson_monthly"] < 0.12
+
+
+def test_backtest_between_year_shifts_defeat_the_monthly_dispersion_only():
+    # 30 stable series whose level moves from year to year (a log-normal year effect,
+    # sd 0.08) with Poisson months around it. Within a year the months are Poisson, so
+    # the dispersion of the 24 months before (with a level for each year) is about 1 and
+    # the test on it alarms at most comparisons; the dispersion of earlier year-on-year
+    # changes includes the shifts, and its test stays near 5%.
+    rng = np.random.default_rng(7)
+    idx = pd.period_range("2008-04", periods=120, freq="M")
+    series = {}
+    for i in range(30):
+        level = np.repeat(np.exp(rng.normal(0.0, 0.08, 10)), 12)
+        series[f"s{i}"] = pd.Series(rng.poisson(1000 * level), index=idx)
+    frame = backtest_false_alarm_rate(series, months=6)
+    assert len(frame) == 30 * 6
+    rates = frame.attrs["false_alarm_rate"]
+    assert rates["quasi_poisson_monthly"] > 0.5
+    assert rates["quasi_poisson"] < 0.12
+
+
+def _april_to_june(totals: dict[int, float], missing: tuple[str, ...] = ()) -> pd.Series:
+    """Monthly series from Apr 2011 to Jun 2016 whose April-to-June sums are ``totals``
+    (a third in each month) and whose other months are 50."""
+    idx = pd.period_range("2011-04", "2016-06", freq="M")
+    values = pd.Series(
+        [totals[m.year] / 3 if m.month in (4, 5, 6) else 50.0 for m in idx], index=idx
+    )
+    for month in missing:
+        values[pd.Period(month, "M")] = np.nan
+    return values
+
+
+def test_year_on_year_dispersion_worked_example():
+    # April-to-June totals 450, 550, 500, 500, 600 in 2011/12 to 2015/16:
+    #   2012: (550 - 450)/sqrt(1000) = 3.16228, z^2 = 10
+    #   2013: (500 - 550)/sqrt(1050),           z^2 = 2500/1050 = 2.380952
+    #   2014: (500 - 500)/sqrt(1000) = 0,       z^2 = 0
+    #   2015: (600 - 500)/sqrt(1100),           z^2 = 10000/1100 = 9.090909
+    # phi = (10 + 2.380952 + 0 + 9.090909)/4 = 5.367965 on 4 degrees of freedom.
+    totals = {2011: 450, 2012: 550, 2013: 500, 2014: 500, 2015: 600, 2016: 660}
+    series = _april_to_june(totals)
+    assert year_on_year_pairs(series, 2016, 3) == [
+        (2012, 550, 450),
+        (2013, 500, 550),
+        (2014, 500, 500),
+        (2015, 600, 500),
+    ]
+    between = year_on_year_dispersion(year_on_year_pairs(series, 2016, 3))
+    assert between["phi"] == pytest.approx(5.367965, abs=1e-6)
+    assert between["df"] == 4
+    # The 2016/17 report at June: 660 against 600, n = 1,260, pi0 = 1/2,
+    # z = 30 / sqrt(5.367965 x 1260 / 4) = 30 / 41.12066 = 0.729560, t on 4 df.
+    result = assess_fytd_change(series, "2016-06", 660, 600)
+    assert result["tested"] and result["years"] == [2012, 2013, 2014, 2015]
+    assert result["z"] == pytest.approx(0.729560, abs=1e-6)
+    assert result["p_value"] == pytest.approx(2 * stats.t(4).sf(0.729560), rel=1e-5)
+    assert result["significant"] is False
+    assert "year-to-year variation 5.37 times that of a Poisson count" in result["verdict"]
+    assert "from the changes of 4 earlier years" in result["verdict"]
+    # A missing May 2013 removes the changes of 2013 and 2014: 2 are left, too few,
+    # and the test is not run (never silently the Poisson test).
+    gap = _april_to_june(totals, missing=("2013-05",))
+    assert [k for k, _, _ in year_on_year_pairs(gap, 2016, 3)] == [2012, 2015]
+    untested = assess_fytd_change(gap, "2016-06", 660, 600)
+    assert untested["tested"] is False and untested["significant"] is None
+    assert untested["verdict"] == (
+        "Not tested for significance: the test needs the changes of at least 3 earlier "
+        "years over the same months (April to June) to measure year-to-year variation, "
+        "and only 2 are available"
+    )
+
+
+def test_year_on_year_dispersion_floors_at_one_and_refuses_bad_pairs():
+    # z = 0, 10/sqrt(200) = 0.7071 (z^2 = 0.5), 0: mean 1/6, floored at 1
+    assert year_on_year_dispersion([(100, 100), (110, 90), (50, 50)])["phi"] == 1.0
+    with pytest.raises(ParameterError, match="empty"):
+        year_on_year_dispersion([])
+    with pytest.raises(ParameterError, match="zero in both"):
+        year_on_year_dispersion([(0, 0)])
+
+
+def test_overdispersed_comparison_with_t_reference_by_hand():
+    # 1,100 against 1,000, dispersion 4 on 5 df: z = 1.09109 as above, p from t(5);
+    # the interval uses the deviate t(5, 0.975) x 2 = 2.570582 x 2.
+    result = compare_counts_overdispersed(1100, 1000, 4.0, df=5)
+    assert result["p_value"] == pytest.approx(2 * stats.t(5).sf(1.09109), rel=1e-4)
+    zz = 2.570582 * 2.0
+    n, p = 2100, 1100 / 2100
+    roots = np.sort(np.roots([1 + zz**2 / n, -(2 * p + zz**2 / n), p * p]).real)
+    expected = tuple(r / (1 - r) for r in roots)
+    assert (result["ci_low"], result["ci_high"]) == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ParameterError, match="df"):
+        compare_counts_overdispersed(1100, 1000, 4.0, df=0)

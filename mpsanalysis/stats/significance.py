@@ -28,12 +28,16 @@ __all__ = [
     "assess_rate_against_target",
     "format_p_value",
     "estimate_dispersion",
+    "year_on_year_pairs",
+    "year_on_year_dispersion",
     "compare_counts_overdispersed",
     "backtest_false_alarm_rate",
 ]
 
 #: Two-sided p-values below this are reported as statistically significant.
 SIGNIFICANCE_LEVEL = 0.05
+#: Fewest earlier year-on-year changes from which the FYTD dispersion is estimated.
+MIN_DISPERSION_YEARS = 3
 
 
 def _check_count(value, name: str) -> int:
@@ -586,8 +590,118 @@ def estimate_dispersion(monthly: pd.Series) -> dict:
     }
 
 
+def year_on_year_pairs(monthly: pd.Series, year: int, months: int) -> list[tuple[int, int, int]]:
+    """The same-months comparisons of the years before ``year``: ``(k, c_k, p_k)``.
+
+    Parameters
+    ----------
+    monthly : pandas.Series
+        Monthly counts indexed by monthly :class:`pandas.Period`; NaN months are missing.
+    year : int
+        The financial year being judged (its own comparison is never included).
+    months : int
+        How many months from April are compared (1 to 12), as in the FYTD comparison.
+
+    Returns
+    -------
+    list of tuple
+        For each financial year :math:`k < ` ``year`` whose first ``months`` months and
+        those of :math:`k-1` all have data and are not both zero: :math:`k`, the count
+        :math:`c_k` of year :math:`k` and the count :math:`p_k` of year :math:`k-1`,
+        oldest first.
+
+    Examples
+    --------
+    >>> idx = pd.period_range("2008-04", periods=48, freq="M")
+    >>> year_on_year_pairs(pd.Series(10.0, index=idx), 2012, 3)
+    [(2009, 30, 30), (2010, 30, 30), (2011, 30, 30)]
+    """
+    if isinstance(months, bool) or not isinstance(months, Integral) or not 1 <= months <= 12:
+        raise ParameterError(f"months {months!r} must be a whole number from 1 to 12")
+    values = periods.check_monthly_series(monthly, "monthly").dropna()
+    if values.empty:
+        return []
+    first = periods.financial_year(values.index[0])
+    totals = {}
+    for k in range(first, year):
+        window = pd.period_range(pd.Period(year=k, month=4, freq="M"), periods=months, freq="M")
+        if values.index.isin(window).sum() == months:
+            totals[k] = int(round(float(values[window].sum())))
+    return [
+        (k, totals[k], totals[k - 1])
+        for k in range(first + 1, year)
+        if k in totals and k - 1 in totals and totals[k] + totals[k - 1] > 0
+    ]
+
+
+def year_on_year_dispersion(pairs: list[tuple[int, int, int]] | list[tuple[int, int]]) -> dict:
+    """Dispersion of a count's year-on-year changes (between-year quasi-Poisson).
+
+    Parameters
+    ----------
+    pairs : list of tuple
+        Earlier comparisons ``(c_k, p_k)`` or ``(k, c_k, p_k)`` (as
+        :func:`year_on_year_pairs` returns), each the same months of year :math:`k`
+        and of year :math:`k-1`.
+
+    Returns
+    -------
+    dict
+        ``phi`` (``max(1, phi_raw)``), ``phi_raw`` (the mean of :math:`z_k^2`), ``z``
+        (the list of :math:`z_k`), ``df`` (the number of pairs :math:`K`) and ``method``.
+
+    Notes
+    -----
+    If the counts of two years were Poisson with the same mean, then given
+    :math:`c_k + p_k` the scaled difference
+    :math:`z_k = (c_k - p_k)/\\sqrt{c_k + p_k}` has mean 0 and variance 1 (it is the
+    score statistic of :func:`compare_counts_overdispersed` with :math:`\\phi = 1`).
+    Under a quasi-Poisson model of year-on-year change its variance is :math:`\\phi`,
+    so :math:`\\hat\\phi = \\frac{1}{K}\\sum_k z_k^2` (mean zero known under "no
+    change", hence :math:`K` degrees of freedom), floored at 1. It measures the variation
+    that an FYTD comparison is exposed to: changes of level between years as well as
+    month-to-month noise (compare the additive over-dispersion estimated from the data's
+    own z-scores in funnel plots, Spiegelhalter 2005). It is **not detrended**: a steady
+    trend makes the :math:`z_k` share a sign and inflates :math:`\\hat\\phi`, so the
+    test is conservative for a series that has been trending, which is the safe side for
+    "no change" as the null hypothesis (a detrended estimate would call the continuation of
+    an old trend a significant change).
+
+    Examples
+    --------
+    Four earlier changes of 400 crimes in all: z = 3, -3, 0 and 2, so phi = 22/4:
+
+    >>> result = year_on_year_dispersion([(230, 170), (170, 230), (200, 200), (220, 180)])
+    >>> result["phi"], result["df"]
+    (5.5, 4)
+    """
+    z = []
+    for pair in pairs:
+        c, p = (float(v) for v in pair[-2:])
+        if c < 0 or p < 0 or not (math.isfinite(c) and math.isfinite(p)):
+            raise ParameterError(f"pair {pair!r} must hold two non-negative counts")
+        if c + p == 0:
+            raise ParameterError(f"pair {pair!r} is zero in both years: no change to measure")
+        z.append((c - p) / math.sqrt(c + p))
+    if not z:
+        raise ParameterError("pairs is empty: the dispersion needs earlier year-on-year changes")
+    phi_raw = float(np.mean(np.square(z)))
+    return {
+        "phi": max(1.0, phi_raw),
+        "phi_raw": phi_raw,
+        "z": z,
+        "df": len(z),
+        "method": "quasi-Poisson dispersion of earlier year-on-year changes: mean of "
+        "z_k^2, z_k = (c_k - p_k)/sqrt(c_k + p_k), floored at 1",
+    }
+
+
 def compare_counts_overdispersed(
-    current: int, previous: int, dispersion: float, exposure_ratio: float = 1.0
+    current: int,
+    previous: int,
+    dispersion: float,
+    exposure_ratio: float = 1.0,
+    df: int | None = None,
 ) -> dict:
     """Has a count changed, allowing for extra-Poisson variation (quasi-Poisson)?
 
@@ -601,13 +715,18 @@ def compare_counts_overdispersed(
         ``estimate_dispersion(monthly)["phi"]`` of the measure's own monthly series.
     exposure_ratio : float, default 1.0
         Exposure of the current period over that of the previous one.
+    df : int, optional
+        Degrees of freedom of the dispersion estimate. When given, ``z`` is referred to
+        Student's t with ``df`` degrees of freedom (the dispersion is estimated, e.g.
+        from ``df`` earlier year-on-year changes by :func:`year_on_year_dispersion`);
+        when None, to the normal distribution (dispersion treated as known).
 
     Returns
     -------
     dict
         The keys of :func:`compare_poisson_counts` (``current``, ``previous``,
         ``rate_ratio``, ``ci_low``, ``ci_high``, ``p_value``, ``significant``,
-        ``direction``, ``verdict``) plus ``dispersion``, ``z`` and ``method``.
+        ``direction``, ``verdict``) plus ``dispersion``, ``df``, ``z`` and ``method``.
 
     Notes
     -----
@@ -625,7 +744,10 @@ def compare_counts_overdispersed(
     the interval excludes 1. With :math:`\\phi = 1` this is the ordinary (conditional)
     score test for two Poisson counts. Sources: McCullagh & Nelder (1989) section 4.5
     (quasi-likelihood scaling of test statistics by the dispersion); Wedderburn RWM
-    (1974) *Biometrika* 61:439-447.
+    (1974) *Biometrika* 61:439-447. With an estimated dispersion on ``df`` degrees of
+    freedom, :math:`z` is referred to :math:`t_{df}` and the deviate is
+    :math:`t_{df,0.975}\\sqrt\\phi` (McCullagh & Nelder 1989, section 4.5: the
+    quasi-likelihood analogue of the t test).
 
     Examples
     --------
@@ -636,6 +758,8 @@ def compare_counts_overdispersed(
     (False, -0.33)
     >>> compare_poisson_counts(52000, 52950)["significant"]
     True
+    >>> round(compare_counts_overdispersed(1100, 1000, 4.0, df=5)["p_value"], 3)
+    0.325
     """
     x1 = _check_count(current, "current")
     x0 = _check_count(previous, "previous")
@@ -650,7 +774,12 @@ def compare_counts_overdispersed(
     r = float(exposure_ratio)
     if r <= 0:
         raise ParameterError(f"exposure_ratio must be a positive number, not {exposure_ratio!r}")
-    method = f"quasi-Poisson score test (dispersion {phi:.3g} estimated from the monthly series)"
+    if df is not None and (isinstance(df, bool) or not isinstance(df, Integral) or df < 1):
+        raise ParameterError(f"df {df!r} must be a whole number of at least 1, or None")
+    reference = stats.norm if df is None else stats.t(int(df))
+    method = f"quasi-Poisson score test (dispersion {phi:.3g}" + (
+        ")" if df is None else f", estimated on {df} degrees of freedom, t reference)"
+    )
     n = x1 + x0
     if n == 0:
         return {
@@ -663,14 +792,15 @@ def compare_counts_overdispersed(
             "significant": False,
             "direction": "no change",
             "dispersion": phi,
+            "df": df,
             "z": 0.0,
             "method": method,
             "verdict": "There were no crimes in either period, so there is nothing to compare",
         }
     pi0 = r / (1.0 + r)
     z = (x1 - n * pi0) / math.sqrt(phi * n * pi0 * (1 - pi0))
-    p_value = float(min(1.0, 2 * stats.norm.sf(abs(z))))
-    low_pi, high_pi = _wilson_z(x1, n, float(stats.norm.isf(0.025)) * math.sqrt(phi))
+    p_value = float(min(1.0, 2 * reference.sf(abs(z))))
+    low_pi, high_pi = _wilson_z(x1, n, float(reference.isf(0.025)) * math.sqrt(phi))
 
     def to_ratio(pi: float) -> float:
         return math.inf if pi >= 1.0 else pi / ((1.0 - pi) * r)
@@ -698,17 +828,21 @@ def compare_counts_overdispersed(
         "significant": bool(significant),
         "direction": direction,
         "dispersion": phi,
+        "df": df,
         "z": float(z),
         "method": method,
         "verdict": (
             f"{change} {finding} ({format_p_value(p_value)}, quasi-Poisson test allowing"
-            f" for month-to-month variation {phi:.3g} times the Poisson)"
+            f" for variation {phi:.3g} times the Poisson)"
         ),
     }
 
 
 def backtest_false_alarm_rate(
-    series: dict[str, pd.Series], months: int = 6, alpha: float = SIGNIFICANCE_LEVEL
+    series: dict[str, pd.Series],
+    months: int = 6,
+    alpha: float = SIGNIFICANCE_LEVEL,
+    min_years: int = MIN_DISPERSION_YEARS,
 ) -> pd.DataFrame:
     """How often the FYTD change tests call a change where none was made (back-test).
 
@@ -723,27 +857,34 @@ def backtest_false_alarm_rate(
         year against the same months a year earlier, as the FYTD comparison does.
     alpha : float, default 0.05
         Significance level.
+    min_years : int, default 3
+        Fewest earlier year-on-year changes the report's dispersion needs.
 
     Returns
     -------
     pandas.DataFrame
         One row per comparison: ``series``, ``financial_year``, ``current``,
-        ``previous``, ``phi``, ``poisson_significant`` (exact Poisson test),
-        ``quasi_significant`` (:func:`compare_counts_overdispersed`). The observed
-        false-alarm rates are the means of the last two columns, also in
-        ``frame.attrs["false_alarm_rate"]`` as ``{"poisson": ..., "quasi_poisson": ...}``.
+        ``previous``, ``phi_monthly`` (:func:`estimate_dispersion` of the 24 months
+        before the year: the reports' rule before), ``phi`` and ``df``
+        (:func:`year_on_year_dispersion` of the earlier years: the reports' rule now),
+        ``poisson_significant`` (exact Poisson test), ``quasi_monthly_significant`` and
+        ``quasi_significant`` (:func:`compare_counts_overdispersed` with each
+        dispersion; the second with the t reference on ``df``). The observed false-alarm
+        rates are the means of the last three columns, also in
+        ``frame.attrs["false_alarm_rate"]`` as ``{"poisson": ..., "quasi_poisson_monthly":
+        ..., "quasi_poisson": ...}``.
 
     Notes
     -----
     For each series and each financial year :math:`y` whose first ``months`` months
-    and those of :math:`y-1` are present, the dispersion is estimated, as a report
-    would, from the 24 months before year :math:`y` (so the test never sees the data it
-    judges), and the two windows are compared. A series with fewer than 24 earlier
-    months gives no comparison for that year.
+    and those of :math:`y-1` are present, with the 24 months before :math:`y` present and
+    at least ``min_years`` earlier changes (:func:`year_on_year_pairs`), the dispersions
+    are estimated, as a report would, from data before year :math:`y` only (so the test
+    never sees the data it judges), and the two windows are compared.
 
     Examples
     --------
-    >>> idx = pd.period_range("2008-04", periods=48, freq="M")
+    >>> idx = pd.period_range("2008-04", periods=72, freq="M")
     >>> frame = backtest_false_alarm_rate({"flat": pd.Series(100.0, index=idx)})
     >>> len(frame), frame.attrs["false_alarm_rate"]["quasi_poisson"]
     (2, 0.0)
@@ -765,25 +906,38 @@ def backtest_false_alarm_rate(
                 and values.index.isin(history).sum() == 24
             ):
                 continue
-            phi = estimate_dispersion(values.reindex(history))["phi"]
+            pairs = year_on_year_pairs(values, year, months)
+            if len(pairs) < min_years or float(values.reindex(history).sum()) == 0:
+                continue
+            between = year_on_year_dispersion(pairs)
+            phi_monthly = estimate_dispersion(values.reindex(history))["phi"]
             current, previous = int(values[now].sum()), int(values[then].sum())
             exact = compare_poisson_counts(current, previous)
-            quasi = compare_counts_overdispersed(current, previous, phi)
+            monthly = compare_counts_overdispersed(current, previous, phi_monthly)
+            quasi = compare_counts_overdispersed(
+                current, previous, between["phi"], df=between["df"]
+            )
             rows.append(
                 {
                     "series": name,
                     "financial_year": year,
                     "current": current,
                     "previous": previous,
-                    "phi": phi,
+                    "phi_monthly": phi_monthly,
+                    "phi": between["phi"],
+                    "df": between["df"],
                     "poisson_significant": exact["p_value"] < alpha,
+                    "quasi_monthly_significant": monthly["p_value"] < alpha,
                     "quasi_significant": quasi["p_value"] < alpha,
                 }
             )
-    columns = ["series", "financial_year", "current", "previous", "phi"]
-    frame = pd.DataFrame(rows, columns=columns + ["poisson_significant", "quasi_significant"])
+    columns = ["series", "financial_year", "current", "previous", "phi_monthly", "phi", "df"]
+    flags = ["poisson_significant", "quasi_monthly_significant", "quasi_significant"]
+    frame = pd.DataFrame(rows, columns=columns + flags)
     frame.attrs["false_alarm_rate"] = {
-        "poisson": float(frame["poisson_significant"].mean()) if len(frame) else math.nan,
-        "quasi_poisson": float(frame["quasi_significant"].mean()) if len(frame) else math.nan,
+        key: float(frame[flag].mean()) if len(frame) else math.nan
+        for key, flag in zip(
+            ("poisson", "quasi_poisson_monthly", "quasi_poisson"), flags, strict=True
+        )
     }
     return frame

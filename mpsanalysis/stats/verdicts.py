@@ -4,9 +4,9 @@ Each rule works unattended across every report of the matrix (objectives, London
 the boroughs, every quarter) and states what it did, so that a report can say it:
 
 * :func:`assess_fytd_change`: the year to date against the same period last year, with
-  the quasi-Poisson test whose dispersion comes from the measure's own monthly series
-  (the 24 months before the financial year). Without those months it does not fall back
-  to the exact Poisson test: it says why it did not test.
+  the quasi-Poisson test whose dispersion comes from the measure's own earlier
+  year-on-year changes over the same months (at least 3 earlier years). Without them it
+  does not fall back to the exact Poisson test: it says why it did not test.
 * :func:`report_xmr`: the XmR chart of a report, with limits fixed on the 24 months
   before the financial year, or on what is there since a rebase point, dated and stated.
 
@@ -22,29 +22,24 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.periods import check_monthly_series, financial_year, parse_month
+from mpsanalysis.periods import check_monthly_series, financial_year, months_elapsed, parse_month
 from mpsanalysis.stats.significance import (
+    MIN_DISPERSION_YEARS,
     compare_counts_overdispersed,
-    estimate_dispersion,
     format_p_value,
+    year_on_year_dispersion,
+    year_on_year_pairs,
 )
 from mpsanalysis.stats.spc import compute_xmr, detect_sustained_signal, report_baseline
 
 __all__ = [
-    "DISPERSION_MONTHS",
-    "DISPERSION_MIN_MONTHS",
+    "MIN_DISPERSION_YEARS",
     "SPC_MIN_BASELINE",
-    "dispersion_window",
     "assess_fytd_change",
     "report_xmr",
     "month_range_label",
 ]
 
-#: Months of history (before the report's financial year) that the dispersion needs.
-DISPERSION_MONTHS = 24
-#: Fewest of those months that must have data (a month missing from the published
-#: series, such as Dec 2023 in the new classification, is left out of the fit).
-DISPERSION_MIN_MONTHS = 20
 #: A run of special causes one way longer than this is a sustained shift.
 SUSTAINED_MONTHS = 12
 #: Fewest months with data that may fix SPC limits (Making Data Count: 12 to 20).
@@ -62,21 +57,6 @@ def month_range_label(first: pd.Period, last: pd.Period) -> str:
     return f"{first.strftime('%b %Y')} to {last.strftime('%b %Y')}"
 
 
-def dispersion_window(period_end: str | pd.Period) -> tuple[pd.Period, pd.Period]:
-    """The months whose variation the FYTD test uses: the 24 before the financial year.
-
-    The same months as the SPC baseline (:func:`mpsanalysis.stats.spc.report_baseline`),
-    and the months the false-alarm back-test uses, so that its observed rate is the
-    rate of the test the reports run. They never include the year being judged.
-
-    Examples
-    --------
-    >>> dispersion_window("2010-10")
-    (Period('2008-04', 'M'), Period('2010-03', 'M'))
-    """
-    return report_baseline(period_end, DISPERSION_MONTHS)
-
-
 def assess_fytd_change(
     monthly: pd.Series,
     period_end: str | pd.Period,
@@ -89,7 +69,8 @@ def assess_fytd_change(
     Parameters
     ----------
     monthly : pandas.Series
-        The measure's monthly counts, indexed by monthly :class:`pandas.Period`.
+        The measure's monthly counts (one classification), indexed by monthly
+        :class:`pandas.Period`.
     period_end : str or pandas.Period
         Last month of the reporting period.
     current, previous : float
@@ -103,36 +84,50 @@ def assess_fytd_change(
     dict
         ``tested`` (bool). When tested, every key of
         :func:`~mpsanalysis.stats.significance.compare_counts_overdispersed` plus
-        ``window`` (the months the dispersion came from). When not, ``reason`` and
-        ``verdict`` (a sentence saying why), ``significant`` None and ``p_value`` NaN.
+        ``years`` (the earlier financial years whose change the dispersion came from).
+        When not, ``reason`` and ``verdict`` (a sentence saying why), ``significant``
+        None and ``p_value`` NaN.
 
     Notes
     -----
-    The dispersion :math:`\\hat\\phi` is estimated (:func:`estimate_dispersion`) from
-    the 24 months before the report's financial year, of which at least 20 must have
-    data (missing months are left out, never counted as zero). The test is never
-    silently the exact Poisson test: without those months it is not run.
+    The dispersion :math:`\\hat\\phi` is that of the measure's own earlier
+    year-on-year changes over the same months (April to the period's month):
+    for every earlier financial year :math:`k` of the series whose months and those of
+    :math:`k-1` all have data, :math:`z_k = (c_k - p_k)/\\sqrt{c_k + p_k}`, and
+    :math:`\\hat\\phi = \\max(1, \\overline{z_k^2})`
+    (:func:`~mpsanalysis.stats.significance.year_on_year_dispersion`). It needs at least
+    :data:`MIN_DISPERSION_YEARS` such changes; the test refers its statistic to Student's
+    t on that many degrees of freedom. It is never silently the exact Poisson test:
+    without enough earlier years it is not run.
 
     Examples
     --------
-    >>> idx = pd.period_range("2008-04", periods=31, freq="M")
-    >>> flat = pd.Series([100.0] * 31, index=idx)
-    >>> result = assess_fytd_change(flat, "2010-10", 700, 650)
-    >>> result["significant"], result["verdict"]
-    (False, 'The rise from 650 to 700 is within normal variation (p = 0.17; the series varies no more than a Poisson count)')
-    >>> assess_fytd_change(flat[6:], "2010-10", 700, 700)["verdict"]
-    'Not tested for significance: the test needs at least 20 of the 24 months before this financial year (Apr 2008 to Mar 2010) to measure normal variation, and only 18 have data'
+    Four earlier April-to-June changes, 170 and 230 in turn (z = +3, -3, +3, -3, so
+    phi = 9 on 4 degrees of freedom):
+
+    >>> idx = pd.period_range("2011-04", periods=63, freq="M")
+    >>> totals = {2011: 170, 2012: 230, 2013: 170, 2014: 230, 2015: 170, 2016: 200}
+    >>> values = [totals[2011 + i // 12] / 3 if i % 12 < 3 else 50.0 for i in range(63)]
+    >>> result = assess_fytd_change(pd.Series(values, index=idx), "2016-06", 700, 600)
+    >>> result["dispersion"], result["df"], result["significant"]
+    (9.0, 4, False)
+    >>> result["verdict"]
+    'The rise from 600 to 700 is within normal variation (p = 0.41; allowing for year-to-year variation 9 times that of a Poisson count, from the changes of 4 earlier years)'
+    >>> assess_fytd_change(pd.Series(values, index=idx), "2014-06", 700, 700)["verdict"]
+    'Not tested for significance: the test needs the changes of at least 3 earlier years over the same months (April to June) to measure year-to-year variation, and only 2 are available'
     """
     series = check_monthly_series(monthly, "monthly")
-    first, last = dispersion_window(period_end)
-    window = series.reindex(pd.period_range(first, last, freq="M"))
-    present = int(window.notna().sum())
-    if present < DISPERSION_MIN_MONTHS or float(window.sum()) == 0:
-        why = f"only {present} have data" if present < DISPERSION_MIN_MONTHS else "all are zero"
+    end = parse_month(period_end)
+    months = months_elapsed(end)
+    year = financial_year(end)
+    pairs = year_on_year_pairs(series, year, months)
+    if len(pairs) < MIN_DISPERSION_YEARS:
+        last = pd.Period(year=year, month=4, freq="M") + months - 1
+        span = "April" if months == 1 else f"April to {last.strftime('%B')}"
         reason = (
-            f"the test needs at least {DISPERSION_MIN_MONTHS} of the {DISPERSION_MONTHS} "
-            f"months before this financial year ({month_range_label(first, last)}) to "
-            f"measure normal variation, and {why}"
+            f"the test needs the changes of at least {MIN_DISPERSION_YEARS} earlier years "
+            f"over the same months ({span}) to measure year-to-year variation, and only "
+            f"{len(pairs)} {'is' if len(pairs) == 1 else 'are'} available"
         )
         return {
             "tested": False,
@@ -141,11 +136,20 @@ def assess_fytd_change(
             "reason": reason,
             "verdict": f"Not tested for significance: {reason}",
         }
-    phi = estimate_dispersion(window)["phi"]
+    between = year_on_year_dispersion(pairs)
     result = compare_counts_overdispersed(
-        int(round(current)), int(round(previous)), phi, exposure_ratio=exposure_ratio
+        int(round(current)),
+        int(round(previous)),
+        between["phi"],
+        exposure_ratio=exposure_ratio,
+        df=between["df"],
     )
-    return {"tested": True, **result, "window": (first, last), "verdict": _verdict(result)}
+    return {
+        "tested": True,
+        **result,
+        "years": [k for k, _, _ in pairs],
+        "verdict": _verdict(result),
+    }
 
 
 def _verdict(result: dict) -> str:
@@ -161,11 +165,12 @@ def _verdict(result: dict) -> str:
     finding = (
         "is statistically significant" if result["significant"] else "is within normal variation"
     )
-    phi = result["dispersion"]
+    phi, years = result["dispersion"], result["df"]
     allowing = (
-        f"allowing for month-to-month variation {phi:.3g} times that of a Poisson count"
+        f"allowing for year-to-year variation {phi:.3g} times that of a Poisson count, "
+        f"from the changes of {years} earlier years"
         if phi > 1
-        else "the series varies no more than a Poisson count"
+        else f"the changes of {years} earlier years vary no more than a Poisson count"
     )
     return f"{change} {finding} ({format_p_value(result['p_value'])}; {allowing})"
 
