@@ -35,12 +35,23 @@ _TEMPLATES = Path(__file__).with_name("templates")
 class ReportJob(Protocol):
     """What the export needs to know of a job (see :class:`mpsanalysis.run.jobs.Job`)."""
 
-    objective_id: str
-    notebook: str
-    geography: str
-    period_end: str
-    extracts: str
-    provisional: bool
+    @property
+    def objective_id(self) -> str: ...
+
+    @property
+    def notebook(self) -> str: ...
+
+    @property
+    def geography(self) -> str: ...
+
+    @property
+    def period_end(self) -> str: ...
+
+    @property
+    def extracts(self) -> str: ...
+
+    @property
+    def provisional(self) -> bool: ...
 
     @property
     def stem(self) -> str: ...

@@ -178,7 +178,7 @@ def _skip_slow_optional_imports() -> None:
     """Make the imports in :data:`SKIPPED_OPTIONAL_IMPORTS` fail fast (ImportError) in
     this process, unless they are already loaded."""
     for name in SKIPPED_OPTIONAL_IMPORTS:
-        sys.modules.setdefault(name, None)
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None blocks an import
 
 
 def engine_name() -> str:
@@ -326,7 +326,7 @@ def _kernel_reset() -> None:
         os.environ.update(_BASELINE["environ"])
     sys.path[:] = _BASELINE["path"]
     warnings.resetwarnings()  # also forgets which warnings were already shown
-    warnings.filters[:] = _BASELINE["warnings"]
+    warnings.filters[:] = _BASELINE["warnings"]  # type: ignore[index]
     if "pandas" in sys.modules and _BASELINE["pandas"]:
         import pandas as pd
 
@@ -467,8 +467,8 @@ class WarmKernel:
         self.startup_timeout = startup_timeout
         self.environment = _environment_key()
         self.runs = 0
-        self.km = None
-        self.kc = None
+        self.km: Any = None  # the kernel manager, once started
+        self.kc: Any = None  # its blocking client
         self._pending: str | None = None  # msg_id of a helper call not yet answered
         self._current_cwd = self.cwd
         self.seconds_to_ready: float | None = None
@@ -711,6 +711,7 @@ class ReportEngine:
                 self.discard_kernel()
         if self.kernel is None:
             self.start(cwd)
+        assert self.kernel is not None  # start() sets it
         return self.kernel
 
     def discard_kernel(self) -> None:

@@ -29,6 +29,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -245,7 +246,7 @@ def _run_local(plan: RunPlan, staging: Path, checksums, commit, workers: int) ->
                 max_workers=workers,
                 mp_context=context,
                 initializer=initializer,
-                initargs=(cwd,) if initializer else (),
+                initargs=(cwd,) if initializer else (),  # type: ignore[arg-type]
             ) as pool:
                 futures = [
                     pool.submit(execute_job, job, str(staging), checksums, commit)
@@ -517,7 +518,7 @@ def execute_plan(
         )
         index = write_index(plan, listed, previous_quarter_manifest(plan))
         lock_hash = lock_sha256()
-        manifest = {
+        manifest: dict[str, Any] = {
             "parameters": plan.parameters,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "seconds": round(time.time() - started, 1),
