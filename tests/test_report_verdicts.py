@@ -141,3 +141,22 @@ def test_a_sustained_shift_is_rebased_and_said(real_store):
     assert "rebased automatically at Oct 2018" in r.html("spc")
     record = next(m for m in r.summary()["measures"] if m["measure"] == row.result.measure.title)
     assert record["spc_sustained"] is False
+
+
+def test_a_second_sustained_shift_is_rebased_too(real_store):
+    # 2015-03 London personal robbery: one automatic rebase fixes limits on 12 months
+    # that straddle a later fall, and every month from Feb 2014 to Mar 2015 (14) is then
+    # below them. Making Data Count recalculates after each sustained shift, so the chart
+    # is rebased a second time (the audit flagged this chart when only one was allowed).
+    from mpsanalysis.stats import spc, verdicts
+
+    r = report.ObjectiveReport("robbery", "2015-03")
+    row = r._row("personal-robbery")
+    rebase = row.result.measure.rebase_points(row.result.classification)
+    once, _ = verdicts.report_xmr(row.result.monthly, "2015-03", rebase, automatic_rebases=1)
+    flagged = spc.detect_sustained_signal(once, months=verdicts.SUSTAINED_MONTHS)
+    assert flagged["sustained"] and flagged["since"] == pd.Period("2014-02", "M")
+    assert row.spc_baseline["auto_rebase"] == pd.Period("2014-02", "M")
+    assert "then rebased automatically at Feb 2014" in row.spc_baseline["description"]
+    record = next(m for m in r.summary()["measures"] if m["measure"] == row.result.measure.title)
+    assert record["spc_sustained"] is False

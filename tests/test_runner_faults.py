@@ -454,12 +454,16 @@ def test_second_run_while_one_is_writing_is_refused(tiny, capsys):
 # ------------------------------------------------- a quarter that is not complete yet
 @pytest.fixture
 def store_to_november_2023(shared_data, tmp_path, monkeypatch) -> Path:
-    """The real files without the newest one: the data ends 2023-11, in 2023/24-Q3."""
+    """The real files without the newest one: the data ends 2023-11, in 2023/24-Q3.
+
+    The files keep their windows but not the publisher's names: the build refuses a set
+    of the registered releases with one missing (issue 17), so this stands for a mirror
+    taken before the 2024 release, whose files the contract does not list."""
     mirror = tmp_path / "mirror" / build.BOROUGH_CRIME_FOLDER
     mirror.mkdir(parents=True)
     for source in sorted((shared_data / build.BOROUGH_CRIME_FOLDER).glob("*.csv")):
         if "202401-202512" not in source.name:
-            (mirror / source.name).symlink_to(source)
+            (mirror / f"snapshot-2023_{source.name}").symlink_to(source)
     data = tmp_path / "data"
     fetch.fetch_from_mirror(tmp_path / "mirror", data / "raw")
     build.build_store(data / "raw", data / "processed", include_sources=False)

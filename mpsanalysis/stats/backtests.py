@@ -195,7 +195,7 @@ def spc_baseline_table(crime: pd.DataFrame, categories: pd.DataFrame) -> str:
                     except ParameterError:
                         old = None
                 plain, _ = report_xmr(
-                    series, end, m.rebase_points(classification), _automatic=False
+                    series, end, m.rebase_points(classification), automatic_rebases=0
                 )
                 new, _ = report_xmr(series, end, m.rebase_points(classification))
                 for rule, xmr in (("old", old), ("report", plain), ("new", new)):

@@ -183,12 +183,16 @@ def _latest_segment_start(index: pd.PeriodIndex, rebase_at: Sequence[str]) -> pd
     return start
 
 
+#: How many times in a row one chart may be rebased automatically after a sustained shift.
+MAX_AUTOMATIC_REBASES = 3
+
+
 def report_xmr(
     monthly: pd.Series,
     period_end: str | pd.Period,
     rebase_at: Sequence[str] = (),
     *,
-    _automatic: bool = True,
+    automatic_rebases: int = MAX_AUTOMATIC_REBASES,
 ) -> tuple[pd.DataFrame | None, dict]:
     """A report's XmR chart, with limits fixed by the unattended baseline rule.
 
@@ -226,10 +230,12 @@ def report_xmr(
     Then, if every month for more than 12 up to the latest has been a special cause in
     one direction (:func:`~mpsanalysis.stats.spc.detect_sustained_signal`), the process
     has shifted: the chart is **rebased automatically** at the first month of that run
-    and rules 2 to 4 fix the new limits. This happens at most once per chart; the month
-    and the reason are in ``auto_rebase`` and ``description``. A chart still flagged after
-    that is left for an analyst (the audit lists it; a rebase point can be added to the
-    catalogue).
+    and rules 2 to 4 fix the new limits. A limit fixed on months that straddle a shift
+    can itself show a second sustained run, so this is repeated, each time at a later
+    month, up to ``automatic_rebases`` times (:data:`MAX_AUTOMATIC_REBASES`); the months
+    and the reason are in ``auto_rebase`` (the last) and ``description``. A chart still
+    flagged after that is left for an analyst (the audit lists it; a rebase point can be
+    added to the catalogue).
 
     Examples
     --------
@@ -308,18 +314,26 @@ def report_xmr(
         "auto_rebase": None,
     }
     sustained = detect_sustained_signal(xmr, months=SUSTAINED_MONTHS)
-    if not _automatic or not sustained["sustained"] or sustained["since"] <= start:
+    if automatic_rebases < 1 or not sustained["sustained"] or sustained["since"] <= start:
         return xmr, info
     # Making Data Count: after a sustained shift, the limits are recalculated from it.
     since = sustained["since"]
-    moved, moved_info = report_xmr(monthly, end, [*rebase_at, str(since)], _automatic=False)
-    if moved is None:
-        return xmr, info
-    moved_info["auto_rebase"] = since
-    moved_info["description"] += (
+    note = (
         f"; rebased automatically at {since.strftime('%b %Y')}, after every month from "
         f"then to {present.index[-1].strftime('%b %Y')} ({sustained['run']} months) had "
         f"been a special cause ({sustained['signal']}) against the limits of "
         f"{month_range_label(*baseline)}"
     )
+    moved, moved_info = report_xmr(
+        monthly, end, [*rebase_at, str(since)], automatic_rebases=automatic_rebases - 1
+    )
+    if moved is None:
+        return xmr, info
+    if moved_info.get("auto_rebase") is None:  # the last rebase is this one
+        moved_info["auto_rebase"] = since
+        moved_info["description"] += note
+    else:  # a later automatic rebase followed: say both, in order
+        moved_info["description"] = moved_info["description"].replace(
+            "; rebased automatically", note + "; then rebased automatically", 1
+        )
     return moved, moved_info
