@@ -499,3 +499,15 @@ def test_a_source_not_supplied_says_so_not_run_build(real_store, monkeypatch, tm
     assert "run `mpsanalysis build`" not in html
     # a source the log does not call "not supplied" still gets the build advice
     assert "not in the processed store" in sections.stop_search_html(r)
+
+
+def test_the_ward_window_never_spans_two_sets_of_ward_boundaries(real_store):
+    """The full audit found every 2021/22-Q3 robbery and serious-violence report failing:
+    the ward files switch to the May 2022 wards from Dec 2021, so the 12 months to
+    Dec 2021 held the same ward name under two codes. The section now takes the latest 12
+    months on one set of boundaries, and says why."""
+    r = report.ObjectiveReport("robbery", "2021-12", "Westminster")
+    table = r.table("wards")
+    assert table.attrs["window"].label == "Dec 2020 to Nov 2021"
+    assert table["ward"].is_unique and len(table) == 20  # Westminster's 2014 wards
+    assert "The ward boundaries changed within the 12 months to Dec 2021" in r.html("wards")

@@ -157,10 +157,15 @@ def _choose(part: str, parts: dict[str, pd.DataFrame], section: str) -> pd.DataF
 
 
 # --------------------------------------------------------------------------- wards
-def _ward_window(period_end: pd.Period, months: list[pd.Period]) -> periods.Window | None:
+def _ward_window(
+    period_end: pd.Period, months: list[pd.Period], boundaries: dict | None = None
+) -> periods.Window | None:
     """The 12 months to the period end if the ward data has them all, else the latest 12
     consecutive months before it; None when the ward data has no 12 consecutive months
-    ending by the period end. Months after the period end are never used.
+    ending by the period end. Months after the period end are never used. With
+    ``boundaries`` (month -> ward boundary vintage), the 12 months must all be on one set
+    of ward boundaries: the same ward name under 2014 and 2022 codes is two areas, and
+    a year that spans both would count some wards twice.
 
     Examples
     --------
@@ -171,6 +176,10 @@ def _ward_window(period_end: pd.Period, months: list[pd.Period]) -> periods.Wind
     'Mar 2018 to Feb 2019'
     >>> _ward_window(pd.Period("2017-12", "M"), months) is None  # never months after the end
     True
+    >>> later = list(pd.period_range("2020-09", "2022-08", freq="M"))
+    >>> boundaries = {m: "2014" if m < pd.Period("2021-12", "M") else "2022" for m in later}
+    >>> _ward_window(pd.Period("2021-12", "M"), later, boundaries).label  # one set of wards
+    'Dec 2020 to Nov 2021'
     """
     present = set(months)
     if not present:
@@ -178,7 +187,9 @@ def _ward_window(period_end: pd.Period, months: list[pd.Period]) -> periods.Wind
     end = min(period_end, max(present))
     while end - 11 >= min(present):
         window = periods.rolling_12_months(end)
-        if all(m in present for m in window.months):
+        if all(m in present for m in window.months) and (
+            boundaries is None or len({boundaries.get(m) for m in window.months}) == 1
+        ):
             return window
         end -= 1
     return None
@@ -200,17 +211,23 @@ def ward_concentration_table(
         12 months, a :class:`mpsanalysis.periods.Window`) and ``measure`` (its title).
         Counts are not disclosure-controlled here; the HTML table is.
     """
+    from mpsanalysis.ingest.sources.wards import detect_ward_vintage
     from mpsanalysis.stats.concentration import top_units
 
     measure = report.objective.measure(measure_id)
     filters = measure.categories.get("new", ())
-    months = _read("ward_crime", columns=["month"])
+    months = _read("ward_crime", columns=["month", "ward_code"])
     if months is None:
         return _unavailable(_not_built("ward-level crime data", "ward_crime"))
     if not filters:
         return _unavailable(f"Ward-level data does not cover {measure.title.lower()}.")
-    available = sorted(months["month"].unique())
-    window = _ward_window(report.period_end, available)
+    codes = months.drop_duplicates()
+    boundaries = {
+        month: detect_ward_vintage(group.astype(str))
+        for month, group in codes.groupby("month", observed=True)["ward_code"]
+    }
+    available = sorted(boundaries)
+    window = _ward_window(report.period_end, available, boundaries)
     if window is None:
         return _unavailable(
             f"Ward-level crime data starts in {_month(available[0])}, so it has no 12 "
@@ -244,7 +261,12 @@ def ward_concentration_table(
     top = top_units(pd.Series(table["count"].to_numpy(), index=table["ward"]), share=top_share)
     table["most_challenged"] = table["ward"].isin(top.index)
     return _with_attrs(
-        table, window=window, measure=measure.title, latest=window.end == report.period_end
+        table,
+        window=window,
+        measure=measure.title,
+        latest=window.end == report.period_end,
+        boundary_change=window.end != report.period_end
+        and all(m in boundaries for m in periods.rolling_12_months(report.period_end).months),
     )
 
 
@@ -313,6 +335,14 @@ def ward_concentration_html(report: ReportLike, measure_id: str, top_share: floa
         if table.attrs["latest"]
         else [
             _p(
+                f"The ward boundaries changed within the 12 months to "
+                f"{_month(report.period_end)} (the ward files use the May 2022 wards from "
+                f"{_month(window.end + 1)}), and a year over two sets of wards would count "
+                f"some areas twice: this section shows {window.label}, the latest 12 months "
+                "on one set of ward boundaries."
+            )
+            if table.attrs["boundary_change"]
+            else _p(
                 f"The ward data has no figures for the 12 months to {_month(report.period_end)}: "
                 f"this section shows {window.label}, the latest 12 months before it."
             )
