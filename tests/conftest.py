@@ -63,3 +63,34 @@ def real_store(tmp_path_factory, shared_data):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+#: Debian's Chromium, which .ci/run installs, and the flags every browser test starts it
+#: with (Playwright adds --headless; the machine's closed network refuses the rest).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """Headless Chromium driven by Playwright (skipped, with the reason, where it is not
+    installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Chromium is not installed at /usr/bin/chromium "
+            "(CI installs the Debian 'chromium' package; see .ci/run)"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -38,15 +38,6 @@ KERNEL_DISPLAY = "Python (mpsanalysis)"
 NOTEBOOKS = paths.project_root() / "notebooks"
 NOTEBOOK = "08_robbery.ipynb"
 ARTIFACTS = paths.project_root() / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [  # as in tests/test_browser.py (Playwright adds --headless)
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SERVER_START_S = 90  # a cold JupyterLab on a busy 2-core machine takes 5 to 20 s
 KERNEL_START_S = 60
 RUN_ALL_S = 120  # the robbery notebook runs in a few seconds in a warm kernel
@@ -221,19 +212,8 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Chromium is not installed at /usr/bin/chromium "
-            "(CI installs the Debian 'chromium' package; see .ci/run)"
-        )
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="the playwright package is not installed"
-    )
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
+def chromium(chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture
