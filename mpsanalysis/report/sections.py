@@ -643,18 +643,26 @@ def young_victims_html(report: ReportLike) -> str:
 ETHNICITY_LABELS = {"self_defined": "self-defined", "officer_defined": "officer-defined"}
 
 
+def _up_to_period(table: pd.DataFrame, report: ReportLike, what: str) -> pd.DataFrame | str:
+    """A data.police.uk table cut to the months up to the report's period end, or the
+    sentence saying the records start after the period."""
+    if table["month"].min() > report.period_end:
+        return (
+            f"The data.police.uk {what} start in {_month(table['month'].min())}, after "
+            "this report's period."
+        )
+    return table[table["month"].le(report.period_end)]
+
+
 def _stop_search_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     from mpsanalysis.stats.stop_search import compare_ethnicity, summarise_searches
 
     searches = _read("stop_search")
     if searches is None:
         return _not_built("stop and search data", "stop_search")
-    if searches["month"].min() > report.period_end:
-        return (
-            f"The data.police.uk stop and search records start in "
-            f"{_month(searches['month'].min())}, after this report's period."
-        )
-    searches = searches[searches["month"].le(report.period_end)]
+    searches = _up_to_period(searches, report, "stop and search records")
+    if isinstance(searches, str):
+        return searches
     if report.geography != boroughs.LONDON:
         searches = searches[searches["borough_name"].eq(report.geography)]
     objects = summarise_searches(searches, by=["object_of_search"]).sort_values(
@@ -787,12 +795,9 @@ def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     crimes = _read("policeuk_crimes")
     if crimes is None:
         return _not_built("data.police.uk street-level data", "policeuk_street")
-    if crimes["month"].min() > report.period_end:
-        return (
-            f"The data.police.uk street-level crime and outcome records start in "
-            f"{_month(crimes['month'].min())}, after this report's period."
-        )
-    crimes = crimes[crimes["month"].le(report.period_end)]
+    crimes = _up_to_period(crimes, report, "street-level crime and outcome records")
+    if isinstance(crimes, str):
+        return crimes
     by_borough = compute_positive_outcome_rate(crimes, by=["borough_name"])
     by_borough = by_borough[by_borough["borough_name"].notna()].sort_values("borough_name")
     if report.geography != boroughs.LONDON:

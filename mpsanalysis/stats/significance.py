@@ -132,6 +132,21 @@ def _verdict(change: str, significant: bool, p_value: float) -> str:
     return f"{change} {finding} ({format_p_value(p_value)})"
 
 
+def _nothing_to_compare() -> dict:
+    """The result of a count comparison when both periods have no crimes."""
+    return {
+        "current": 0,
+        "previous": 0,
+        "rate_ratio": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "p_value": 1.0,
+        "significant": False,
+        "direction": "no change",
+        "verdict": "There were no crimes in either period, so there is nothing to compare",
+    }
+
+
 def compare_poisson_counts(current: int, previous: int, exposure_ratio: float = 1.0) -> dict:
     """Exact test of whether a crime count has changed from one period to another.
 
@@ -189,17 +204,7 @@ def compare_poisson_counts(current: int, previous: int, exposure_ratio: float = 
         raise ParameterError(f"exposure_ratio must be a positive number, not {exposure_ratio!r}")
     n = x1 + x0
     if n == 0:
-        return {
-            "current": 0,
-            "previous": 0,
-            "rate_ratio": math.nan,
-            "ci_low": math.nan,
-            "ci_high": math.nan,
-            "p_value": 1.0,
-            "significant": False,
-            "direction": "no change",
-            "verdict": "There were no crimes in either period, so there is nothing to compare",
-        }
+        return _nothing_to_compare()
     pi0 = r / (1.0 + r)
     test = stats.binomtest(x1, n, pi0, alternative="two-sided")
     p_value = float(min(1.0, test.pvalue))
@@ -782,21 +787,7 @@ def compare_counts_overdispersed(
     )
     n = x1 + x0
     if n == 0:
-        return {
-            "current": 0,
-            "previous": 0,
-            "rate_ratio": math.nan,
-            "ci_low": math.nan,
-            "ci_high": math.nan,
-            "p_value": 1.0,
-            "significant": False,
-            "direction": "no change",
-            "dispersion": phi,
-            "df": df,
-            "z": 0.0,
-            "method": method,
-            "verdict": "There were no crimes in either period, so there is nothing to compare",
-        }
+        return {**_nothing_to_compare(), "dispersion": phi, "df": df, "z": 0.0, "method": method}
     pi0 = r / (1.0 + r)
     z = (x1 - n * pi0) / math.sqrt(phi * n * pi0 * (1 - pi0))
     p_value = float(min(1.0, 2 * reference.sf(abs(z))))
