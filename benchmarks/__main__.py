@@ -18,7 +18,7 @@ from benchmarks.common import (
     wait_for_free_cores,
 )
 
-BENCHMARKS = ("imports", "report", "charts", "fanout", "largedata", "incremental")
+BENCHMARKS = ("imports", "report", "charts", "fanout", "largedata", "incremental", "speed")
 
 
 def _run(name: str) -> Section:
@@ -46,6 +46,10 @@ def _run(name: str) -> Section:
         from benchmarks.bench_incremental import bench_incremental
 
         return bench_incremental()
+    if name == "speed":
+        from benchmarks.bench_speed import bench_speed
+
+        return bench_speed()
     if name == "full-run":
         from benchmarks.bench_fanout import bench_full_run
 

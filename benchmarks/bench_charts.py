@@ -1,8 +1,12 @@
-"""Target: a report costs at most a third of what it cost before, charts first.
+"""The chart path alone: a report's CPU with every chart a PNG (as before) and with the
+default encoding (line and bar charts as SVG drawn once, maps as PNG). Information, no
+target: the 1/3 target is measured on whole runs by ``benchmarks/bench_speed.py``.
 
 The old path and the new one run side by side in one benchmark run, on the same
 warm engine code, the same reports and the same worker: every objective for London at
-one period, in interleaved rounds (old, new, new, old ...). The old path is the chart
+one period, in interleaved rounds (old, new, new, old ...). Before each report the
+kernel drops the tables and charts it kept from the last one, so each report is timed
+as if it were the first of its kind. The old path is the chart
 encoding used before (``MPSANALYSIS_CHART_FORMAT=png``: every chart a palette PNG);
 the new one is the default (``svg``: line and bar charts as SVG, maps as PNG).
 
@@ -25,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import Section, at_most, check, info, median
+from benchmarks.common import Section, check, info, median
 
 PERIOD = "2016-12"
 GEOGRAPHY = "London"
@@ -50,7 +54,9 @@ def _kernel_cpu(eng) -> float:
 
 def _one(eng, job, staging: Path, checksums, commit) -> tuple[float, float, str]:
     """(CPU seconds, wall seconds, HTML) of one report, its kernel's reset included."""
-    eng._kernel_for(str(Path(job.notebook).parent)).settle()
+    kernel = eng._kernel_for(str(Path(job.notebook).parent))
+    kernel.call("_kernel_forget_kept")  # no table or chart kept from the last round
+    kernel.settle()
     kernel_before, worker_before = _kernel_cpu(eng), time.process_time()
     started = time.perf_counter()
     result = eng.run_job(job, str(staging), checksums, commit)
@@ -120,11 +126,13 @@ def bench_charts(rounds: int = ROUNDS) -> Section:
     section.figures += [
         info(f"charts: old path (PNG charts), CPU {label}", old, "s"),
         info(f"charts: new path (SVG charts), CPU {label}", new, "s"),
-        at_most(
+        info(
             "charts: new path's CPU per report over the old path's",
             new / old,
-            1 / 3,
-            detail=f"wall per report: old {old_wall:.2f} s, new {new_wall:.2f} s "
+            "x",
+            "the chart path alone, nothing kept between reports (the 1/3 target is the "
+            "speed benchmark's, on whole runs); "
+            f"wall per report: old {old_wall:.2f} s, new {new_wall:.2f} s "
             f"({new_wall / old_wall:.2f}x; the machine is shared, so CPU is the measure)",
         ),
         info(

@@ -80,12 +80,16 @@ def run_cli(
     quarter: str = QUARTER,
     check: bool = True,
     environment: dict[str, str] | None = None,
+    program: tuple[str, ...] = (),
+    cwd: Path | None = None,
 ) -> dict:
     """One ``mpsanalysis run``: wall seconds, peak MB of its process tree, the CPU it
     used and the CPU other processes used meanwhile (in cores), and the ``FAILED``
     lines it printed (``check``: raise if any report failed). ``environment``: extra
-    variables for the command."""
-    command = [str(BIN / "mpsanalysis"), "run", "--quarter", quarter, "--workers", str(workers)]
+    variables for the command; ``program`` the command that starts mpsanalysis
+    (default this environment's ``mpsanalysis``), run in ``cwd``."""
+    program = program or (str(BIN / "mpsanalysis"),)
+    command = [*program, "run", "--quarter", quarter, "--workers", str(workers)]
     for objective in objectives or _objectives():
         command += ["--objective", objective]
     for geography in geographies:
@@ -94,7 +98,7 @@ def run_cli(
     busy = _busy_cpu()
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd
     )
     with TreeMemory(process.pid) as memory:
         err = process.stderr.read()

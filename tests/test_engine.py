@@ -120,6 +120,53 @@ def test_reset_leaves_nothing_from_the_previous_notebook(tmp_path, fresh_engine)
     assert state["cached_in_package"] == 0 and state["out_history"] == 0
 
 
+SHARED_TABLE_CHANGER = """\
+from pathlib import Path
+from mpsanalysis.ingest import store
+frame = store.read_table("numbers", directory=Path("{folder}"))
+frame.loc[0, "n"] = 99
+frame["extra"] = 1
+frame.drop(index=2, inplace=True)
+"""
+
+SHARED_TABLE_PROBE = """\
+import json
+from pathlib import Path
+from mpsanalysis.ingest import store
+kept = store.shared_tables()
+frame = store.read_table("numbers", directory=Path("{folder}"))
+print(json.dumps({{"kept": kept, "columns": list(frame.columns), "n": frame["n"].tolist()}}))
+"""
+
+
+def test_a_table_changed_by_one_report_is_read_unchanged_by_the_next(tmp_path, fresh_engine):
+    """The kernel keeps the frames the store read (one read of each table per worker),
+    yet a report that changes its copy in place cannot pass the change on, and a table
+    rebuilt between two reports is read afresh."""
+    import pandas as pd
+
+    from mpsanalysis.ingest import store
+
+    folder = tmp_path / "store"
+    store.write_table(pd.DataFrame({"n": [1, 2, 3]}), "numbers", folder)
+    changer = _write(
+        tmp_path / "changer.ipynb", _notebook(SHARED_TABLE_CHANGER.format(folder=folder))
+    )
+    probe = _write(tmp_path / "probe.ipynb", _notebook(SHARED_TABLE_PROBE.format(folder=folder)))
+    out = str(tmp_path / "out.ipynb")
+
+    def probed() -> dict:
+        nb = fresh_engine.execute_notebook(probe, out, {})
+        return json.loads(nb.cells[-1].outputs[0]["text"])
+
+    fresh_engine.execute_notebook(changer, out, {})
+    after = probed()
+    assert after == {"kept": ["numbers.parquet"], "columns": ["n"], "n": [1, 2, 3]}
+    store.write_table(pd.DataFrame({"n": [4, 5]}), "numbers", folder)
+    assert probed()["n"] == [4, 5]
+    assert fresh_engine.kernels_started == 1
+
+
 CYCLE_MAKER = """\
 import builtins, weakref
 class Node:

@@ -185,9 +185,74 @@ def test_figure_html_embeds_a_line_chart_as_svg_at_screen_size(monkeypatch):
 
 def test_figure_html_svg_is_the_same_bytes_every_time(monkeypatch):
     monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    h.forget_drawn_charts()
     first = h.figure_html(_figure(), "a", "b")
+    h.forget_drawn_charts()  # drawn again, not taken from the charts already drawn
     second = h.figure_html(_figure(), "a", "b")
     assert first == second
+
+
+def _counting_draws(monkeypatch) -> list:
+    """Record every real drawing :func:`figure_html` makes."""
+    calls: list = []
+    real = h._draw
+
+    def draw(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(h, "_draw", draw)
+    h.forget_drawn_charts()
+    return calls
+
+
+@pytest.mark.parametrize("chart_format", ["svg", "png"])
+def test_the_same_chart_is_drawn_once_and_its_html_reused_byte_for_byte(monkeypatch, chart_format):
+    monkeypatch.setenv("MPSANALYSIS_CHART_FORMAT", chart_format)
+    draws = _counting_draws(monkeypatch)
+    first = h.figure_html(_figure(), "Counts fell.", "Test chart.")
+    second = h.figure_html(_figure(), "Counts fell.", "Test chart.")  # a new, equal figure
+    assert draws == ["Counts fell."]
+    assert second == first
+    h.forget_drawn_charts()
+    assert h.figure_html(_figure(), "Counts fell.", "Test chart.") == first  # a fresh drawing
+    assert len(draws) == 2
+
+
+def test_a_chart_that_differs_in_anything_drawn_is_drawn_again(monkeypatch):
+    import matplotlib
+
+    monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    draws = _counting_draws(monkeypatch)
+    base = h.figure_html(_figure(), "a", "b")
+    changed_data = _figure()
+    changed_data.axes[0].lines[0].set_ydata([5, 4, 2])
+    pages = [
+        h.figure_html(changed_data, "a", "b"),  # one data point
+        h.figure_html(_figure(), "another message", "b"),  # the alt text
+        h.figure_html(_figure(), "a", "another caption"),  # the caption
+    ]
+    with matplotlib.rc_context({"axes.edgecolor": "red"}):  # a setting read when drawing
+        pages.append(h.figure_html(_figure(), "a", "b"))
+    assert len(draws) == 5
+    assert all(page != base for page in pages)
+    assert len(set(pages)) == 4
+
+
+def test_a_figure_that_cannot_be_pickled_is_drawn_every_time(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    draws = _counting_draws(monkeypatch)
+
+    def unpicklable():
+        fig = _figure()
+        fig.axes[0].yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0f}"))
+        return fig
+
+    first = h.figure_html(unpicklable(), "a", "b")
+    second = h.figure_html(unpicklable(), "a", "b")
+    assert len(draws) == 2 and first == second
 
 
 def test_figure_html_keeps_a_figure_with_many_shapes_as_png(monkeypatch):

@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from mpsanalysis import paths
-from mpsanalysis.errors import DataValidationError
+from mpsanalysis.errors import DataValidationError, ParameterError
 
 __all__ = [
     "read_json",
@@ -31,6 +32,10 @@ __all__ = [
     "write_text_atomic",
     "tables_read",
     "forget_tables_read",
+    "derived_table",
+    "forget_shared_tables",
+    "shared_tables",
+    "shared_budget_bytes",
 ]
 
 #: Absolute paths of the store tables this process has read or looked for since the
@@ -63,6 +68,92 @@ def forget_tables_read() -> None:
 
 def _record(path: Path) -> None:
     _TABLES_READ.add(str(Path(path).absolute()))
+
+
+#: Tables already read in this process, shared by the reports a warm kernel runs one after
+#: another: key (path, columns, filters, the file's identity) -> the frame as read.
+#: Every read hands out a new shallow copy, and pandas' copy-on-write (the only mode of
+#: pandas 3) copies a block before anything writes to it, so no report can change what
+#: the next one reads; the file's identity (size, modification time in nanoseconds,
+#: inode and device) is checked on every read, and the store replaces a table by
+#: renaming a new file over it, so a rebuilt table is always read afresh.
+_SHARED: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+#: At most this many frames are kept (least recently used go first): the store has
+#: about 30 tables, and a report reads at most a dozen.
+SHARED_MAX_FRAMES = 32
+#: Environment variable bounding the memory of the kept frames, in MB (default
+#: :data:`SHARED_DEFAULT_MB`; 0 keeps none). The reports of a run go objective by
+#: objective, so the tables one objective reads are kept for its 33 reports; the borough
+#: crime table is about 80 MB in memory, the largest table (stop and search) 110 MB.
+SHARED_MB_VARIABLE = "MPSANALYSIS_TABLE_CACHE_MB"
+SHARED_DEFAULT_MB = 256
+_SHARED_BYTES: dict[tuple, int] = {}
+
+
+def shared_budget_bytes() -> int:
+    """The memory budget of the kept frames in bytes, from ``MPSANALYSIS_TABLE_CACHE_MB``.
+
+    Raises
+    ------
+    mpsanalysis.errors.ParameterError
+        When the variable is not a number of megabytes, or is negative.
+
+    Examples
+    --------
+    >>> shared_budget_bytes() == SHARED_DEFAULT_MB * 10**6 or SHARED_MB_VARIABLE in os.environ
+    True
+    """
+    value = os.environ.get(SHARED_MB_VARIABLE, "").strip()
+    try:
+        megabytes = float(value) if value else SHARED_DEFAULT_MB
+    except ValueError:
+        megabytes = -1.0
+    if not megabytes >= 0:  # also refuses nan
+        raise ParameterError(
+            f"{SHARED_MB_VARIABLE}={value!r} must be a number of megabytes, 0 or more "
+            f"(default {SHARED_DEFAULT_MB}; 0 keeps no table between reports)"
+        )
+    return int(megabytes * 1e6)
+
+
+def _file_identity(path: Path) -> tuple[int, int, int, int]:
+    stat = path.stat()
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_dev)
+
+
+def _shared(key: tuple, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """A new shallow copy of the frame kept under ``key``, loading it on a miss."""
+    frame = _SHARED.get(key)
+    if frame is not None:
+        _SHARED.move_to_end(key)
+        return frame.copy(deep=False)
+    frame = load()
+    budget = shared_budget_bytes()
+    size = int(frame.memory_usage(index=True, deep=True).sum())
+    if size <= budget:
+        _SHARED[key] = frame
+        _SHARED_BYTES[key] = size
+        while len(_SHARED) > SHARED_MAX_FRAMES or sum(_SHARED_BYTES.values()) > budget:
+            oldest, _ = _SHARED.popitem(last=False)
+            _SHARED_BYTES.pop(oldest, None)
+    return frame.copy(deep=False)
+
+
+def shared_tables() -> list[str]:
+    """The store tables (file names) whose frames this process keeps, for diagnostics.
+
+    Examples
+    --------
+    >>> forget_shared_tables(); shared_tables()
+    []
+    """
+    return sorted({Path(key[0]).name for key in _SHARED})
+
+
+def forget_shared_tables() -> None:
+    """Drop every frame kept by :func:`read_table` and :func:`derived_table`."""
+    _SHARED.clear()
+    _SHARED_BYTES.clear()
 
 
 def table_path(name: str, directory: Path | None = None) -> Path:
@@ -143,11 +234,22 @@ def read_table(
     """
     path = table_path(name, directory)
     _record(path)
-    if not path.exists():
+    identity = _identity_or_missing(path, name)
+    key = (str(path.absolute()), tuple(columns) if columns else None, repr(filters), identity)
+    return _shared(key, lambda: _read_parquet(path, columns, filters))
+
+
+def _identity_or_missing(path: Path, name: str) -> tuple[int, int, int, int]:
+    try:
+        return _file_identity(path)
+    except FileNotFoundError:
         raise DataValidationError(
             f"the processed store has no table {name!r}: run `mpsanalysis build` first",
             file=path.name,
-        )
+        ) from None
+
+
+def _read_parquet(path: Path, columns, filters) -> pd.DataFrame:
     try:
         df = pd.read_parquet(path, columns=list(columns) if columns else None, filters=filters)
     except Exception as exc:  # pyarrow raises several types for a damaged file
@@ -161,6 +263,32 @@ def read_table(
             if pd.api.types.is_datetime64_any_dtype(df[column]):
                 df[column] = df[column].dt.to_period("M")
     return df
+
+
+def derived_table(
+    name: str, derive: Callable[[pd.DataFrame], pd.DataFrame], directory: Path | None = None
+) -> pd.DataFrame:
+    """``derive(read_table(name))``, computed once per version of the table file.
+
+    For a frame every report builds the same way from one table (the borough crime
+    table with its case-folded category keys): the result is kept like a table read
+    (a new shallow copy each time, refreshed when the file changes) and keyed on the
+    function's qualified name as well.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_table(pd.DataFrame({"n": [1, 2]}), "numbers", folder)
+    >>> derived_table("numbers", lambda df: df.assign(twice=df["n"] * 2), folder)["twice"].tolist()
+    [2, 4]
+    """
+    path = table_path(name, directory)
+    _record(path)
+    identity = _identity_or_missing(path, name)
+    qualified = f"{derive.__module__}.{derive.__qualname__}"
+    key = (str(path.absolute()), "derived", qualified, identity)
+    return _shared(key, lambda: derive(_read_parquet(path, None, None)))
 
 
 def write_json(data: Any, name: str, directory: Path | None = None) -> Path:

@@ -61,12 +61,19 @@ def _casefolded(values: pd.Series) -> pd.Series:
     return pd.Series(folded[codes], index=values.index, name=values.name, dtype=values.dtype)
 
 
-@lru_cache(maxsize=2)
-def _read_crime(directory: str, mtime: float) -> pd.DataFrame:
-    crime = store.read_table("borough_crime", directory=Path(directory))
+def _with_category_keys(crime: pd.DataFrame) -> pd.DataFrame:
+    """The crime table with its category names case-folded once (``major_key``,
+    ``minor_key``), the form every measure filter matches against."""
     crime["major_key"] = _casefolded(crime["major_category"])
     crime["minor_key"] = _casefolded(crime["minor_category"])
     return crime
+
+
+@lru_cache(maxsize=2)
+def _read_crime(directory: str, mtime: float) -> pd.DataFrame:
+    # One object per report (the engine empties this cache between reports); the
+    # store keeps the derived frame for the next report in the same kernel.
+    return store.derived_table("borough_crime", _with_category_keys, Path(directory))
 
 
 def load_borough_crime(directory: Path | None = None) -> pd.DataFrame:

@@ -46,6 +46,18 @@ def setup_style() -> None:
     )
 
 
+def _thousands(value: float, _position: int | None = None) -> str:
+    """A tick label with thousands separators (a named function, so that the figure can
+    be pickled: :func:`mpsanalysis.report.html.figure_html` keys drawn charts on it).
+
+    Examples
+    --------
+    >>> _thousands(12345.0)
+    '12,345'
+    """
+    return f"{value:,.0f}"
+
+
 def plot_financial_year_months(
     monthly: pd.Series, period_end: pd.Period, title: str, ylabel: str = "Offences per month"
 ):
@@ -72,7 +84,7 @@ def plot_financial_year_months(
     ax.set_title(title, loc="left")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(_thousands))
     ax.legend(frameon=False, loc="lower right")
     present = [v for v in now if not math.isnan(v)]
     previous = [

@@ -11,10 +11,13 @@ checks a finished page for anything that would still reach outside it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import math
+import pickle
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
@@ -34,6 +37,7 @@ __all__ = [
     "table_html",
     "figure_cell_html",
     "figure_html",
+    "forget_drawn_charts",
     "callout_html",
     "status_html",
     "csp_meta",
@@ -367,6 +371,9 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
     ``MPSANALYSIS_CHART_FORMAT=png`` makes every chart a PNG, as before
     (:func:`chart_format`). The figure is closed afterwards.
 
+    A chart already drawn in this process (the same figure, settings, alt text and
+    caption: :func:`_drawing_key`) is not drawn again: its HTML is reused.
+
     Parameters
     ----------
     fig : matplotlib.figure.Figure
@@ -377,17 +384,103 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
     dpi : int
         Resolution of a PNG.
     """
-    import matplotlib
     import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if not alt or not alt.strip():
+        plt.close(fig)
         raise ValueError("a chart needs alt text that states its message")
     try:
         as_svg = chart_format() == "svg" and not _many_shapes(fig)
-    except ValueError:
+        key = _drawing_key(fig, alt, caption, dpi, as_svg)
+        drawn = _DRAWN.get(key) if key else None
+        if drawn is None:
+            drawn = _draw(fig, alt, caption, dpi, as_svg)
+            if key:
+                _DRAWN[key] = drawn
+                while len(_DRAWN) > DRAWN_MAX_CHARTS:
+                    _DRAWN.popitem(last=False)
+        else:
+            _DRAWN.move_to_end(key)
+        return drawn
+    finally:
         plt.close(fig)
-        raise
+
+
+#: Charts drawn in this process, by :func:`_drawing_key`: a warm report kernel draws
+#: the same chart for many reports (the force comparison of an objective is the same
+#: for London and every borough, about a quarter of all charts in a full run). The
+#: value is the finished HTML, an immutable string, so no report can change what
+#: another one shows. At most :data:`DRAWN_MAX_CHARTS` (about 100 KB each) are kept.
+_DRAWN: OrderedDict[str, str] = OrderedDict()
+DRAWN_MAX_CHARTS = 64
+
+
+def _drawing_key(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str | None:
+    """The SHA-256 of everything that decides a chart's HTML, or None when the figure
+    cannot be pickled (then it is simply drawn).
+
+    The figure's pickle holds every artist with its data, transforms, styles and
+    text; matplotlib's settings (``rcParams``, read at drawing time), its version, the
+    format, resolution, alt text and caption are added. Two figures with the same key
+    are the same drawing, so the first one's HTML is the second one's, byte for byte.
+    Left out of the pickle: the pyplot figure number and each transform's record of the
+    transforms that depend on it (keyed by ``id()``), which say nothing about the drawing
+    and differ between two otherwise equal figures.
+    """
+    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import TransformNode
+
+    buffer = io.BytesIO()
+    pickler = _DrawingPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.trimmed_types = (TransformNode, Figure)
+    try:
+        pickler.dump(fig)
+    except Exception:  # a figure holding a local function or an open resource
+        return None
+    digest = hashlib.sha256(buffer.getvalue())
+    settings = sorted((name, repr(value)) for name, value in matplotlib.rcParams.items())
+    digest.update(repr(settings).encode())
+    digest.update(repr((matplotlib.__version__, as_svg, dpi, alt, caption)).encode())
+    return digest.hexdigest()
+
+
+class _DrawingPickler(pickle.Pickler):
+    """A pickler of figures that leaves out the bookkeeping that is not drawn."""
+
+    _VOLATILE = ("_parents", "_number")
+    trimmed_types: tuple[type, ...] = ()
+
+    def reducer_override(self, obj):
+        if not isinstance(obj, self.trimmed_types):
+            return NotImplemented
+        reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+        state = {k: v for k, v in reduced[2].items() if k not in self._VOLATILE}
+        return (reduced[0], reduced[1], state, *reduced[3:])
+
+
+def forget_drawn_charts() -> None:
+    """Drop the charts kept by :func:`figure_html` (tests and benchmarks)."""
+    _DRAWN.clear()
+
+
+def _draw(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str:
+    """The figure drawn and encoded as the ``<figure>`` element :func:`figure_html` returns."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if as_svg:
+        from mpsanalysis.report.svg import Unmeasured, tight_svg
+
+        try:
+            # One drawing, cropped to its ink (``report/svg.py``).
+            with matplotlib.rc_context(_SVG_RC):
+                data, crop = tight_svg(fig, metadata=_SVG_METADATA)
+            return _figure_element(
+                data, "image/svg+xml", crop.width * 96, crop.height * 96, alt, caption
+            )
+        except Unmeasured:
+            pass  # measured and drawn as before
     # The tight bounding box is measured at the figure's own resolution and given to
     # savefig: with bbox_inches="tight" savefig lays the figure out a second time at
     # ``dpi`` just to measure it, which cost as much as drawing it. Text extents in
@@ -395,16 +488,20 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
     canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
     bbox = fig.get_tightbbox(canvas.get_renderer())
     bbox = bbox.padded(matplotlib.rcParams["savefig.pad_inches"])
-    try:
-        if as_svg:
-            data, mime = _chart_svg(fig, bbox), "image/svg+xml"
-            shown_w, shown_h = round(bbox.width * 96), round(bbox.height * 96)
-        else:
-            data, width, height = _chart_png(fig, bbox, dpi)
-            mime = "image/png"
-            shown_w, shown_h = round(width * 96 / dpi), round(height * 96 / dpi)
-    finally:
-        plt.close(fig)
+    if as_svg:
+        data = _chart_svg(fig, bbox)
+        return _figure_element(
+            data, "image/svg+xml", bbox.width * 96, bbox.height * 96, alt, caption
+        )
+    data, width, height = _chart_png(fig, bbox, dpi)
+    return _figure_element(data, "image/png", width * 96 / dpi, height * 96 / dpi, alt, caption)
+
+
+def _figure_element(
+    data: bytes, mime: str, width: float, height: float, alt: str, caption: str
+) -> str:
+    """An embedded chart: the image as a data URI shown at ``width`` x ``height`` px."""
+    shown_w, shown_h = round(width), round(height)
     encoded = base64.b64encode(data).decode("ascii")
     return (
         f'<figure class="chart"><img src="data:{mime};base64,{encoded}" '

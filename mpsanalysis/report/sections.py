@@ -195,6 +195,19 @@ def _ward_window(
     return None
 
 
+def _ward_boundaries_by_month(wards: pd.DataFrame) -> pd.DataFrame:
+    """The ward boundaries (``"2014"`` or ``"2022"``) of each month of the ward table:
+    ``month``, ``boundaries`` (worked out once per version of the table file)."""
+    from mpsanalysis.ingest.sources.wards import detect_ward_vintage
+
+    codes = wards[["month", "ward_code"]].drop_duplicates()
+    rows = [
+        (month, detect_ward_vintage(group.astype(str)))
+        for month, group in codes.groupby("month", observed=True)["ward_code"]
+    ]
+    return pd.DataFrame(rows, columns=["month", "boundaries"])
+
+
 def ward_concentration_table(
     report: ReportLike, measure_id: str, top_share: float = 0.2
 ) -> pd.DataFrame:
@@ -211,21 +224,19 @@ def ward_concentration_table(
         12 months, a :class:`mpsanalysis.periods.Window`) and ``measure`` (its title).
         Counts are not disclosure-controlled here; the HTML table is.
     """
-    from mpsanalysis.ingest.sources.wards import detect_ward_vintage
     from mpsanalysis.stats.concentration import top_units
 
     measure = report.objective.measure(measure_id)
     filters = measure.categories.get("new", ())
-    months = _read("ward_crime", columns=["month", "ward_code"])
-    if months is None:
+    if not store.table_exists("ward_crime"):
         return _unavailable(_not_built("ward-level crime data", "ward_crime"))
     if not filters:
         return _unavailable(f"Ward-level data does not cover {measure.title.lower()}.")
-    codes = months.drop_duplicates()
-    boundaries = {
-        month: detect_ward_vintage(group.astype(str))
-        for month, group in codes.groupby("month", observed=True)["ward_code"]
-    }
+    try:
+        by_month = store.derived_table("ward_crime", _ward_boundaries_by_month)
+    except DataValidationError:
+        return _unavailable(_not_built("ward-level crime data", "ward_crime"))
+    boundaries = dict(zip(by_month["month"], by_month["boundaries"], strict=True))
     available = sorted(boundaries)
     window = _ward_window(report.period_end, available, boundaries)
     if window is None:

@@ -381,6 +381,17 @@ def _kernel_chdir(path: str) -> None:
     os.chdir(path)
 
 
+def _kernel_forget_kept() -> None:
+    """Drop what a kernel keeps from one report for the next (the store's frames, the
+    charts drawn): benchmarks call it to time a report as if it were the first."""
+    from mpsanalysis.ingest import store
+
+    store.forget_shared_tables()
+    drawn = sys.modules.get("mpsanalysis.report.html")
+    if drawn is not None:
+        drawn.forget_drawn_charts()
+
+
 def _kernel_call(function: str, *args: Any) -> str:
     """Source that calls a kernel-side function of this module without binding a name."""
     arguments = ", ".join(repr(a) for a in args)

@@ -353,6 +353,7 @@ def execute_plan(
     from mpsanalysis.run import engine
 
     engine.kernel_threads()  # a bad MPSANALYSIS_KERNEL_THREADS is refused before any kernel
+    store.shared_budget_bytes()  # and a bad MPSANALYSIS_TABLE_CACHE_MB
     workers = workers or os.cpu_count() or 1
     checksums = fetch.read_checksums()
     commit = git_commit()

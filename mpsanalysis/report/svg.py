@@ -1,0 +1,256 @@
+"""A chart as SVG drawn once, cropped to its ink.
+
+``savefig(bbox_inches="tight")`` lays a figure out twice: once to measure the tight box
+(every tick, label and text placed and measured) and once to draw it. The layout is
+most of a chart's cost, so :func:`tight_svg` draws the figure a single time with a
+renderer that notes the extent of everything it draws (paths, markers, collections and
+text, each within its clip rectangle), then sets the SVG's ``viewBox`` to that extent
+plus the usual padding. An SVG's ``viewBox`` is its crop: no second drawing is needed.
+
+The extent is the ink's, so it can differ from matplotlib's tight box by a point or
+two: matplotlib measures a text by its line box (the font's full ascent and descent),
+this by the glyph box of the string; both are padded by ``savefig.pad_inches``.
+A figure that draws anything this renderer does not measure (an image, a mesh, a
+Gouraud triangle) is refused with :class:`Unmeasured`, and the caller falls back to the
+two-pass path.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.transforms import Affine2D, Bbox
+
+__all__ = ["Unmeasured", "tight_svg"]
+
+
+class Unmeasured(Exception):
+    """The figure draws something whose extent this renderer does not measure."""
+
+
+#: Sizes (width, height, descent in points) of strings already measured in this process,
+#: by string and font (FontProperties compare by family, style, variant, weight,
+#: stretch, size and file); emptied when it reaches :data:`_TEXT_SIZES_MAX` entries.
+_TEXT_SIZES: dict[tuple, tuple[float, float, float]] = {}
+_TEXT_SIZES_MAX = 4096
+
+
+class _InkRenderer(RendererSVG):
+    """An SVG renderer that also records the extent of what it draws, in points from
+    the lower left corner (the figure's display coordinates at 72 dpi)."""
+
+    def __init__(self, width: float, height: float, out, image_dpi: float, metadata) -> None:
+        super().__init__(width, height, out, image_dpi=image_dpi, metadata=metadata)
+        self.ink = [math.inf, math.inf, -math.inf, -math.inf]
+        self._background_seen = False
+
+    # ------------------------------------------------------------------ recording
+    def _note(self, gc, x0: float, y0: float, x1: float, y1: float, stroke: bool) -> None:
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+            return
+        if stroke:
+            half = gc.get_linewidth() / 2  # points, which are display units here
+            x0, y0, x1, y1 = x0 - half, y0 - half, x1 + half, y1 + half
+        clip = gc.get_clip_rectangle()
+        if clip is not None:
+            x0, y0 = max(x0, clip.x0), max(y0, clip.y0)
+            x1, y1 = min(x1, clip.x1), min(y1, clip.y1)
+            if x0 > x1 or y0 > y1:
+                return
+        ink = self.ink
+        ink[0], ink[1] = min(ink[0], x0), min(ink[1], y0)
+        ink[2], ink[3] = max(ink[2], x1), max(ink[3], y1)
+
+    @staticmethod
+    def _stroked(gc) -> bool:
+        return gc.get_linewidth() > 0 and gc.get_rgb()[3] > 0
+
+    # ------------------------------------------------------------------ drawing
+    def draw_path(self, gc, path, transform, rgbFace=None):
+        box = path.get_extents(transform)
+        if not self._background_seen:
+            # The first shape a figure draws is its own background patch, which the
+            # tight box leaves out as well.
+            self._background_seen = True
+            if np.allclose(box.extents, (0, 0, self.width, self.height), atol=0.01):
+                return super().draw_path(gc, path, transform, rgbFace)
+        self._note(gc, box.x0, box.y0, box.x1, box.y1, self._stroked(gc))
+        return super().draw_path(gc, path, transform, rgbFace)
+
+    def draw_markers(self, gc, marker_path, marker_trans, path, trans, rgbFace=None):
+        points = trans.transform(path.vertices) if len(path.vertices) else np.empty((0, 2))
+        points = points[np.isfinite(points).all(axis=1)]
+        if len(points):
+            marker = marker_path.get_extents(marker_trans)
+            self._note(
+                gc,
+                points[:, 0].min() + marker.x0,
+                points[:, 1].min() + marker.y0,
+                points[:, 0].max() + marker.x1,
+                points[:, 1].max() + marker.y1,
+                self._stroked(gc),
+            )
+        return super().draw_markers(gc, marker_path, marker_trans, path, trans, rgbFace)
+
+    def draw_path_collection(
+        self,
+        gc,
+        master_transform,
+        paths,
+        all_transforms,
+        offsets,
+        offset_trans,
+        facecolors,
+        edgecolors,
+        linewidths,
+        linestyles,
+        antialiaseds,
+        urls,
+        offset_position,
+        **kwargs,
+    ):
+        boxes = [
+            p.get_extents(t)
+            for p, t in self._iter_collection_raw_paths(master_transform, paths, all_transforms)
+        ]
+        if boxes:
+            shape = Bbox.union(boxes)
+            shifts = np.asarray(offsets, dtype=float).reshape(-1, 2)
+            if len(shifts):
+                shifts = offset_trans.transform(shifts)
+                shifts = shifts[np.isfinite(shifts).all(axis=1)]
+            low = shifts.min(axis=0) if len(shifts) else np.zeros(2)
+            high = shifts.max(axis=0) if len(shifts) else np.zeros(2)
+            widest = max((float(w) for w in np.atleast_1d(linewidths)), default=0.0)
+            x0, y0 = shape.x0 + low[0] - widest / 2, shape.y0 + low[1] - widest / 2
+            x1, y1 = shape.x1 + high[0] + widest / 2, shape.y1 + high[1] + widest / 2
+            self._note(gc, x0, y0, x1, y1, stroke=False)
+        return super().draw_path_collection(
+            gc,
+            master_transform,
+            paths,
+            all_transforms,
+            offsets,
+            offset_trans,
+            facecolors,
+            edgecolors,
+            linewidths,
+            linestyles,
+            antialiaseds,
+            urls,
+            offset_position,
+            **kwargs,
+        )
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if s.strip():
+            # Text arrives in the SVG's own coordinates (y down from the top edge).
+            y_up = self.height - y
+            # Labels repeat within a chart and across charts: measure each string once.
+            size = _TEXT_SIZES.get((s, prop, str(ismath)))  # fonts compare by value
+            if size is None:
+                size = self.get_text_width_height_descent(s, prop, ismath)
+                if len(_TEXT_SIZES) >= _TEXT_SIZES_MAX:
+                    _TEXT_SIZES.clear()
+                _TEXT_SIZES[(s, prop.copy(), str(ismath))] = size  # a copy: fonts are mutable
+            width, height, descent = size
+            corners = np.array(
+                [[0, -descent], [width, -descent], [width, height - descent], [0, height - descent]]
+            )
+            corners = Affine2D().rotate_deg(angle).translate(x, y_up).transform(corners)
+            self._note(gc, *corners.min(axis=0), *corners.max(axis=0), stroke=False)
+        return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+
+    def draw_image(self, *args: Any, **kwargs: Any):
+        raise Unmeasured("an image")
+
+    def draw_gouraud_triangles(self, *args: Any, **kwargs: Any):
+        raise Unmeasured("Gouraud triangles")
+
+    def draw_quad_mesh(self, *args: Any, **kwargs: Any):
+        raise Unmeasured("a mesh")
+
+
+_NUMBER = re.compile(r"0+$")
+
+
+def _number(value: float) -> str:
+    """A coordinate as the SVG writer prints it: up to six decimals, no trailing zeros."""
+    text = f"{value:f}"
+    return _NUMBER.sub("", text).rstrip(".") if "." in text else text
+
+
+def tight_svg(fig, metadata: dict | None = None, pad_inches: float | None = None):
+    """The figure as SVG cropped to its ink plus ``pad_inches``, drawn once.
+
+    Returns
+    -------
+    (bytes, matplotlib.transforms.Bbox)
+        The SVG document and the crop in inches (its width and height give the size at
+        which a page shows the chart).
+
+    Raises
+    ------
+    Unmeasured
+        When the figure draws an image, a mesh or Gouraud triangles.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(figsize=(6, 3))
+    >>> _ = fig.subplots().plot([1, 2, 3], [3, 1, 2])
+    >>> svg, crop = tight_svg(fig, metadata={"Date": None})
+    >>> svg.startswith(b"<?xml") and 0 < crop.width < 6 and 0 < crop.height < 3
+    True
+    """
+    pad = matplotlib.rcParams["savefig.pad_inches"] if pad_inches is None else pad_inches
+    width, height = fig.get_size_inches()
+    out = io.StringIO()
+    dpi = fig.dpi
+    fig.dpi = 72  # as FigureCanvasSVG.print_svg: SVG units are points
+    try:
+        ink = _InkRenderer(width * 72, height * 72, out, image_dpi=dpi, metadata=metadata)
+        renderer = MixedModeRenderer(fig, width, height, dpi, ink)
+        fig.draw(renderer)
+        renderer.finalize()
+    finally:
+        fig.dpi = dpi
+    x0, y0, x1, y1 = ink.ink
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+        x0, y0, x1, y1 = 0.0, 0.0, width * 72, height * 72  # nothing drawn: the whole figure
+    crop = Bbox.from_extents(x0 / 72, y0 / 72, x1 / 72, y1 / 72).padded(pad)
+    left, bottom = crop.x0 * 72, crop.y0 * 72
+    box_w, box_h = crop.width * 72, crop.height * 72
+    top = height * 72 - (bottom + box_h)  # SVG's y runs down from the top edge
+    text = out.getvalue()
+    start = text.index("<svg ")
+    end = text.index(">", start)
+    tag = text[start:end]
+    tag = re.sub(r' width="[^"]*"', f' width="{_number(box_w)}pt"', tag, count=1)
+    tag = re.sub(r' height="[^"]*"', f' height="{_number(box_h)}pt"', tag, count=1)
+    tag = re.sub(
+        r' viewBox="[^"]*"',
+        f' viewBox="{_number(left)} {_number(top)} {_number(box_w)} {_number(box_h)}"',
+        tag,
+        count=1,
+    )
+    background = ""
+    if left < 0 or top < 0 or left + box_w > width * 72 or top + box_h > height * 72:
+        # Ink beyond the figure's edge: its background patch does not reach there.
+        red, green, blue, alpha = fig.get_facecolor()
+        if alpha > 0:
+            colour = "#{:02x}{:02x}{:02x}".format(*(round(c * 255) for c in (red, green, blue)))
+            background = (
+                f'\n <rect x="{_number(left)}" y="{_number(top)}" width="{_number(box_w)}" '
+                f'height="{_number(box_h)}" style="fill: {colour}; opacity: {_number(alpha)}"/>'
+            )
+    return (text[:start] + tag + ">" + background + text[end + 1 :]).encode("utf-8"), crop

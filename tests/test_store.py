@@ -1,0 +1,150 @@
+"""The processed store's shared frames: read once per version of a file, never changed
+by a reader (``mpsanalysis.ingest.store.read_table`` and ``derived_table``).
+
+A warm report kernel runs many reports one after another; they share the frames the
+store has read, so these tests check the two promises that makes safe: a report that
+changes what it read cannot change what the next report reads, and a table rewritten
+on disk is read afresh.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+
+from mpsanalysis.errors import DataValidationError, ParameterError
+from mpsanalysis.ingest import store
+
+
+@pytest.fixture
+def folder(tmp_path):
+    store.forget_shared_tables()
+    store.write_table(
+        pd.DataFrame({"n": [1, 2, 3], "name": ["a", "b", "c"], "month": ["2024-04"] * 3}).assign(
+            month=lambda d: pd.PeriodIndex(d["month"], freq="M")
+        ),
+        "numbers",
+        tmp_path,
+    )
+    yield tmp_path
+    store.forget_shared_tables()
+
+
+def test_a_table_is_read_once_and_every_reader_gets_its_own_frame(folder, monkeypatch):
+    reads = []
+    real = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: reads.append(a) or real(*a, **k))
+    first = store.read_table("numbers", directory=folder)
+    second = store.read_table("numbers", directory=folder)
+    assert len(reads) == 1
+    assert first is not second
+    pd.testing.assert_frame_equal(first, second)
+    assert isinstance(first["month"].dtype, pd.PeriodDtype)
+    assert store.shared_tables() == ["numbers.parquet"]
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")  # in-place changes are the point
+def test_what_one_reader_changes_in_place_the_next_reader_never_sees(folder):
+    original = store.read_table("numbers", directory=folder)
+    expected = original.copy(deep=True)
+    mine = store.read_table("numbers", directory=folder)
+    mine.loc[0, "n"] = 99
+    mine.iloc[1, 1] = "changed"
+    mine["extra"] = 1
+    mine.drop(index=2, inplace=True)
+    mine.set_index("name", inplace=True)
+    column = store.read_table("numbers", directory=folder)["n"]
+    column[0] = -1  # through a Series taken from the frame
+    with pytest.raises(ValueError, match="read-only"):
+        store.read_table("numbers", directory=folder)["n"].to_numpy()[0] = -2
+    pd.testing.assert_frame_equal(store.read_table("numbers", directory=folder), expected)
+    pd.testing.assert_frame_equal(original, expected)
+
+
+def test_a_rewritten_table_is_read_afresh(folder):
+    assert store.read_table("numbers", directory=folder)["n"].tolist() == [1, 2, 3]
+    stat = (folder / "numbers.parquet").stat()
+    store.write_table(pd.DataFrame({"n": [7, 8, 9]}), "numbers", folder)
+    # Even with the old modification time put back, the file is a new one (renamed over).
+    os.utime(folder / "numbers.parquet", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert store.read_table("numbers", directory=folder)["n"].tolist() == [7, 8, 9]
+
+
+def test_a_deleted_table_is_missing_not_served_from_memory(folder):
+    store.read_table("numbers", directory=folder)
+    (folder / "numbers.parquet").unlink()
+    with pytest.raises(DataValidationError, match="numbers.parquet.*no table 'numbers'"):
+        store.read_table("numbers", directory=folder)
+
+
+def test_a_damaged_table_is_never_served_from_memory(folder):
+    store.read_table("numbers", directory=folder)
+    path = folder / "numbers.parquet"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataValidationError, match="unreadable"):
+        store.read_table("numbers", directory=folder)
+
+
+def test_columns_and_filters_are_kept_apart(folder):
+    assert list(store.read_table("numbers", ["n"], directory=folder).columns) == ["n"]
+    assert store.read_table("numbers", filters=[("n", ">", 1)], directory=folder)["n"].tolist() == [
+        2,
+        3,
+    ]
+    assert len(store.read_table("numbers", directory=folder)) == 3
+
+
+def _doubled(frame: pd.DataFrame) -> pd.DataFrame:
+    CALLS.append(1)
+    frame["twice"] = frame["n"] * 2
+    return frame
+
+
+CALLS: list = []
+
+
+def test_a_derived_table_is_computed_once_per_version_of_its_file(folder):
+    CALLS.clear()
+    first = store.derived_table("numbers", _doubled, folder)
+    first.loc[0, "twice"] = 1000
+    second = store.derived_table("numbers", _doubled, folder)
+    assert len(CALLS) == 1
+    assert second["twice"].tolist() == [2, 4, 6]
+    store.write_table(pd.DataFrame({"n": [5]}), "numbers", folder)
+    assert store.derived_table("numbers", _doubled, folder)["twice"].tolist() == [10]
+    assert len(CALLS) == 2
+    assert str(folder / "numbers.parquet") in store.tables_read()
+
+
+def test_at_most_the_bounded_number_of_frames_is_kept(folder, monkeypatch):
+    monkeypatch.setattr(store, "SHARED_MAX_FRAMES", 2)
+    for low in range(4):
+        store.read_table("numbers", filters=[("n", ">", low)], directory=folder)
+    assert len(store._SHARED) == 2
+
+
+def test_the_kept_frames_stay_within_the_memory_budget(folder, monkeypatch):
+    monkeypatch.setenv("MPSANALYSIS_TABLE_CACHE_MB", "0.0001")  # 100 bytes: nothing fits
+    store.read_table("numbers", directory=folder)
+    assert store.shared_tables() == []
+    monkeypatch.setenv("MPSANALYSIS_TABLE_CACHE_MB", "1")
+    store.read_table("numbers", directory=folder)
+    assert store.shared_tables() == ["numbers.parquet"]
+
+
+@pytest.mark.parametrize("value", ["lots", "-5"])
+def test_a_bad_memory_budget_is_refused_naming_the_variable(folder, monkeypatch, value):
+    monkeypatch.setenv("MPSANALYSIS_TABLE_CACHE_MB", value)
+    with pytest.raises(ParameterError, match=f"MPSANALYSIS_TABLE_CACHE_MB='{value}'"):
+        store.read_table("numbers", directory=folder)
+
+
+def test_a_run_refuses_a_bad_memory_budget_before_any_report(monkeypatch, tmp_path):
+    from mpsanalysis.run import runner
+
+    monkeypatch.setenv("MPSANALYSIS_TABLE_CACHE_MB", "plenty")
+    with pytest.raises(ParameterError, match="MPSANALYSIS_TABLE_CACHE_MB"):
+        runner.execute_plan(runner.plan_run(period_end="2016-12", geographies=["London"]))

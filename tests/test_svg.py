@@ -1,0 +1,112 @@
+"""Charts drawn once as SVG and cropped to their ink (``mpsanalysis/report/svg.py``).
+
+The crop is checked against matplotlib's own tight bounding box (the two-pass way the
+charts were cropped before), on charts with the shapes the reports use: lines with
+markers, bars, filled bands, scatter points, rotated labels, legends and titles.
+"""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from mpsanalysis.report import svg  # noqa: E402
+
+POINT = 1 / 72  # inches
+
+
+def _line_chart() -> Figure:
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
+    months = ["Apr", "May", "Jun", "Jul", "Aug", "Sep"]
+    ax.plot(months, [120, 135, 128, 150, 160, 149], marker="o", label="2025/26")
+    ax.plot(months, [110, 125, 140, 145, 150, 155], linestyle="--", label="2024/25")
+    ax.set_title("Robbery of personal property, Lambeth", loc="left")
+    ax.set_ylabel("offences")
+    ax.legend(frameon=False, loc="lower right")
+    return fig
+
+
+def _bar_chart() -> Figure:
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
+    names = [f"Borough number {i}" for i in range(12)]
+    ax.barh(names, np.arange(12) * 1.5 + 1)
+    ax.set_xlabel("per 1,000 residents")
+    ax.set_title("Rates by borough")
+    return fig
+
+
+def _band_and_points() -> Figure:
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
+    x = np.linspace(0, 10, 50)
+    ax.fill_between(x, x - 2, x + 2, alpha=0.3)
+    ax.scatter([1, 5, 9], [1, 5, 12], s=80)
+    ax.tick_params(axis="x", labelrotation=45)
+    ax.set_xlabel("population")
+    return fig
+
+
+def _matplotlib_crop(fig: Figure):
+    box = fig.get_tightbbox(FigureCanvasAgg(fig).get_renderer())
+    return box.padded(matplotlib.rcParams["savefig.pad_inches"])
+
+
+@pytest.mark.parametrize("make", [_line_chart, _bar_chart, _band_and_points])
+def test_the_crop_is_matplotlibs_tight_box_within_a_few_points(make):
+    expected = _matplotlib_crop(make())
+    data, crop = svg.tight_svg(make(), metadata={"Date": None})
+    assert np.allclose(crop.extents, expected.extents, atol=4 * POINT), (
+        crop.extents / POINT,
+        expected.extents / POINT,
+    )
+    # The SVG shows exactly the crop: its size in points and its viewBox.
+    text = data.decode("utf-8")
+    tag = text[text.index("<svg ") : text.index(">", text.index("<svg "))]
+    width = float(re.search(r' width="([\d.]+)pt"', tag).group(1))
+    height = float(re.search(r' height="([\d.]+)pt"', tag).group(1))
+    box = [float(v) for v in re.search(r' viewBox="([^"]+)"', tag).group(1).split()]
+    assert width == pytest.approx(crop.width * 72, abs=1e-5)
+    assert height == pytest.approx(crop.height * 72, abs=1e-5)
+    figure_height = make().get_size_inches()[1] * 72
+    assert box == pytest.approx(
+        [crop.x0 * 72, figure_height - crop.y1 * 72, crop.width * 72, crop.height * 72], abs=1e-5
+    )
+
+
+def test_the_same_figure_gives_the_same_bytes():
+    with matplotlib.rc_context({"svg.hashsalt": "test"}):
+        first, _ = svg.tight_svg(_line_chart(), metadata={"Date": None})
+        second, _ = svg.tight_svg(_line_chart(), metadata={"Date": None})
+    assert first == second
+
+
+def test_ink_beyond_the_figure_is_kept_on_the_figures_background():
+    fig = _line_chart()
+    fig.axes[0].text(1.15, 0.5, "a note outside the figure", transform=fig.axes[0].transAxes)
+    data, crop = svg.tight_svg(fig, metadata={"Date": None})
+    assert crop.x1 > fig.get_size_inches()[0]
+    assert re.search(r'<rect x="[-\d.]+" y="[-\d.]+" [^>]*style="fill: #ffffff', data.decode())
+    inside, _ = svg.tight_svg(_line_chart(), metadata={"Date": None})
+    assert b"fill: #ffffff; opacity" not in inside
+
+
+def test_a_figure_with_an_image_is_refused_for_the_two_pass_path():
+    fig = Figure(figsize=(3, 3))
+    fig.subplots().imshow(np.arange(16).reshape(4, 4))
+    with pytest.raises(svg.Unmeasured, match="image"):
+        svg.tight_svg(fig)
+
+
+def test_an_empty_figure_is_the_whole_figure():
+    fig = Figure(figsize=(4, 2))
+    _, crop = svg.tight_svg(fig, pad_inches=0)
+    assert crop.extents == pytest.approx([0, 0, 4, 2])
