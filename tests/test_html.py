@@ -239,6 +239,51 @@ def test_a_chart_that_differs_in_anything_drawn_is_drawn_again(monkeypatch):
     assert len(set(pages)) == 4
 
 
+def test_a_map_is_keyed_through_geopandas_local_collection_class(monkeypatch):
+    import geopandas as gpd
+    import matplotlib.pyplot as plt
+    from shapely.geometry import box
+
+    monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    draws = _counting_draws(monkeypatch)
+
+    def a_map(value: float):
+        frame = gpd.GeoDataFrame(
+            {"rate": [1.0, value, 10.0]},
+            geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1), box(2, 0, 3, 1)],
+        )
+        fig, ax = plt.subplots(figsize=(3, 2))
+        frame.plot(column="rate", ax=ax)  # a collection of a class local to geopandas
+        assert "<locals>" in type(ax.collections[0]).__qualname__
+        return fig
+
+    first = h.figure_html(a_map(2.0), "a map", "b")
+    assert h.figure_html(a_map(2.0), "a map", "b") == first
+    assert h.figure_html(a_map(5.0), "a map", "b") != first  # the middle box's colour
+    assert len(draws) == 2
+
+
+def test_a_local_class_with_methods_of_its_own_is_never_keyed(monkeypatch):
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
+    draws = _counting_draws(monkeypatch)
+
+    def chart(width: float):
+        class Wide(Line2D):  # its drawing depends on the call that defined it
+            def get_linewidth(self):
+                return width
+
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.add_line(Wide([0, 1], [0, 1]))
+        return fig
+
+    h.figure_html(chart(1.0), "a", "b")
+    h.figure_html(chart(5.0), "a", "b")
+    assert len(draws) == 2
+
+
 def test_a_figure_that_cannot_be_pickled_is_drawn_every_time(monkeypatch):
     import matplotlib.pyplot as plt
 

@@ -148,3 +148,14 @@ def test_a_run_refuses_a_bad_memory_budget_before_any_report(monkeypatch, tmp_pa
     monkeypatch.setenv("MPSANALYSIS_TABLE_CACHE_MB", "plenty")
     with pytest.raises(ParameterError, match="MPSANALYSIS_TABLE_CACHE_MB"):
         runner.execute_plan(runner.plan_run(period_end="2016-12", geographies=["London"]))
+
+
+def test_between_reports_only_the_frames_the_last_report_read_are_kept(folder):
+    store.write_table(pd.DataFrame({"m": [1]}), "other", folder)
+    store.read_table("numbers", directory=folder)
+    store.read_table("other", directory=folder)
+    store.keep_only_used()  # end of a report that read both
+    assert store.shared_tables() == ["numbers.parquet", "other.parquet"]
+    store.read_table("numbers", directory=folder)  # the next report reads one of them
+    store.keep_only_used()
+    assert store.shared_tables() == ["numbers.parquet"]

@@ -36,6 +36,7 @@ __all__ = [
     "forget_shared_tables",
     "shared_tables",
     "shared_budget_bytes",
+    "keep_only_used",
 ]
 
 #: Absolute paths of the store tables this process has read or looked for since the
@@ -84,10 +85,13 @@ SHARED_MAX_FRAMES = 32
 #: Environment variable bounding the memory of the kept frames, in MB (default
 #: :data:`SHARED_DEFAULT_MB`; 0 keeps none). The reports of a run go objective by
 #: objective, so the tables one objective reads are kept for its 33 reports; the borough
-#: crime table is about 80 MB in memory, the largest table (stop and search) 110 MB.
+#: crime table is about 80 MB in memory, the largest table (stop and search) 110 MB, and
+#: a frame larger than the budget is read afresh by every report, as before.
 SHARED_MB_VARIABLE = "MPSANALYSIS_TABLE_CACHE_MB"
-SHARED_DEFAULT_MB = 256
+SHARED_DEFAULT_MB = 160
 _SHARED_BYTES: dict[tuple, int] = {}
+#: Keys of the frames read since the last :func:`keep_only_used`.
+_SHARED_USED: set[tuple] = set()
 
 
 def shared_budget_bytes() -> int:
@@ -123,6 +127,7 @@ def _file_identity(path: Path) -> tuple[int, int, int, int]:
 
 def _shared(key: tuple, load: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """A new shallow copy of the frame kept under ``key``, loading it on a miss."""
+    _SHARED_USED.add(key)
     frame = _SHARED.get(key)
     if frame is not None:
         _SHARED.move_to_end(key)
@@ -154,6 +159,26 @@ def forget_shared_tables() -> None:
     """Drop every frame kept by :func:`read_table` and :func:`derived_table`."""
     _SHARED.clear()
     _SHARED_BYTES.clear()
+    _SHARED_USED.clear()
+
+
+def keep_only_used() -> None:
+    """Drop the kept frames that nothing read since the last call.
+
+    The warm engine calls it between reports: the next report of the same objective
+    reads the same tables, so they stay, and the tables of the previous objective do not
+    linger beside the next objective's, so a kernel holds about one report's tables, as
+    it did before frames were kept.
+
+    Examples
+    --------
+    >>> forget_shared_tables(); keep_only_used(); shared_tables()
+    []
+    """
+    for key in [key for key in _SHARED if key not in _SHARED_USED]:
+        del _SHARED[key]
+        _SHARED_BYTES.pop(key, None)
+    _SHARED_USED.clear()
 
 
 def table_path(name: str, directory: Path | None = None) -> Path:

@@ -445,17 +445,54 @@ def _drawing_key(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str | N
     return digest.hexdigest()
 
 
+def _own_behaviour(member: Any) -> bool:
+    """Whether a class member is behaviour of the class's own: a function, method or
+    property, except the ``set`` method matplotlib generates for every Artist subclass
+    from its properties (``Artist.__init_subclass__``)."""
+    import matplotlib.artist
+
+    if isinstance(member, (staticmethod, classmethod)):
+        member = member.__func__
+    code = getattr(member, "__code__", None)
+    if code is not None and code.co_filename == matplotlib.artist.__file__:
+        return False
+    return callable(member) or isinstance(member, property)
+
+
 class _DrawingPickler(pickle.Pickler):
-    """A pickler of figures that leaves out the bookkeeping that is not drawn."""
+    """A pickler of figures for hashing, never for loading: it leaves out the bookkeeping
+    that is not drawn, and writes an instance of a class defined inside a function
+    (GeoPandas draws a map with one) as that class's full name and the instance's state,
+    which is what makes it draw as it does. Only a local class without methods of its
+    own is written so (its behaviour is its bases'); one with methods could depend on
+    the variables of the call that defined it, so its figure is not keyed at all."""
 
     _VOLATILE = ("_parents", "_number")
     trimmed_types: tuple[type, ...] = ()
 
     def reducer_override(self, obj):
-        if not isinstance(obj, self.trimmed_types):
+        cls = type(obj)
+        local = "<locals>" in cls.__qualname__ and not any(
+            _own_behaviour(value)
+            for name, value in vars(cls).items()
+            if not (name.startswith("__") and name.endswith("__"))
+        )
+        if not (local or isinstance(obj, self.trimmed_types)):
             return NotImplemented
         reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
-        state = {k: v for k, v in reduced[2].items() if k not in self._VOLATILE}
+        state = reduced[2]
+        if isinstance(obj, self.trimmed_types):
+            state = {k: v for k, v in state.items() if k not in self._VOLATILE}
+        if local:
+            data = sorted(  # class-level values, which the call could have set
+                (name, repr(value))
+                for name, value in vars(cls).items()
+                if not (name.startswith("__") and name.endswith("__"))
+                and not _own_behaviour(value)
+                and not callable(value)
+            )
+            name = f"{cls.__module__}.{cls.__qualname__}{data}"
+            return (str, (name,), state, *reduced[3:])
         return (reduced[0], reduced[1], state, *reduced[3:])
 
 

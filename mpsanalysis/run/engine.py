@@ -373,8 +373,10 @@ def _kernel_dump_reads(path: str) -> None:
 
 
 def _forget_reads() -> None:
-    if "mpsanalysis.ingest.store" in sys.modules:
-        sys.modules["mpsanalysis.ingest.store"].forget_tables_read()
+    store = sys.modules.get("mpsanalysis.ingest.store")
+    if store is not None:
+        store.forget_tables_read()
+        store.keep_only_used()  # the next report keeps what this one read, nothing else
 
 
 def _kernel_chdir(path: str) -> None:
