@@ -392,15 +392,15 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
     try:
         as_svg = chart_format() == "svg" and not _many_shapes(fig)
         key = _drawing_key(fig, alt, caption, dpi, as_svg)
-        drawn = _DRAWN.get(key) if key else None
-        if drawn is None:
-            drawn = _draw(fig, alt, caption, dpi, as_svg)
-            if key:
-                _DRAWN[key] = drawn
-                while len(_DRAWN) > DRAWN_MAX_CHARTS:
-                    _DRAWN.popitem(last=False)
-        else:
+        if key is None:  # a figure that cannot be keyed is simply drawn
+            return _draw(fig, alt, caption, dpi, as_svg)
+        drawn = _DRAWN.get(key)
+        if drawn is not None:
             _DRAWN.move_to_end(key)
+            return drawn
+        drawn = _DRAWN[key] = _draw(fig, alt, caption, dpi, as_svg)
+        while len(_DRAWN) > DRAWN_MAX_CHARTS:
+            _DRAWN.popitem(last=False)
         return drawn
     finally:
         plt.close(fig)
