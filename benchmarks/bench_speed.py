@@ -52,6 +52,7 @@ def bench_speed() -> Section:
             info("speed: skipped, the baseline commit is not in this clone", 0, "")
         )
         return section
+    _git("worktree", "prune")  # a worktree left by an interrupted run
     mirror = paths.default_mirror()
     workers = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="mps-bench-speed-") as tmp:
