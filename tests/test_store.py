@@ -159,3 +159,23 @@ def test_between_reports_only_the_frames_the_last_report_read_are_kept(folder):
     store.read_table("numbers", directory=folder)  # the next report reads one of them
     store.keep_only_used()
     assert store.shared_tables() == ["numbers.parquet"]
+
+
+def _tripled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(thrice=frame["n"] * 3)
+
+
+def test_two_derivations_of_one_table_never_share_a_result(folder):
+    doubled = store.derived_table("numbers", _doubled, folder)
+    tripled = store.derived_table("numbers", _tripled, folder)
+    assert "twice" in doubled and "thrice" not in doubled
+    assert tripled["thrice"].tolist() == [3, 6, 9] and "twice" not in tripled
+    # Two lambdas with the same name are two functions: each gets its own result.
+    plus_one = store.derived_table("numbers", lambda f: f.assign(m=f["n"] + 1), folder)
+    plus_two = store.derived_table("numbers", lambda f: f.assign(m=f["n"] + 2), folder)
+    assert plus_one["m"].tolist() == [2, 3, 4] and plus_two["m"].tolist() == [3, 4, 5]
+
+
+def test_a_derivation_reads_only_the_columns_it_asks_for(folder):
+    seen = store.derived_table("numbers", lambda f: f, folder, columns=["n"])
+    assert list(seen.columns) == ["n"]

@@ -291,14 +291,18 @@ def _read_parquet(path: Path, columns, filters) -> pd.DataFrame:
 
 
 def derived_table(
-    name: str, derive: Callable[[pd.DataFrame], pd.DataFrame], directory: Path | None = None
+    name: str,
+    derive: Callable[[pd.DataFrame], pd.DataFrame],
+    directory: Path | None = None,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """``derive(read_table(name))``, computed once per version of the table file.
+    """``derive(read_table(name, columns))``, computed once per version of the table file.
 
     For a frame every report builds the same way from one table (the borough crime
-    table with its case-folded category keys): the result is kept like a table read
-    (a new shallow copy each time, refreshed when the file changes) and keyed on the
-    function's qualified name as well.
+    table with its case-folded category keys, the ward boundaries of each month): the
+    result is kept like a table read (a new shallow copy each time, refreshed when the
+    file changes), keyed on the function object itself, so two functions never share a
+    result (a lambda made afresh on each call is simply never reused).
 
     Examples
     --------
@@ -311,9 +315,9 @@ def derived_table(
     path = table_path(name, directory)
     _record(path)
     identity = _identity_or_missing(path, name)
-    qualified = f"{derive.__module__}.{derive.__qualname__}"
-    key = (str(path.absolute()), "derived", qualified, identity)
-    return _shared(key, lambda: derive(_read_parquet(path, None, None)))
+    wanted = tuple(columns) if columns else None
+    key = (str(path.absolute()), "derived", derive, wanted, identity)
+    return _shared(key, lambda: derive(_read_parquet(path, columns, None)))
 
 
 def write_json(data: Any, name: str, directory: Path | None = None) -> Path:

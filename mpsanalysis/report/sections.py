@@ -233,7 +233,9 @@ def ward_concentration_table(
     if not filters:
         return _unavailable(f"Ward-level data does not cover {measure.title.lower()}.")
     try:
-        by_month = store.derived_table("ward_crime", _ward_boundaries_by_month)
+        by_month = store.derived_table(
+            "ward_crime", _ward_boundaries_by_month, columns=["month", "ward_code"]
+        )
     except DataValidationError:
         return _unavailable(_not_built("ward-level crime data", "ward_crime"))
     boundaries = dict(zip(by_month["month"], by_month["boundaries"], strict=True))
