@@ -511,3 +511,33 @@ def test_the_ward_window_never_spans_two_sets_of_ward_boundaries(real_store):
     assert table.attrs["window"].label == "Dec 2020 to Nov 2021"
     assert table["ward"].is_unique and len(table) == 20  # Westminster's 2014 wards
     assert "The ward boundaries changed within the 12 months to Dec 2021" in r.html("wards")
+
+
+@pytest.mark.parametrize("geography", ["London", "Lambeth"])
+def test_police_uk_sections_read_only_the_columns_they_use(real_store, monkeypatch, geography):
+    """The stop and search and outcomes sections read a few columns of their tables (to
+    keep a kernel's memory down); every table they show equals the one built from the
+    whole tables."""
+    r = report.ObjectiveReport("homicide", "2020-06", geography)
+    asked = []
+    read = sections.store.read_table
+
+    def spy(name, columns=None, **kwargs):
+        asked.append((name, columns))
+        return read(name, columns=columns, **kwargs)
+
+    monkeypatch.setattr(sections.store, "read_table", spy)
+    narrow = {"stop": sections._stop_search_parts(r), "outcomes": sections._outcomes_parts(r)}
+    assert ("stop_search", sections.STOP_SEARCH_COLUMNS) in asked
+    assert ("policeuk_crimes", sections.POLICEUK_CRIME_COLUMNS) in asked
+    assert ("policeuk_outcomes", sections.POLICEUK_OUTCOME_COLUMNS) in asked
+    monkeypatch.setattr(
+        sections.store, "read_table", lambda name, columns=None, **kw: read(name, **kw)
+    )
+    whole = {"stop": sections._stop_search_parts(r), "outcomes": sections._outcomes_parts(r)}
+    for section, parts in narrow.items():
+        assert isinstance(parts, dict) and set(parts) == set(whole[section])
+        for part, frame in parts.items():
+            assert len(frame) > 0, (section, part)
+            pd.testing.assert_frame_equal(frame, whole[section][part])
+            assert frame.attrs == whole[section][part].attrs
