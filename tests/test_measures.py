@@ -95,3 +95,35 @@ def test_borough_breakdown(small_store):
     assert table.loc["Lambeth", "current"] == 70 and table.loc["Camden", "current"] == 35
     assert table.loc["Westminster", "current"] == 0  # no rows: zero crimes recorded
     assert len(table) == 32
+
+
+def test_measure_rows_from_the_store_are_worked_out_once_and_equal_the_tables(
+    real_store, monkeypatch
+):
+    """The rows a measure counts, from the store's table (kept between reports), are the
+    rows the catalogue's filters select from the table itself; the second report's call
+    does not select again."""
+    from mpsanalysis.ingest import store
+    from mpsanalysis.measures.catalogue import get_objective
+
+    store.forget_shared_tables()
+    measure = get_objective("robbery").measure("personal-robbery")
+    crime = measures.load_borough_crime()
+    expected = crime[
+        crime["classification"].eq("new")
+        & crime["major_category"].str.casefold().eq("robbery")
+        & crime["minor_category"].str.casefold().eq("robbery of personal property")
+    ][["month", "borough_name", "minor_category", "count"]]
+    assert len(expected) > 1000
+    first = measures.measure_rows(measure, "new")
+    pd.testing.assert_frame_equal(first, expected)
+    selections = []
+    real = measures.measure_mask
+    monkeypatch.setattr(measures, "measure_mask", lambda *a: selections.append(a) or real(*a))
+    store.keep_only_used()  # the end of a report
+    second = measures.measure_rows(measure, "new")
+    pd.testing.assert_frame_equal(second, expected)
+    assert selections == [] and second is not first
+    store.forget_shared_tables()
+    measures.measure_rows(measure, "new")
+    assert len(selections) == 1

@@ -527,6 +527,7 @@ def test_police_uk_sections_read_only_the_columns_they_use(real_store, monkeypat
         return read(name, columns=columns, **kwargs)
 
     monkeypatch.setattr(sections.store, "read_table", spy)
+    sections.store.forget_shared_tables()  # nothing kept from another test
     narrow = {"stop": sections._stop_search_parts(r), "outcomes": sections._outcomes_parts(r)}
     assert ("stop_search", sections.STOP_SEARCH_COLUMNS) in asked
     assert ("policeuk_crimes", sections.POLICEUK_CRIME_COLUMNS) in asked

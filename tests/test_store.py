@@ -179,3 +179,136 @@ def test_two_derivations_of_one_table_never_share_a_result(folder):
 def test_a_derivation_reads_only_the_columns_it_asks_for(folder):
     seen = store.derived_table("numbers", lambda f: f, folder, columns=["n"])
     assert list(seen.columns) == ["n"]
+
+
+# --------------------------------------------------------------------- remembered
+def _total(folder, add):
+    _total.calls += 1
+    return int(store.read_table("numbers", directory=folder)["n"].sum()) + add
+
+
+def test_a_remembered_result_is_worked_out_once_per_version_of_what_it_read(folder):
+    _total.calls = 0
+    assert store.remembered(_total, folder, 10) == 16  # 1 + 2 + 3 + 10
+    assert store.remembered(_total, folder, 10) == 16
+    assert _total.calls == 1
+    assert store.remembered(_total, folder, 20) == 26  # other arguments: worked out
+    assert _total.calls == 2
+    os.utime(store.table_path("numbers", folder), ns=(1, 1))  # same bytes, new version
+    assert store.remembered(_total, folder, 10) == 16
+    assert _total.calls == 3
+    store.write_table(pd.DataFrame({"n": [100]}), "numbers", folder)
+    assert store.remembered(_total, folder, 10) == 110
+    assert _total.calls == 4
+
+
+def test_a_remembered_result_notes_what_it_read_for_every_report(folder):
+    _total.calls = 0
+    store.forget_tables_read()
+    store.remembered(_total, folder, 0)
+    first = store.tables_read()
+    store.forget_tables_read()  # the next report
+    store.remembered(_total, folder, 0)
+    assert _total.calls == 1
+    assert store.tables_read() == first == [str(store.table_path("numbers", folder).absolute())]
+
+
+def test_a_remembered_result_notes_its_reads_for_an_outer_one(folder):
+    """A remembered computation inside another: the outer one depends on what the inner
+    one read, even when the inner one was not worked out again."""
+
+    def outer(where):
+        outer.calls += 1
+        return store.remembered(_total, where, 1) * 2
+
+    outer.calls = _total.calls = 0
+    store.remembered(_total, folder, 1)  # the inner one is kept first
+    assert store.remembered(outer, folder) == 14
+    store.write_table(pd.DataFrame({"n": [5]}), "numbers", folder)
+    assert store.remembered(outer, folder) == 12
+    assert (outer.calls, _total.calls) == (2, 2)
+
+
+def test_what_one_caller_changes_in_a_remembered_result_the_next_never_sees(folder):
+    def table(where):
+        return store.read_table("numbers", directory=where).assign(double=lambda d: d["n"] * 2)
+
+    first = store.remembered(table, folder)
+    expected = first.copy(deep=True)
+    first.loc[0, "double"] = -5
+    first.attrs["note"] = "changed"
+    second = store.remembered(table, folder)
+    pd.testing.assert_frame_equal(second, expected)
+    assert second.attrs == {}
+    second["n"] = 0
+    pd.testing.assert_frame_equal(store.remembered(table, folder), expected)
+
+
+def test_a_result_whose_working_warned_is_not_kept_and_warns_every_time(folder):
+    import warnings
+
+    def noisy(where):
+        noisy.calls += 1
+        warnings.warn("the series is short", UserWarning, stacklevel=1)
+        return store.read_table("numbers", directory=where)["n"].sum()
+
+    noisy.calls = 0
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="the series is short"):
+            assert store.remembered(noisy, folder) == 6
+    assert noisy.calls == 2
+
+
+def test_a_failed_working_is_not_kept(folder):
+    def failing(where):
+        failing.calls += 1
+        store.read_table("numbers", directory=where)
+        raise ParameterError("bad")
+
+    failing.calls = 0
+    for _ in range(2):
+        with pytest.raises(ParameterError):
+            store.remembered(failing, folder)
+    assert failing.calls == 2
+
+
+def test_a_missing_table_that_appears_is_read(folder, tmp_path_factory):
+    empty = tmp_path_factory.mktemp("store")
+
+    def count(where):
+        try:
+            return len(store.read_table("numbers", directory=where))
+        except DataValidationError:
+            return -1
+
+    assert store.remembered(count, empty) == -1
+    store.write_table(pd.DataFrame({"n": [1, 2]}), "numbers", empty)
+    assert store.remembered(count, empty) == 2
+
+
+def test_remembered_results_follow_the_store_folder(folder, tmp_path_factory, monkeypatch):
+    """The same function and arguments under another MPSANALYSIS_DATA_DIR are another
+    result (a notebook may point the package at another store)."""
+    other = tmp_path_factory.mktemp("data")
+    store.write_table(pd.DataFrame({"n": [7]}), "numbers", other / "processed")
+
+    def default_store():
+        return int(store.read_table("numbers")["n"].sum())
+
+    monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(folder.parent))
+    monkeypatch.setattr(store.paths, "processed_dir", lambda: folder)
+    assert store.remembered(default_store) == 6
+    monkeypatch.setattr(store.paths, "processed_dir", lambda: other / "processed")
+    assert store.remembered(default_store) == 7
+
+
+def test_between_reports_only_the_results_the_last_report_used_are_kept(folder):
+    _total.calls = 0
+    store.remembered(_total, folder, 1)
+    store.remembered(_total, folder, 2)
+    store.keep_only_used()  # end of a report that used both
+    store.remembered(_total, folder, 1)
+    store.keep_only_used()  # end of a report that used only the first
+    store.remembered(_total, folder, 1)
+    store.remembered(_total, folder, 2)
+    assert _total.calls == 3  # the second was dropped, and worked out again

@@ -110,3 +110,44 @@ def test_an_empty_figure_is_the_whole_figure():
     fig = Figure(figsize=(4, 2))
     _, crop = svg.tight_svg(fig, pad_inches=0)
     assert crop.extents == pytest.approx([0, 0, 4, 2])
+
+
+@pytest.mark.parametrize("make", [_line_chart, _bar_chart, _band_and_points])
+def test_kept_text_sizes_and_glyphs_draw_the_same_bytes_as_matplotlib(make, monkeypatch):
+    """Text sizes and glyph layouts kept from earlier charts give exactly the SVG that
+    matplotlib's own measuring and laying out give."""
+    from matplotlib.textpath import TextToPath
+
+    monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")  # stable ids
+    svg._TEXT_SIZES.clear()
+    svg._GLYPHS.clear()
+    _line_chart(), _bar_chart()  # other charts first: some strings are already kept
+    for other in (_line_chart, _bar_chart, _band_and_points):
+        svg.tight_svg(other(), metadata={"Date": None})
+    assert svg._GLYPHS and svg._TEXT_SIZES
+    kept, kept_crop = svg.tight_svg(make(), metadata={"Date": None})
+
+    monkeypatch.setattr(svg, "_GLYPH_LAYOUT", TextToPath())  # matplotlib's, nothing kept
+    monkeypatch.setattr(
+        svg._InkRenderer,
+        "get_text_width_height_descent",
+        svg.RendererSVG.get_text_width_height_descent,
+    )
+    plain, plain_crop = svg.tight_svg(make(), metadata={"Date": None})
+    assert kept == plain
+    assert kept_crop.extents.tolist() == plain_crop.extents.tolist()
+
+
+def test_a_string_in_another_font_is_laid_out_in_that_font(monkeypatch):
+    monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")
+
+    def chart(weight):
+        fig = Figure(figsize=(4, 2))
+        fig.subplots().set_title("Robbery", fontweight=weight)
+        return svg.tight_svg(fig, metadata={"Date": None})[0]
+
+    svg._GLYPHS.clear()
+    bold_first = chart("bold")
+    svg._GLYPHS.clear()
+    chart("normal")  # "Robbery" kept in the regular font
+    assert chart("bold") == bold_first

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,6 +39,7 @@ __all__ = [
     "shared_tables",
     "shared_budget_bytes",
     "keep_only_used",
+    "remembered",
 ]
 
 #: Absolute paths of the store tables this process has read or looked for since the
@@ -67,8 +70,19 @@ def forget_tables_read() -> None:
     _TABLES_READ.clear()
 
 
-def _record(path: Path) -> None:
-    _TABLES_READ.add(str(Path(path).absolute()))
+def _record(path: Path, identity: tuple | None = None) -> None:
+    """Note a store file as read (an input of the report), with its identity as read
+    (None: work it out now) for every :func:`remembered` computation under way."""
+    absolute = str(Path(path).absolute())
+    _TABLES_READ.add(absolute)
+    _note_for_captures(absolute, identity)
+
+
+def _note_for_captures(absolute: str, identity: tuple | None) -> None:
+    if _CAPTURES:
+        seen = _identity_or_none(Path(absolute)) if identity is None else identity
+        for capture in _CAPTURES:
+            capture.setdefault(absolute, seen)
 
 
 #: Tables already read in this process, shared by the reports a warm kernel runs one after
@@ -156,10 +170,13 @@ def shared_tables() -> list[str]:
 
 
 def forget_shared_tables() -> None:
-    """Drop every frame kept by :func:`read_table` and :func:`derived_table`."""
+    """Drop every frame kept by :func:`read_table` and :func:`derived_table`, and every
+    result kept by :func:`remembered`."""
     _SHARED.clear()
     _SHARED_BYTES.clear()
     _SHARED_USED.clear()
+    _REMEMBERED.clear()
+    _REMEMBERED_USED.clear()
 
 
 def keep_only_used() -> None:
@@ -179,6 +196,105 @@ def keep_only_used() -> None:
         del _SHARED[key]
         _SHARED_BYTES.pop(key, None)
     _SHARED_USED.clear()
+    for key in [key for key in _REMEMBERED if key not in _REMEMBERED_USED]:
+        del _REMEMBERED[key]
+    _REMEMBERED_USED.clear()
+
+
+#: Results of :func:`remembered`: key (function, store folder, pickled arguments) ->
+#: (the pickled result, the store files it read with their identities as read).
+_REMEMBERED: OrderedDict[tuple, tuple[bytes, tuple[tuple[str, tuple | None], ...]]] = OrderedDict()
+_REMEMBERED_USED: set[tuple] = set()
+#: At most this many results are kept, each at most this many bytes pickled (the
+#: results remembered are small tables: a measure's rows, a section's London figures).
+REMEMBERED_MAX_RESULTS = 128
+REMEMBERED_MAX_BYTES = 4 * 10**6
+#: The store files read by each :func:`remembered` computation under way (innermost
+#: last): path -> identity as read (None: the file did not exist).
+_CAPTURES: list[dict[str, tuple | None]] = []
+
+
+def _identity_or_none(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        return _file_identity(path)
+    except FileNotFoundError:
+        return None
+
+
+def remembered(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)``, worked out once per version of the store files it reads.
+
+    For the figures every report of an objective works out the same way from the store
+    (a measure's rows of the borough crime table, a section's London-wide figures): the
+    first call runs ``function`` and notes every store file it read (tables and the build
+    log) with the file's identity as read (size, modification time in ns, inode, device);
+    a later call with equal arguments, while the store folder is the same and every one
+    of those files is unchanged, returns the result without running ``function`` and
+    notes the same files as read (:func:`tables_read`, which the report cache keys on).
+
+    Every call returns a new object: the result is kept pickled and each call unpickles
+    it, so nothing a report does to what it got reaches the next report. A result is
+    not kept when its arguments or itself cannot be pickled, when it is larger than
+    :data:`REMEMBERED_MAX_BYTES` pickled, or when working it out raised a warning (the
+    warning is shown, and shown again by the next call, which runs ``function`` again).
+    ``function`` must depend only on its arguments and the store: never on a raw file,
+    the catalogue or the environment. The warm engine keeps, between reports, the
+    results the last report used (:func:`keep_only_used`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_table(pd.DataFrame({"n": [1, 2]}), "numbers", folder)
+    >>> def total(add):
+    ...     print("working it out")
+    ...     return int(read_table("numbers", directory=folder)["n"].sum()) + add
+    >>> remembered(total, 10)
+    working it out
+    13
+    >>> remembered(total, 10)
+    13
+    >>> _ = write_table(pd.DataFrame({"n": [5]}), "numbers", folder)  # a rebuilt table
+    >>> remembered(total, 10)
+    working it out
+    15
+    """
+    try:
+        key = (function, str(paths.processed_dir().absolute()), pickle.dumps(args, protocol=5))
+    except Exception:  # arguments that cannot be pickled: nothing to key on
+        return function(*args)
+    entry = _REMEMBERED.get(key)
+    if entry is not None:
+        payload, reads = entry
+        if all(_identity_or_none(Path(path)) == identity for path, identity in reads):
+            for path, identity in reads:
+                _TABLES_READ.add(path)
+                _note_for_captures(path, identity)  # an outer computation read them too
+            _REMEMBERED_USED.add(key)
+            _REMEMBERED.move_to_end(key)
+            return pickle.loads(payload)
+        del _REMEMBERED[key]  # a file changed: work it out again
+    capture: dict[str, tuple | None] = {}
+    _CAPTURES.append(capture)
+    try:
+        with warnings.catch_warnings(record=True) as raised:
+            result = function(*args)
+    finally:
+        _CAPTURES.remove(capture)
+    for warning in raised:  # shown as they would have been (the filters still applied)
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    if raised:
+        return result
+    try:
+        payload = pickle.dumps(result, protocol=5)
+    except Exception:  # e.g. a figure: not kept
+        return result
+    if len(payload) <= REMEMBERED_MAX_BYTES:
+        _REMEMBERED[key] = (payload, tuple(capture.items()))
+        _REMEMBERED_USED.add(key)
+        while len(_REMEMBERED) > REMEMBERED_MAX_RESULTS:
+            _REMEMBERED.popitem(last=False)
+    return result
 
 
 def table_path(name: str, directory: Path | None = None) -> Path:
@@ -258,20 +374,24 @@ def read_table(
         When the table is missing (run ``mpsanalysis build``) or unreadable (corrupted).
     """
     path = table_path(name, directory)
-    _record(path)
     identity = _identity_or_missing(path, name)
     key = (str(path.absolute()), tuple(columns) if columns else None, repr(filters), identity)
     return _shared(key, lambda: _read_parquet(path, columns, filters))
 
 
 def _identity_or_missing(path: Path, name: str) -> tuple[int, int, int, int]:
+    """The identity of a table about to be read, noted as read (:func:`_record`); a
+    missing table is noted too (an input: the report says "no data" until it is built)."""
     try:
-        return _file_identity(path)
+        identity = _file_identity(path)
     except FileNotFoundError:
+        _record(path)
         raise DataValidationError(
             f"the processed store has no table {name!r}: run `mpsanalysis build` first",
             file=path.name,
         ) from None
+    _record(path, identity)
+    return identity
 
 
 def _read_parquet(path: Path, columns, filters) -> pd.DataFrame:
@@ -313,7 +433,6 @@ def derived_table(
     [2, 4]
     """
     path = table_path(name, directory)
-    _record(path)
     identity = _identity_or_missing(path, name)
     wanted = tuple(columns) if columns else None
     key = (str(path.absolute()), "derived", derive, wanted, identity)
@@ -335,6 +454,7 @@ def read_json(name: str, directory: Path | None = None) -> Any:
     """A JSON document written by :func:`write_json` (e.g. the build log), or None when
     the store has none."""
     path = (directory or paths.processed_dir()) / f"{name}.json"
+    _note_for_captures(str(path.absolute()), None)  # an input of a remembered result
     if not path.exists():
         return None
     return json.loads(path.read_text(encoding="utf-8"))

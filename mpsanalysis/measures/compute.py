@@ -35,6 +35,7 @@ __all__ = [
     "borough_rates",
     "category_mask",
     "measure_mask",
+    "measure_rows",
 ]
 
 CLASSIFICATION_ORDER = ("new", "old")  # newest first
@@ -159,6 +160,55 @@ def measure_mask(frame: pd.DataFrame, measure: Measure, classification: str) -> 
     return category_mask(frame, items) & frame["classification"].eq(classification)
 
 
+#: The columns of :func:`measure_rows`.
+MEASURE_ROW_COLUMNS = ["month", "borough_name", "minor_category", "count"]
+
+
+def measure_rows(
+    measure: Measure, classification: str, crime: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The rows of the borough crime table that count towards ``measure`` in one
+    classification: ``month``, ``borough_name``, ``minor_category`` and ``count``, in
+    the table's order.
+
+    With ``crime`` None (the default), the store's table, whose rows for a measure are
+    worked out once per version of the table file and kept for the next reports of the
+    same kernel (:func:`mpsanalysis.ingest.store.remembered`): every borough's report
+    of an objective counts the same rows.
+
+    Examples
+    --------
+    >>> from mpsanalysis.measures.catalogue import CategoryFilter
+    >>> from dataclasses import replace
+    >>> from mpsanalysis.measures.catalogue import get_objective
+    >>> m = get_objective("robbery").measure("personal-robbery")
+    >>> crime = pd.DataFrame({"month": pd.PeriodIndex(["2016-04", "2016-04"], freq="M"),
+    ...     "borough_name": "Camden", "classification": "new",
+    ...     "major_category": "Robbery",
+    ...     "minor_category": ["Robbery of Personal Property", "Robbery of Business Property"],
+    ...     "count": [30, 4]})
+    >>> measure_rows(m, "new", crime)["count"].tolist()
+    [30]
+    """
+    if crime is None:
+        return store.remembered(_store_measure_rows, measure, classification)
+    return crime.loc[measure_mask(crime, measure, classification), MEASURE_ROW_COLUMNS]
+
+
+def _store_crime() -> pd.DataFrame:
+    # Straight from the store (never the per-report cache of load_borough_crime), so
+    # that store.remembered notes the table as read.
+    return store.derived_table("borough_crime", _with_category_keys)
+
+
+def _store_measure_rows(measure: Measure, classification: str) -> pd.DataFrame:
+    return measure_rows(measure, classification, _store_crime())
+
+
+def _store_months_by_file() -> dict[tuple[str, str], set]:
+    return _months_by_file(_store_crime())
+
+
 def measure_monthly(
     measure: Measure,
     geography: str,
@@ -184,19 +234,16 @@ def measure_monthly(
     if measure.source != "borough-crime":
         raise ParameterError(f"measure {measure.id!r} is not from the borough crime data")
     geography = boroughs.validate_geography(geography)
-    crime = load_borough_crime() if crime is None else crime
     categories = load_category_vintages() if categories is None else categories
     if classification not in measure.categories:
         return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
-    rows = crime.loc[
-        measure_mask(crime, measure, classification), ["month", "borough_name", "count"]
-    ]  # copy only what is used
+    rows = measure_rows(measure, classification, crime)
     if geography != boroughs.LONDON:
         rows = rows[rows["borough_name"].eq(geography)]
     sums = rows.groupby("month")["count"].sum().astype(float)
     published = categories[measure_mask(categories, measure, classification)]
     files = set(published["source_file"])
-    supplied = _months_by_file(crime)
+    supplied = store.remembered(_store_months_by_file) if crime is None else _months_by_file(crime)
     covered: set[pd.Period] = set()
     for key in supplied:
         if key[0] == classification and key[1] in files:
@@ -355,7 +402,6 @@ def compute_measure(
     if measure.source == "extract":
         table = extracts.load_extracts(None) if extract_table is None else extract_table
         return _extract_result(measure, geography, end, table)
-    crime = load_borough_crime() if crime is None else crime
     categories = load_category_vintages() if categories is None else categories
     by_class = {
         c: measure_monthly(measure, geography, c, crime, categories) for c in measure.categories
@@ -392,10 +438,7 @@ def borough_breakdown(
         change, percent_change.
     """
     end = periods.parse_month(period_end)
-    crime = load_borough_crime() if crime is None else crime
-    rows = crime.loc[
-        measure_mask(crime, measure, classification), ["month", "borough_name", "count"]
-    ]  # copy only what is used
+    rows = measure_rows(measure, classification, crime)
     window = periods.fytd_window(end)
     last = periods.same_period_last_year(window)
     table = boroughs.borough_table()

@@ -351,8 +351,10 @@ class ObjectiveReport:
         categories = measures.load_category_vintages()
         self.rows: list[_Row] = []
         for measure in self.objective.measures:
+            # crime None: the store's table, whose rows for a measure a kernel works out
+            # once for all the reports it runs (measures.measure_rows)
             result = measures.compute_measure(
-                measure, self.geography, self.period_end, crime, categories, self.extract_table
+                measure, self.geography, self.period_end, None, categories, self.extract_table
             )
             spc, xmr, baseline = _spc(result)
             sustained = None
@@ -1092,11 +1094,11 @@ class ObjectiveReport:
         r = row.result
         assert r.classification is not None
         try:
-            rates = measures.borough_rates(r.measure, self.period_end, r.classification, self.crime)
+            rates = measures.borough_rates(r.measure, self.period_end, r.classification)
             has_population = True
         except (DataValidationError, ParameterError):  # no population: counts only
             rates = measures.borough_breakdown(
-                r.measure, self.period_end, r.classification, self.crime
+                r.measure, self.period_end, r.classification
             ).reset_index(names="borough")
             rates["population"], rates["rate"] = np.nan, np.nan
             has_population = False
@@ -1177,9 +1179,7 @@ class ObjectiveReport:
         categories = measures.load_category_vintages()
         last = min(self.period_end, begin + months_after - 1)
         for classification in measures.CLASSIFICATION_ORDER:
-            series = measures.measure_monthly(
-                measure, where, classification, self.crime, categories
-            )
+            series = measures.measure_monthly(measure, where, classification, None, categories)
             series = series[series.index <= last].dropna()
             if len(series[series.index < begin]) >= 12 and len(series[series.index >= begin]) >= 6:
                 with warnings.catch_warnings():

@@ -671,15 +671,15 @@ POLICEUK_CRIME_COLUMNS = ("crime_id", "month", "borough_name", "crime_type", "is
 POLICEUK_OUTCOME_COLUMNS = ("crime_id", "month")
 
 
-def _up_to_period(table: pd.DataFrame, report: ReportLike, what: str) -> pd.DataFrame | str:
+def _up_to_period(table: pd.DataFrame, period_end: pd.Period, what: str) -> pd.DataFrame | str:
     """A data.police.uk table cut to the months up to the report's period end, or the
     sentence saying the records start after the period."""
-    if table["month"].min() > report.period_end:
+    if table["month"].min() > period_end:
         return (
             f"The data.police.uk {what} start in {_month(table['month'].min())}, after "
             "this report's period."
         )
-    return table[table["month"].le(report.period_end)]
+    return table[table["month"].le(period_end)]
 
 
 def _stop_search_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
@@ -688,7 +688,7 @@ def _stop_search_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     searches = _read("stop_search", columns=STOP_SEARCH_COLUMNS)
     if searches is None:
         return _not_built("stop and search data", "stop_search")
-    searches = _up_to_period(searches, report, "stop and search records")
+    searches = _up_to_period(searches, report.period_end, "stop and search records")
     if isinstance(searches, str):
         return searches
     if report.geography != boroughs.LONDON:
@@ -814,7 +814,9 @@ def stop_search_html(report: ReportLike) -> str:
 
 
 # --------------------------------------------------------------------------- outcomes
-def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
+def _outcomes_every_borough(period_end: pd.Period) -> dict[str, Any] | str:
+    """The outcomes section's figures for every borough and London up to ``period_end``
+    (the same for every report of a period: see :func:`_outcomes_parts`)."""
     from mpsanalysis.stats.outcomes import (
         compute_outcome_lag,
         compute_positive_outcome_rate,
@@ -823,18 +825,16 @@ def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     crimes = _read("policeuk_crimes", columns=POLICEUK_CRIME_COLUMNS)
     if crimes is None:
         return _not_built("data.police.uk street-level data", "policeuk_street")
-    crimes = _up_to_period(crimes, report, "street-level crime and outcome records")
+    crimes = _up_to_period(crimes, period_end, "street-level crime and outcome records")
     if isinstance(crimes, str):
         return crimes
     by_borough = compute_positive_outcome_rate(crimes, by=["borough_name"])
     by_borough = by_borough[by_borough["borough_name"].notna()].sort_values("borough_name")
-    if report.geography != boroughs.LONDON:
-        by_borough = by_borough[by_borough["borough_name"].eq(report.geography)]
     outcomes = _read("policeuk_outcomes", columns=POLICEUK_OUTCOME_COLUMNS)
     if outcomes is None:
         lag = _unavailable(_not_built("data.police.uk outcomes data", "policeuk_street"))
     else:
-        outcomes = outcomes[outcomes["month"].le(report.period_end)]
+        outcomes = outcomes[outcomes["month"].le(period_end)]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the warning is read from lag.attrs instead
             lag = compute_outcome_lag(outcomes, crimes)
@@ -843,9 +843,21 @@ def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
         "first_month": crimes["month"].min(),
         "last_month": crimes["month"].max(),
     }
+    return {"boroughs": by_borough, "lag": lag, "attrs": attrs}
+
+
+def _outcomes_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
+    # Every report of a period works out the same figures for every borough, so a
+    # kernel works them out once (store.remembered) and each report takes its borough.
+    every = store.remembered(_outcomes_every_borough, report.period_end)
+    if isinstance(every, str):
+        return every
+    by_borough, attrs = every["boroughs"], every["attrs"]
+    if report.geography != boroughs.LONDON:
+        by_borough = by_borough[by_borough["borough_name"].eq(report.geography)]
     return {
         "boroughs": _with_attrs(by_borough.reset_index(drop=True), **attrs),
-        "lag": _with_attrs(lag, **attrs),
+        "lag": _with_attrs(every["lag"], **attrs),
     }
 
 
@@ -941,8 +953,6 @@ def force_comparison_table(
     ``pct_vs_msf_average`` (float). ``offences`` is any filter
     :func:`mpsanalysis.stats.forces.compare_similar_forces` accepts; ``title`` is
     only used by the HTML."""
-    from mpsanalysis.stats.forces import compare_similar_forces
-
     years = _read("force_crime", columns=["financial_year"])
     if years is None:
         return _unavailable(_not_built("Home Office force data", "force_crime"))
@@ -957,10 +967,17 @@ def force_comparison_table(
             f"The Home Office force data supplied covers {', '.join(labels)} only, which "
             "ends after this report's period, so there is no force comparison."
         )
-    table = compare_similar_forces(offences, year=ended[-1], per=per)
+    # the same for every report of the objective: worked out once a kernel
+    table = store.remembered(_similar_forces, offences, ended[-1], per)
     for column in ("offences", "population"):
         table[column] = table[column].round().astype("Int64")
     return table
+
+
+def _similar_forces(offences, year: str, per: int) -> pd.DataFrame:
+    from mpsanalysis.stats.forces import compare_similar_forces
+
+    return compare_similar_forces(offences, year=year, per=per)
 
 
 def force_comparison_html(report: ReportLike, offences, title: str, per: int = 1000) -> str:
@@ -1067,8 +1084,8 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
                 else "the current crime classification is not in the store"
             )
         else:
-            mask = measures.measure_mask(crime, m, "new")
-            inside = crime[mask & crime["month"].between(window.start, window.end)]
+            rows = measures.measure_rows(m, "new")
+            inside = rows[rows["month"].between(window.start, window.end)]
             if report.geography != boroughs.LONDON:
                 inside = inside[inside["borough_name"].eq(report.geography)]
             by_minor = inside.groupby(inside["minor_category"].str.casefold())["count"].sum()

@@ -26,6 +26,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.textpath import TextToPath
 from matplotlib.transforms import Affine2D, Bbox
 
 __all__ = ["Unmeasured", "tight_svg"]
@@ -42,12 +43,62 @@ _TEXT_SIZES: dict[tuple, tuple[float, float, float]] = {}
 _TEXT_SIZES_MAX = 4096
 
 
+#: Strings already laid out as glyphs in this process: (font, string, features, language)
+#: -> (the font, the glyphs placed, every glyph's outline); emptied at
+#: :data:`_GLYPHS_MAX` entries.
+_GLYPHS: dict[tuple, tuple[Any, list, dict]] = {}
+_GLYPHS_MAX = 4096
+
+
+class _KeptGlyphs(TextToPath):
+    """Text to glyph outlines, each string laid out once a process.
+
+    An SVG chart draws its text as glyph outlines; laying a string out (its glyphs and
+    their positions) is about an eighth of a chart's drawing, and tick labels, titles
+    and legends repeat across the charts of a run. The font the SVG renderer lays text
+    out with is always set to :attr:`FONT_SCALE` at its own dpi (``_get_font``), so a
+    string's glyphs depend only on the font file, the string and the font features;
+    the result is what :meth:`TextToPath.get_glyphs_with_font` returns for it.
+    """
+
+    def get_glyphs_with_font(
+        self,
+        font,
+        s,
+        glyph_map=None,
+        return_new_glyphs_only=False,
+        *,
+        features=None,
+        language=None,
+    ):
+        key = (id(font), s, tuple(features) if features else None, language)
+        kept = _GLYPHS.get(key)
+        if kept is None or kept[0] is not font:  # an id is reused only once freed
+            placed, outlines, _ = super().get_glyphs_with_font(
+                font, s, None, True, features=features, language=language
+            )
+            if len(_GLYPHS) >= _GLYPHS_MAX:
+                _GLYPHS.clear()
+            kept = _GLYPHS[key] = (font, placed, outlines)
+        _, placed, outlines = kept
+        seen = {} if glyph_map is None else glyph_map
+        new = {} if return_new_glyphs_only or glyph_map is None else glyph_map
+        for glyph, outline in outlines.items():  # in order of first use, as matplotlib's
+            if glyph not in seen:
+                new[glyph] = outline
+        return list(placed), new, []
+
+
+_GLYPH_LAYOUT = _KeptGlyphs()
+
+
 class _InkRenderer(RendererSVG):
     """An SVG renderer that also records the extent of what it draws, in points from
     the lower left corner (the figure's display coordinates at 72 dpi)."""
 
     def __init__(self, width: float, height: float, out, image_dpi: float, metadata) -> None:
         super().__init__(width, height, out, image_dpi=image_dpi, metadata=metadata)
+        self._text2path = _GLYPH_LAYOUT  # the same glyphs, each string laid out once
         self.ink = [math.inf, math.inf, -math.inf, -math.inf]
         self._background_seen = False
 
@@ -128,20 +179,27 @@ class _InkRenderer(RendererSVG):
         if s.strip():
             # Text arrives in the SVG's own coordinates (y down from the top edge).
             y_up = self.height - y
-            # Labels repeat within a chart and across charts: measure each string once.
-            size = _TEXT_SIZES.get((s, prop, str(ismath)))  # fonts compare by value
-            if size is None:
-                size = self.get_text_width_height_descent(s, prop, ismath)
-                if len(_TEXT_SIZES) >= _TEXT_SIZES_MAX:
-                    _TEXT_SIZES.clear()
-                _TEXT_SIZES[(s, prop.copy(), str(ismath))] = size  # a copy: fonts are mutable
-            width, height, descent = size
+            width, height, descent = self.get_text_width_height_descent(s, prop, ismath)
             corners = np.array(
                 [[0, -descent], [width, -descent], [width, height - descent], [0, height - descent]]
             )
             corners = Affine2D().rotate_deg(angle).translate(x, y_up).transform(corners)
             self._note(gc, *corners.min(axis=0), *corners.max(axis=0), stroke=False)
         return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        # Labels repeat within a chart and across charts, and an SVG's text size depends
+        # only on the string, the font and the math mode (never on the renderer, which
+        # measures at 72 dpi): measure each once a process, for the layout (matplotlib
+        # caches sizes per renderer only) and for the ink.
+        key = (s, prop, str(ismath))  # fonts compare by value
+        size = _TEXT_SIZES.get(key)
+        if size is None:
+            size = super().get_text_width_height_descent(s, prop, ismath)
+            if len(_TEXT_SIZES) >= _TEXT_SIZES_MAX:
+                _TEXT_SIZES.clear()
+            _TEXT_SIZES[(s, prop.copy(), str(ismath))] = size  # a copy: fonts are mutable
+        return size
 
     def draw_image(self, *args: Any, **kwargs: Any):
         raise Unmeasured("an image")
