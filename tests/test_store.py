@@ -312,3 +312,29 @@ def test_between_reports_only_the_results_the_last_report_used_are_kept(folder):
     store.remembered(_total, folder, 1)
     store.remembered(_total, folder, 2)
     assert _total.calls == 3  # the second was dropped, and worked out again
+
+
+def test_the_build_log_a_remembered_result_read_is_checked_but_is_not_an_input(folder):
+    """A section's "not supplied" sentence comes from the build log: a rewritten log
+    works the result out again, but the log is not listed as a report input (a report
+    that reads it directly does not list it either)."""
+
+    def note(where):
+        note.calls += 1
+        return store.not_supplied("stop_search", where), len(
+            store.read_table("numbers", directory=where)
+        )
+
+    note.calls = 0
+    store.write_json({"sources": []}, "build_log", folder)
+    store.forget_tables_read()
+    assert store.remembered(note, folder) == (None, 3)
+    assert store.tables_read() == [str(store.table_path("numbers", folder).absolute())]
+    store.forget_tables_read()
+    assert store.remembered(note, folder) == (None, 3)
+    assert store.tables_read() == [str(store.table_path("numbers", folder).absolute())]
+    assert note.calls == 1
+    log = {"sources": [{"source": "stop_search", "warnings": ["not supplied: no files"]}]}
+    store.write_json(log, "build_log", folder)
+    assert store.remembered(note, folder) == ("not supplied: no files", 3)
+    assert note.calls == 2

@@ -75,14 +75,21 @@ def _record(path: Path, identity: tuple | None = None) -> None:
     (None: work it out now) for every :func:`remembered` computation under way."""
     absolute = str(Path(path).absolute())
     _TABLES_READ.add(absolute)
-    _note_for_captures(absolute, identity)
+    _note_for_captures(absolute, identity, True)
 
 
-def _note_for_captures(absolute: str, identity: tuple | None) -> None:
+def _note_for_captures(absolute: str, identity: tuple | None, is_input: bool) -> None:
+    """Note a file read for every :func:`remembered` computation under way: its identity
+    as read, and whether it is an input of the report (a store table, which
+    :func:`tables_read` lists) or only a file the result depends on (the build log)."""
     if _CAPTURES:
         seen = _identity_or_none(Path(absolute)) if identity is None else identity
         for capture in _CAPTURES:
-            capture.setdefault(absolute, seen)
+            before = capture.get(absolute)
+            if before is None:
+                capture[absolute] = (seen, is_input)
+            elif is_input and not before[1]:
+                capture[absolute] = (before[0], True)
 
 
 #: Tables already read in this process, shared by the reports a warm kernel runs one after
@@ -202,16 +209,17 @@ def keep_only_used() -> None:
 
 
 #: Results of :func:`remembered`: key (function, store folder, pickled arguments) ->
-#: (the pickled result, the store files it read with their identities as read).
-_REMEMBERED: OrderedDict[tuple, tuple[bytes, tuple[tuple[str, tuple | None], ...]]] = OrderedDict()
+#: (the pickled result, the store files it read: path, identity as read, input or not).
+_REMEMBERED: OrderedDict[tuple, tuple[bytes, tuple[tuple[str, Any, bool], ...]]] = OrderedDict()
 _REMEMBERED_USED: set[tuple] = set()
 #: At most this many results are kept, each at most this many bytes pickled (the
 #: results remembered are small tables: a measure's rows, a section's London figures).
 REMEMBERED_MAX_RESULTS = 128
 REMEMBERED_MAX_BYTES = 4 * 10**6
 #: The store files read by each :func:`remembered` computation under way (innermost
-#: last): path -> identity as read (None: the file did not exist).
-_CAPTURES: list[dict[str, tuple | None]] = []
+#: last): path -> (identity as read, None when the file did not exist; whether it is an
+#: input of the report).
+_CAPTURES: list[dict[str, tuple[Any, bool]]] = []
 
 
 def _identity_or_none(path: Path) -> tuple[int, int, int, int] | None:
@@ -266,15 +274,16 @@ def remembered(function: Callable[..., Any], *args: Any) -> Any:
     entry = _REMEMBERED.get(key)
     if entry is not None:
         payload, reads = entry
-        if all(_identity_or_none(Path(path)) == identity for path, identity in reads):
-            for path, identity in reads:
-                _TABLES_READ.add(path)
-                _note_for_captures(path, identity)  # an outer computation read them too
+        if all(_identity_or_none(Path(path)) == identity for path, identity, _ in reads):
+            for path, identity, is_input in reads:
+                if is_input:
+                    _TABLES_READ.add(path)
+                _note_for_captures(path, identity, is_input)  # for an outer computation
             _REMEMBERED_USED.add(key)
             _REMEMBERED.move_to_end(key)
             return pickle.loads(payload)
         del _REMEMBERED[key]  # a file changed: work it out again
-    capture: dict[str, tuple | None] = {}
+    capture: dict[str, tuple[Any, bool]] = {}
     _CAPTURES.append(capture)
     try:
         with warnings.catch_warnings(record=True) as raised:
@@ -290,7 +299,8 @@ def remembered(function: Callable[..., Any], *args: Any) -> Any:
     except Exception:  # e.g. a figure: not kept
         return result
     if len(payload) <= REMEMBERED_MAX_BYTES:
-        _REMEMBERED[key] = (payload, tuple(capture.items()))
+        reads = tuple((path, identity, is_input) for path, (identity, is_input) in capture.items())
+        _REMEMBERED[key] = (payload, reads)
         _REMEMBERED_USED.add(key)
         while len(_REMEMBERED) > REMEMBERED_MAX_RESULTS:
             _REMEMBERED.popitem(last=False)
@@ -454,7 +464,7 @@ def read_json(name: str, directory: Path | None = None) -> Any:
     """A JSON document written by :func:`write_json` (e.g. the build log), or None when
     the store has none."""
     path = (directory or paths.processed_dir()) / f"{name}.json"
-    _note_for_captures(str(path.absolute()), None)  # an input of a remembered result
+    _note_for_captures(str(path.absolute()), None, False)  # a remembered result reads it
     if not path.exists():
         return None
     return json.loads(path.read_text(encoding="utf-8"))

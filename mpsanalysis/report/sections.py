@@ -246,14 +246,9 @@ def ward_concentration_table(
             f"Ward-level crime data starts in {_month(available[0])}, so it has no 12 "
             "months up to this report's period end."
         )
-    wards = store.read_table(
-        "ward_crime",
-        filters=[
-            ("month", ">=", window.start.to_timestamp()),
-            ("month", "<=", window.end.to_timestamp()),
-        ],
-    )
-    rows = wards[measures.category_mask(wards, filters)]
+    # The measure's ward rows are the same for every report of the objective: a kernel
+    # selects them once (store.remembered) and each report takes its borough's.
+    rows = store.remembered(_ward_measure_rows, tuple(filters), window.start, window.end)
     if report.geography != boroughs.LONDON:
         rows = rows[rows["borough_name"].eq(report.geography)]
     rows = rows[~rows["borough_code"].isin([boroughs.AIRPORTS_CODE, boroughs.UNKNOWN_CODE])]
@@ -281,6 +276,19 @@ def ward_concentration_table(
         boundary_change=window.end != report.period_end
         and all(m in boundaries for m in periods.rolling_12_months(report.period_end).months),
     )
+
+
+def _ward_measure_rows(filters: tuple, start: pd.Period, end: pd.Period) -> pd.DataFrame:
+    """The ward table's rows in the catalogue's category ``filters`` from ``start`` to
+    ``end``, every borough."""
+    wards = store.read_table(
+        "ward_crime",
+        filters=[("month", ">=", start.to_timestamp()), ("month", "<=", end.to_timestamp())],
+    )
+    return wards.loc[
+        measures.category_mask(wards, filters),
+        ["ward_code", "ward_name", "borough_code", "borough_name", "count"],
+    ]
 
 
 def _ward_series(table: pd.DataFrame) -> pd.Series:
