@@ -178,8 +178,6 @@ def measure_rows(
 
     Examples
     --------
-    >>> from mpsanalysis.measures.catalogue import CategoryFilter
-    >>> from dataclasses import replace
     >>> from mpsanalysis.measures.catalogue import get_objective
     >>> m = get_objective("robbery").measure("personal-robbery")
     >>> crime = pd.DataFrame({"month": pd.PeriodIndex(["2016-04", "2016-04"], freq="M"),
@@ -230,6 +228,10 @@ def measure_monthly(
         ``London`` or a borough name.
     classification : str
         ``old`` or ``new``.
+    crime, categories : pandas.DataFrame, optional
+        The borough crime table and its category vintages (default: the store's; the
+        measure's rows of the store's table are then worked out once a kernel, see
+        :func:`measure_rows`).
     """
     if measure.source != "borough-crime":
         raise ParameterError(f"measure {measure.id!r} is not from the borough crime data")
