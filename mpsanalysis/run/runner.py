@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from mpsanalysis.ingest import store
 from mpsanalysis.measures import catalogue
 from mpsanalysis.run.cache import ReportCache, lock_sha256
 from mpsanalysis.run.jobs import Job, JobResult, find_notebook
+from mpsanalysis.run.schedule import ObjectiveAffinity
 
 __all__ = [
     "RunPlan",
@@ -224,7 +225,13 @@ def _progress(total: int):
 
 def _run_local(plan: RunPlan, staging: Path, checksums, commit, workers: int) -> list[JobResult]:
     """Run the jobs here (one worker) or in worker processes, each with a warm kernel
-    started as the worker starts, so kernel start-up overlaps across workers."""
+    started as the worker starts, so kernel start-up overlaps across workers.
+
+    Each worker is a one-process pool, so the runner chooses which worker runs which
+    report: an objective's reports stay on one worker while another objective is left to
+    start (:class:`mpsanalysis.run.schedule.ObjectiveAffinity`), and its kernel works out
+    the objective's shared figures once.
+    """
     from mpsanalysis.run import engine
 
     results: list[JobResult] = []
@@ -237,29 +244,57 @@ def _run_local(plan: RunPlan, staging: Path, checksums, commit, workers: int) ->
                 if bar:
                     bar.update()
         else:
-            import multiprocessing
-
-            context = multiprocessing.get_context("spawn")
-            cwd = str(Path(plan.jobs[0].notebook).parent)
-            initializer = engine.start_worker if engine.engine_name() == "warm" else None
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=context,
-                initializer=initializer,
-                initargs=(cwd,) if initializer else (),  # type: ignore[arg-type]
-            ) as pool:
-                futures = [
-                    pool.submit(execute_job, job, str(staging), checksums, commit)
-                    for job in plan.jobs
-                ]
-                for future in as_completed(futures):
-                    results.append(future.result())
-                    if bar:
-                        bar.update()
+            results = _run_workers(plan, staging, checksums, commit, workers, bar)
     finally:
         engine.close_engines()  # the serial path's kernel; workers close their own
         if bar:
             bar.close()
+    return results
+
+
+def _run_workers(plan: RunPlan, staging: Path, checksums, commit, workers: int, bar):
+    import multiprocessing
+
+    from mpsanalysis.run import engine
+
+    context = multiprocessing.get_context("spawn")
+    cwd = str(Path(plan.jobs[0].notebook).parent)
+    initializer = engine.start_worker if engine.engine_name() == "warm" else None
+    queue = ObjectiveAffinity(plan.jobs)
+    results: list[JobResult] = []
+    pools = [
+        ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=context,
+            initializer=initializer,
+            initargs=(cwd,) if initializer else (),  # type: ignore[arg-type]
+        )
+        for _ in range(workers)
+    ]
+    running: dict[Future, int] = {}
+    try:
+        for worker, pool in enumerate(pools):
+            job = queue.next_for(worker)
+            if job is not None:
+                running[pool.submit(execute_job, job, str(staging), checksums, commit)] = worker
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                worker = running.pop(future)
+                results.append(future.result())
+                if bar:
+                    bar.update()
+                job = queue.next_for(worker)
+                if job is not None:
+                    submitted = pools[worker].submit(
+                        execute_job, job, str(staging), checksums, commit
+                    )
+                    running[submitted] = worker
+    finally:
+        for future in running:
+            future.cancel()
+        for pool in pools:
+            pool.shutdown(wait=True, cancel_futures=True)
     return results
 
 
