@@ -24,6 +24,7 @@ __all__ = [
     "BOROUGH_CRIME_FOLDER",
     "build_borough_crime",
     "build_store",
+    "compare_republished_tables",
     "recover_store",
     "lock_store",
 ]
@@ -369,6 +370,45 @@ def _previous_table(processed: Path, name: str) -> pd.DataFrame | None:
         return None
 
 
+def compare_republished_tables(
+    previous_dir: Path, new_dir: Path
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Compare every republished source's table in a new build with the previous build.
+
+    For each table of :data:`mpsanalysis.ingest.revisions.REPUBLISHED` present in both
+    folders, the cells whose counts changed over the periods both builds supply
+    (:func:`mpsanalysis.ingest.revisions.compare_republished`). A previous table that
+    cannot be read, or that lacks a column the comparison needs (a store of an older
+    layout), is not compared. Nothing is refused: these sources' cells are fine-grained
+    (one homicide victim reclassified withdraws a cell), so a revision is reported, not
+    judged; the borough crime files keep their own checks of losses.
+
+    Returns
+    -------
+    (pandas.DataFrame, dict)
+        The ``source_revisions`` table (:data:`~mpsanalysis.ingest.revisions.SOURCE_REVISION_COLUMNS`;
+        empty on a first build or when nothing changed) and a build-log line per table
+        with revisions.
+    """
+    found, notes = [], {}
+    for spec in revisions.REPUBLISHED:
+        paths_ = [store.table_path(spec.table, folder) for folder in (previous_dir, new_dir)]
+        if not all(path.exists() for path in paths_):
+            continue
+        try:
+            before = pd.read_parquet(paths_[0], columns=spec.columns)
+        except Exception:  # an older or damaged store: nothing to compare with
+            continue
+        now = pd.read_parquet(paths_[1], columns=spec.columns)
+        changed = revisions.compare_republished(before, now, spec)
+        if len(changed):
+            found.append(changed)
+            notes[spec.table] = revisions.describe_revisions(changed, spec)
+    if not found:
+        return pd.DataFrame(columns=revisions.SOURCE_REVISION_COLUMNS), notes
+    return pd.concat(found, ignore_index=True), notes
+
+
 def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
     recover_store(processed)
     for stale in processed.parent.glob(".processed-staging-*"):  # a killed build's
@@ -389,6 +429,22 @@ def _build_locked(raw: Path, processed: Path, include_sources: bool) -> dict:
             from mpsanalysis.ingest import sources  # heavy (geopandas): only when building
 
             logs += sources.build_sources(raw, staging)
+        changes, notes = compare_republished_tables(processed, staging)
+        store.write_table(changes, "source_revisions", staging)
+        for entry in logs:
+            entry["warnings"] = [
+                *entry.get("warnings", []),
+                *(notes[t] for t in entry.get("tables", []) if t in notes),
+            ]
+        logs.append(
+            {
+                "source": "source_revisions",
+                "files": [],
+                "rows": int(len(changes)),
+                "tables": ["source_revisions"],
+                "warnings": [],
+            }
+        )
         build_log = {
             "sources": logs,
             "raw_files": {k: v["sha256"] for k, v in sorted(checksums.items())},

@@ -26,8 +26,10 @@ __all__ = [
     "changes_html",
     "out_of_date",
     "revised_figures",
+    "revised_sources",
     "status_changes",
     "REVISED_COLUMNS",
+    "REVISED_SOURCE_COLUMNS",
     "STATUS_CHANGE_COLUMNS",
 ]
 
@@ -328,14 +330,170 @@ def status_changes(previous: dict | None, results) -> pd.DataFrame:
     return pd.DataFrame(out, columns=STATUS_CHANGE_COLUMNS)
 
 
-def _store_revisions() -> pd.DataFrame | None:
-    """The store's ``borough_crime_revisions`` table, or None when there is none."""
+#: Columns of :func:`revised_sources`.
+REVISED_SOURCE_COLUMNS = [
+    "table",
+    "source",
+    "period",
+    "previous_count",
+    "count",
+    "difference",
+    "cells",
+    "reports",
+]
+
+
+def _tables_read(result) -> set[str]:
+    """The store tables a report read, by name (``homicide_victims``)."""
+    names = [*(getattr(result, "input_checksums", None) or {}), *(result.inputs or [])]
+    return {Path(name).name.removesuffix(".parquet") for name in names}
+
+
+def revised_sources(
+    source_revisions: pd.DataFrame, results, period_end: str | pd.Period
+) -> pd.DataFrame:
+    """Periods already reported whose figures in another republished source the latest
+    build revised, for the sources the reports on the page read.
+
+    Parameters
+    ----------
+    source_revisions : pandas.DataFrame
+        The store's ``source_revisions`` table (one row per changed cell of a republished
+        source other than the borough crime files; ``docs/data-sources.md``).
+    results : iterable of JobResult
+        The reports on the page; a report's tables are those its run recorded reading.
+    period_end : str or pandas.Period
+        The last month of the page's period: a period that starts after it is left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`REVISED_SOURCE_COLUMNS`, one row per source and period:
+        ``previous_count`` and ``count`` are the period's whole total in the source (all
+        of London), before and now; ``cells`` the number of changed cells; ``reports``
+        the reports on the page that read the source, by objective.
+
+    Examples
+    --------
+    Synthetic rows: a homicide victim added in May 2019, read by two homicide reports:
+
+    >>> from types import SimpleNamespace as NS
+    >>> rows = pd.DataFrame({"table": "homicide_victims", "period": "2019-05",
+    ...     "first_month": "2019-05", "cell": ["borough_name: Brent"], "difference": [1],
+    ...     "previous_period_total": [11], "period_total": [12]})
+    >>> job = lambda g: NS(objective_id="homicide", geography=g)
+    >>> reads = {"homicide_victims.parquet": "..."}
+    >>> results = [NS(job=job(g), inputs=None, input_checksums=reads) for g in ("London", "Brent")]
+    >>> out = revised_sources(rows, results, "2025-12")
+    >>> out[["period", "previous_count", "count", "difference", "cells"]]
+        period  previous_count  count  difference  cells
+    0  2019-05              11     12           1      1
+    >>> out["reports"].iat[0]
+    'Reduce homicide and bring offenders to justice (2 reports)'
+    """
+    end = periods.parse_month(period_end, "period_end")
+    frame = source_revisions[
+        pd.PeriodIndex(source_revisions["first_month"].astype(str), freq="M") <= end
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=REVISED_SOURCE_COLUMNS)
+    from mpsanalysis.ingest.revisions import REPUBLISHED
+
+    titles = {spec.table: spec.title for spec in REPUBLISHED}
+    readers: dict[str, dict[str, int]] = {}
+    for result in results:
+        for table in _tables_read(result):
+            objective = catalogue.get_objective(result.job.objective_id).title
+            counted = readers.setdefault(table, {})
+            counted[objective] = counted.get(objective, 0) + 1
+    out = []
+    for (table, period), rows in frame.groupby(["table", "period"], sort=False):
+        if table not in readers:
+            continue
+        before, now = int(rows["previous_period_total"].iat[0]), int(rows["period_total"].iat[0])
+        out.append(
+            {
+                "table": table,
+                "source": titles.get(table, table),
+                "period": period,
+                "previous_count": before,
+                "count": now,
+                "difference": now - before,
+                "cells": len(rows),
+                "reports": "; ".join(
+                    f"{objective} ({n} report{'s' if n > 1 else ''})"
+                    for objective, n in readers[table].items()
+                ),
+            }
+        )
+    return pd.DataFrame(out, columns=REVISED_SOURCE_COLUMNS)
+
+
+def _store_table(name: str) -> pd.DataFrame | None:
+    """A table of the store, or None when there is none."""
     try:
-        if not store.table_exists("borough_crime_revisions"):
+        if not store.table_exists(name):
             return None
-        return store.read_table("borough_crime_revisions")
+        return store.read_table(name)
     except Exception:  # a damaged table is for the build to report, not the index
         return None
+
+
+def _store_revisions() -> pd.DataFrame | None:
+    """The store's ``borough_crime_revisions`` table, or None when there is none."""
+    return _store_table("borough_crime_revisions")
+
+
+def _period_label(period: str) -> str:
+    """A month ``2019-05`` as ``May 2019``; a year or financial quarter as it is."""
+    if len(period) == 7 and period[4] == "-":
+        return f"{periods.parse_month(period):%b %Y}"
+    return period
+
+
+def _sources_html(results, period_end: str) -> str:
+    """The revised periods of the other sources the reports on the page read."""
+    changed = _store_table("source_revisions")
+    if changed is None or changed.empty or not results:
+        return ""
+    table = revised_sources(changed, results, period_end)
+    if table.empty:
+        return ""
+    from mpsanalysis.report.html import table_html
+
+    shown = table.head(REVISED_ROWS_SHOWN)
+    more = (
+        f"<p>{len(table) - REVISED_ROWS_SHOWN:,} more revised periods are not shown: "
+        "see the store's source_revisions table.</p>"
+        if len(table) > REVISED_ROWS_SHOWN
+        else ""
+    )
+    rows = [
+        [
+            r.source,
+            _period_label(r.period),
+            f"{r.previous_count:,}",
+            f"{r.count:,}",
+            f"{r.difference:+,}",
+            f"{r.cells:,}",
+            r.reports,
+        ]
+        for r in shown.itertuples(index=False)
+    ]
+    return (
+        "<h3>Revised figures of other sources</h3><p>Periods already reported that the "
+        "latest build of the data revises in other published sources the reports on this "
+        "page read: the whole period's total for London, old against new, and how many "
+        "of the source's figures changed (a record moved between boroughs or categories "
+        "changes figures without changing the total):</p>"
+        + table_html(
+            ["Source", "Period", "Was", "Now", "Difference", "Figures changed", "Read by"],
+            rows,
+            "Revised figures of other sources, old against new",
+            row_header=False,
+        )
+        + more
+    )
 
 
 def _revisions_html(results, period_end: str) -> str:
@@ -453,7 +611,11 @@ def changes_html(
         )
     if period_end is None and results:
         period_end = max(str(r.job.period_end) for r in results)
-    revisions = _revisions_html(results, period_end) if period_end else ""
+    revisions = (
+        _revisions_html(results, period_end) + _sources_html(results, period_end)
+        if period_end
+        else ""
+    )
     statuses = _status_html(previous, results)
     if not items and not revisions and not statuses:
         return ""
