@@ -151,3 +151,57 @@ def test_a_string_in_another_font_is_laid_out_in_that_font(monkeypatch):
     svg._GLYPHS.clear()
     chart("normal")  # "Robbery" kept in the regular font
     assert chart("bold") == bold_first
+
+
+def _twin_axes_with_offset() -> Figure:
+    """A title over twin axes, a y axis with an offset ("1e6") and a colour bar's child."""
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
+    ax.plot(range(12), [1_000_000 + 10 * i for i in range(12)], label="count")
+    other = ax.twinx()
+    other.bar(range(12), range(12), alpha=0.3)
+    inset = ax.inset_axes([0.6, 0.6, 0.3, 0.3])
+    inset.plot([0, 1], [1, 0])
+    ax.set_title("Twin axes", loc="left")
+    ax.set_xticks(range(12), [f"month {i}" for i in range(12)], rotation=45)
+    ax.legend()
+    return fig
+
+
+@pytest.mark.parametrize(
+    "make", [_line_chart, _bar_chart, _band_and_points, _twin_axes_with_offset]
+)
+def test_ticks_laid_out_once_draw_the_same_bytes(make, monkeypatch):
+    monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")
+    """The tick layout kept during a drawing changes nothing drawn: the same SVG bytes
+    as matplotlib laying the ticks out every time it is asked."""
+    kept, _ = svg.tight_svg(make(), metadata={"Date": None})
+    calls = []
+    update = matplotlib.axis.Axis._update_ticks
+
+    def counted(axis):
+        calls.append(axis)
+        return update(axis)
+
+    monkeypatch.setattr(matplotlib.axis.Axis, "_update_ticks", counted)
+    svg.tight_svg(make(), metadata={"Date": None})
+    kept_calls = len(calls)
+    monkeypatch.setattr(
+        svg, "ticks_laid_out_once", lambda fig: __import__("contextlib").nullcontext()
+    )
+    calls.clear()
+    fresh, _ = svg.tight_svg(make(), metadata={"Date": None})
+    assert kept == fresh
+    # each axis laid out once when kept; several times otherwise
+    assert kept_calls == len(set(map(id, calls)))
+    assert len(calls) > kept_calls
+
+
+def test_ticks_laid_out_once_leaves_the_axes_their_own_after_an_error():
+    fig = _line_chart()
+    ax = fig.axes[0]
+    with pytest.raises(RuntimeError), svg.ticks_laid_out_once(fig):
+        assert "_update_ticks" in vars(ax.xaxis)
+        raise RuntimeError("drawing failed")
+    assert "_update_ticks" not in vars(ax.xaxis)
+    assert "_get_ticklabel_bboxes" not in vars(ax.yaxis)

@@ -17,9 +17,11 @@ two-pass path.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import matplotlib
@@ -220,6 +222,67 @@ def _number(value: float) -> str:
     return _NUMBER.sub("", text).rstrip(".") if "." in text else text
 
 
+@contextlib.contextmanager
+def ticks_laid_out_once(fig) -> Iterator[None]:
+    """While one drawing of ``fig`` runs, lay each axis's ticks out once.
+
+    Drawing an Axes with a title lays its y axis's ticks out six times and its x
+    axis's three times (matplotlib 3.11): placing the title measures the y axis (its
+    ticks, then its label, which measures its ticks again), and drawing each axis
+    places its ticks and then its label the same way. Nothing between these calls changes the view limits, locators or formatters
+    (the Axes applies its aspect and limits before placing the title), so each call
+    returns what the first did. Here the first result of ``_update_ticks`` and of
+    ``_get_ticklabel_bboxes`` (per list of ticks and renderer) is kept on each axis
+    for the drawing and removed after it, so the figure is left as matplotlib would
+    leave it. The bytes drawn are the same (``tests/test_svg.py``).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure()
+    >>> ax = fig.subplots()
+    >>> with ticks_laid_out_once(fig):
+    ...     first, again = ax.yaxis._update_ticks(), ax.yaxis._update_ticks()
+    >>> len(first) > 0 and all(a is b for a, b in zip(first, again, strict=True))
+    True
+    >>> "_update_ticks" in vars(ax.yaxis)  # the axis is its own again
+    False
+    """
+    axes, patched = list(fig.get_axes()), []
+    while axes:
+        ax = axes.pop()
+        axes.extend(ax.child_axes)
+        for axis in (ax.xaxis, ax.yaxis):
+            patched.append(axis)
+            _keep_tick_layout(axis)
+    try:
+        yield
+    finally:
+        for axis in patched:
+            vars(axis).pop("_update_ticks", None)
+            vars(axis).pop("_get_ticklabel_bboxes", None)
+
+
+def _keep_tick_layout(axis) -> None:
+    update, measure = type(axis)._update_ticks, type(axis)._get_ticklabel_bboxes
+    kept: dict[Any, Any] = {}
+
+    def update_ticks():
+        if "ticks" not in kept:
+            kept["ticks"] = update(axis)
+        return list(kept["ticks"])
+
+    def get_ticklabel_bboxes(ticks, renderer):
+        key = (tuple(map(id, ticks)), id(renderer))
+        if key not in kept:
+            kept[key] = (ticks, measure(axis, ticks, renderer))  # ticks: keep the ids valid
+        first, second = kept[key][1]
+        return list(first), list(second)
+
+    axis._update_ticks = update_ticks
+    axis._get_ticklabel_bboxes = get_ticklabel_bboxes
+
+
 def tight_svg(fig, metadata: dict | None = None, pad_inches: float | None = None):
     """The figure as SVG cropped to its ink plus ``pad_inches``, drawn once.
 
@@ -255,7 +318,8 @@ def tight_svg(fig, metadata: dict | None = None, pad_inches: float | None = None
     try:
         ink = _InkRenderer(width * 72, height * 72, out, image_dpi=dpi, metadata=metadata)
         renderer = MixedModeRenderer(fig, width, height, dpi, ink)
-        fig.draw(renderer)
+        with ticks_laid_out_once(fig):
+            fig.draw(renderer)
         renderer.finalize()
     finally:
         fig.dpi = dpi
