@@ -160,3 +160,45 @@ def test_a_second_sustained_shift_is_rebased_too(real_store):
     assert "then rebased automatically at Feb 2014" in row.spc_baseline["description"]
     record = next(m for m in r.summary()["measures"] if m["measure"] == row.result.measure.title)
     assert record["spc_sustained"] is False
+
+
+def test_a_boroughs_homicides_are_too_chunky_for_an_xmr_chart(real_store):
+    """Barnet's homicides, 2025/26 Q3: the baseline Jan 2024 to Mar 2025 has one homicide
+    in May and one in July 2024 (read from the store's monthly series below), so 2 of
+    15 months: mean 2 / 15 = 0.13. The moving ranges are 1, 1, 1, 1 and ten 0s, mean
+    4 / 14 = 0.286; each 1 is above 3.267 x 0.286 = 0.933 and screened out, so the
+    limits rest on a mean moving range of 0 and every month was a special cause (24 of
+    24 before). The report has no XmR chart for it and says why; London's homicides
+    (about 9 a month) keep theirs."""
+    r = report.ObjectiveReport("serious-violence", "2025-12", geography="Barnet")
+    monthly = r._row("homicide").result.monthly
+    baseline = monthly.loc["2024-01":"2025-03"]
+    assert baseline.sum() == 2 and len(baseline) == 15
+    row = r._row("homicide")
+    assert row.xmr is None and row.spc is None
+    assert row.spc_baseline["chunky"] == {
+        "mean_moving_range": 0.0,
+        "upper_range_limit": 0.0,
+        "possible_values": 0,
+        "mean": pytest.approx(2 / 15),
+    }
+    assert "homicide" not in set(r.table("spc")["measure"])
+    spc_html = r._render_spc()
+    assert (
+        "Homicide, Barnet: no XmR chart. The counts are too small (a mean of 0.13 a month) "
+        "for process limits: the changes from one month to the next average 0.00, so no "
+        "change at all lies under the limit for an ordinary change (0.00)."
+    ) in spc_html
+    assert "latest month" not in _sentence(r, "homicide")
+    london = report.ObjectiveReport("serious-violence", "2025-12")
+    assert london._row("homicide").xmr is not None
+
+
+def test_chunky_sentence_lists_the_possible_changes(real_store):
+    """Hackney's homicides: mean moving range 0.86 (not screened), upper range limit
+    3.267 x 0.857 = 2.80: the changes 0, 1 and 2 lie under it, three values."""
+    r = report.ObjectiveReport("homicide", "2025-12", geography="Hackney")
+    chunky = r._row("homicide").spc_baseline["chunky"]
+    assert chunky["possible_values"] == 3
+    assert chunky["upper_range_limit"] == pytest.approx(3.267 * chunky["mean_moving_range"])
+    assert "so only changes of 0, 1 or 2 lie under the limit" in r._render_spc()

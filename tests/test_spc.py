@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mpsanalysis.errors import ParameterError
+from mpsanalysis.stats import spc
 from mpsanalysis.stats.spc import (
     classify_variation,
     compute_xmr,
@@ -427,3 +428,57 @@ def test_plot_marks_and_labels_the_baseline():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def _steady(mean_moving_range: float) -> pd.DataFrame:
+    """A synthetic XmR frame whose limits use the given mean moving range."""
+    months = pd.period_range("2024-01", periods=3, freq="M")
+    mean = 5.0
+    return pd.DataFrame(
+        {"mean": mean, "ucl": mean + spc.XMR_CONSTANT * mean_moving_range, "value": mean},
+        index=months,
+    )
+
+
+@pytest.mark.parametrize(
+    ("mean_moving_range", "values"),
+    [
+        (0.0, 0),  # limits on the mean: no moving range lies under them
+        (0.25, 1),  # URL 0.82: only 0
+        (0.6, 2),  # URL 1.96: 0 and 1
+        (3 / 3.267, 3),  # URL exactly 3: 0, 1 and 2 (3 is not below it)
+        (0.95, None),  # URL 3.10: 0 to 3, four values, not chunky
+        (40.0, None),
+    ],
+)
+def test_chunky_data_counts_the_moving_ranges_under_the_upper_range_limit(
+    mean_moving_range, values
+):
+    found = spc.chunky_data(_steady(mean_moving_range))
+    if values is None:
+        assert found is None
+    else:
+        assert found["possible_values"] == values
+        assert found["upper_range_limit"] == pytest.approx(3.267 * mean_moving_range)
+
+
+def test_chunky_data_in_another_increment():
+    # money counted in steps of 10: a mean moving range of 5 gives URL 16.3, so 0 and
+    # 10 lie below it; in steps of 1 there are 17 values
+    assert spc.chunky_data(_steady(5.0), increment=10.0)["possible_values"] == 2
+    assert spc.chunky_data(_steady(5.0), increment=1.0) is None
+
+
+def test_report_xmr_refuses_chunky_counts_only_when_told_the_increment():
+    from mpsanalysis.stats.verdicts import report_xmr
+
+    months = pd.period_range("2023-04", periods=33, freq="M")
+    counts = pd.Series(0.0, index=months)
+    counts[pd.Period("2024-05", "M")] = 1
+    counts[pd.Period("2024-07", "M")] = 1
+    xmr, info = report_xmr(counts, "2025-12")
+    assert xmr is not None  # the chart the reports drew before
+    xmr, info = report_xmr(counts, "2025-12", increment=1.0)
+    assert xmr is None
+    assert info["chunky"]["possible_values"] == 0
+    assert info["reason"].startswith("too few a month for process limits")

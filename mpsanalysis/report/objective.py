@@ -120,7 +120,10 @@ def _spc(result: measures.MeasureResult) -> tuple[dict | None, pd.DataFrame | No
     from mpsanalysis.stats.verdicts import report_xmr
 
     xmr, info = report_xmr(
-        result.monthly, result.period_end, m.rebase_points(result.classification)
+        result.monthly,
+        result.period_end,
+        m.rebase_points(result.classification),
+        increment=1.0 if m.unit == "count" else None,
     )
     if xmr is None:
         return None, None, info
@@ -896,11 +899,37 @@ class ObjectiveReport:
             )
         return fig, alt, caption
 
+    def _chunky_sentence(self, row: _Row) -> str:
+        """Why a count measure has no XmR chart: too few events a month."""
+        chunky = row.spc_baseline["chunky"]  # type: ignore[index]
+        values = [str(v) for v in range(chunky["possible_values"])]
+        if not values:
+            under = "no change at all lies"
+        elif len(values) == 1:
+            under = "only a change of 0 lies"
+        else:
+            under = f"only changes of {', '.join(values[:-1])} or {values[-1]} lie"
+        return (
+            f"{row.result.measure.title}, {self.geography}: no XmR chart. The counts are "
+            f"too small (a mean of {chunky['mean']:.2f} a month) for process limits: the "
+            f"changes from one month to the next average {chunky['mean_moving_range']:.2f}, "
+            f"so {under} under the limit for an ordinary change "
+            f"({chunky['upper_range_limit']:.2f}). With so few possible values the limits "
+            "are unreliable and mark ordinary months as unusual (chunky data). The monthly "
+            "counts are under This year against last."
+        )
+
     def _render_spc(self) -> str:
         parts = []
         table = self.table("spc")
-        for measure_id in dict.fromkeys(table["measure"]):
-            row = self._row(str(measure_id))
+        charted = set(table["measure"])
+        for row in self.rows:
+            measure_id = row.result.measure.id
+            if measure_id not in charted:
+                chunky = (row.spc_baseline or {}).get("chunky")
+                if chunky is not None:
+                    parts.append(escape_paragraph(self._chunky_sentence(row)))
+                continue
             drawn = self._spc_figure(str(measure_id))
             if drawn is None or row.spc is None:
                 continue

@@ -12,6 +12,7 @@ classified. Missing months are left missing: they never count as zero.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterable, Sequence
 
@@ -30,6 +31,8 @@ __all__ = [
     "MR_SCREEN_CONSTANT",
     "report_baseline",
     "detect_sustained_signal",
+    "chunky_data",
+    "CHUNKY_MAX_VALUES",
 ]
 
 #: Converts the mean moving range into three-sigma limits: 3 / d2 with d2 = 1.128.
@@ -368,6 +371,73 @@ def compute_xmr(
     out["special_cause"] = out["special_cause"].astype(bool)
     out["baseline"] = out["baseline"].astype(bool)
     return out
+
+
+#: Data are too chunky for an XmR chart when this many possible moving ranges, or fewer,
+#: lie below the upper range limit (Wheeler's test for chunky data).
+CHUNKY_MAX_VALUES = 3
+
+
+def chunky_data(xmr: pd.DataFrame, increment: float = 1.0) -> dict | None:
+    """Whether the latest limits of an XmR chart come from data too chunky for them.
+
+    The measurement increment is too large for the variation when only a few of its
+    multiples could be a moving range below the upper range limit,
+    :math:`URL = 3.267\\,\\overline{MR}` (:math:`D_4` for ranges of two). Counts move
+    in steps of 1: a borough's monthly homicides (0 in most months, 1 in a few) have a
+    mean moving range of at most about 0.9, and often 0 once the moving ranges of the
+    months with a homicide are screened out as outliers. The limits then lie within a
+    count of the mean, or on it, so every month with a homicide, and every run of months
+    without one, is flagged as a special cause: false signals, the failure chunky data
+    cause (Wheeler, *The Problem of Chunky Data*, Quality Digest, 10 July 2023).
+
+    Parameters
+    ----------
+    xmr : pandas.DataFrame
+        A :func:`compute_xmr` frame; its last segment's limits are tested.
+    increment : float
+        The measurement increment (1 for counts).
+
+    Returns
+    -------
+    dict or None
+        ``None`` when the data are not chunky; else ``mean_moving_range`` (the one the
+        limits use, :math:`(UCL - \\bar{x}) / 2.66`), ``upper_range_limit`` and
+        ``possible_values`` (multiples of ``increment`` from 0 below the limit, at most
+        :data:`CHUNKY_MAX_VALUES`).
+
+    Examples
+    --------
+    Fifteen months with two single homicides: the two moving ranges of 1 into each and
+    two out of it average 4 / 14 = 0.286, and each (1 > 3.267 x 0.286 = 0.933) is
+    screened out, leaving a mean moving range of 0:
+
+    >>> months = pd.period_range("2024-01", periods=15, freq="M")
+    >>> counts = pd.Series([0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0.0], index=months)
+    >>> chunky_data(compute_xmr(counts))
+    {'mean_moving_range': 0.0, 'upper_range_limit': 0.0, 'possible_values': 0}
+
+    Without screening, 0.286 gives a limit of 0.933: only a moving range of 0 lies below
+    it. Counts of about 100 a month are not chunky:
+
+    >>> chunky_data(compute_xmr(counts, screen_outliers=False))["possible_values"]
+    1
+    >>> chunky_data(compute_xmr(counts * 7 + 100 + np.arange(15) % 4 * 9)) is None
+    True
+    """
+    last = xmr.iloc[-1]
+    mean_moving_range = max(float(last["ucl"] - last["mean"]) / XMR_CONSTANT, 0.0)
+    upper = MR_SCREEN_CONSTANT * mean_moving_range
+    # multiples 0, 1, 2, ... of the increment strictly below the limit (a tolerance so
+    # that a limit of exactly 3 increments is not read as a hair above it)
+    values = math.ceil(upper / increment - 1e-9) if upper > 0 else 0
+    if values > CHUNKY_MAX_VALUES:
+        return None
+    return {
+        "mean_moving_range": round(mean_moving_range, 6),
+        "upper_range_limit": round(upper, 6),
+        "possible_values": values,
+    }
 
 
 def report_baseline(period_end: str | pd.Period, months: int = 24) -> tuple[pd.Period, pd.Period]:

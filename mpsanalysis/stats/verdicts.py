@@ -30,7 +30,12 @@ from mpsanalysis.stats.significance import (
     year_on_year_dispersion,
     year_on_year_pairs,
 )
-from mpsanalysis.stats.spc import compute_xmr, detect_sustained_signal, report_baseline
+from mpsanalysis.stats.spc import (
+    chunky_data,
+    compute_xmr,
+    detect_sustained_signal,
+    report_baseline,
+)
 
 __all__ = [
     "MIN_DISPERSION_YEARS",
@@ -193,6 +198,7 @@ def report_xmr(
     rebase_at: Sequence[str] = (),
     *,
     automatic_rebases: int = MAX_AUTOMATIC_REBASES,
+    increment: float | None = None,
 ) -> tuple[pd.DataFrame | None, dict]:
     """A report's XmR chart, with limits fixed by the unattended baseline rule.
 
@@ -204,6 +210,10 @@ def report_xmr(
         Last month of the reporting period.
     rebase_at : sequence of str
         The catalogue's rebase points for the series' classification (``YYYY-MM``).
+    increment : float, optional
+        The measurement increment (1 for counts): when given, a chart whose limits come
+        from data too chunky for them (:func:`~mpsanalysis.stats.spc.chunky_data`) is
+        not made; the dict's ``chunky`` holds the test's figures and ``reason`` says why.
 
     Returns
     -------
@@ -255,6 +265,32 @@ def report_xmr(
     >>> str(info["auto_rebase"]), info["baseline"][0], info["rule"]
     ('2015-04', Period('2015-04', 'M'), 'since rebase')
     """
+    xmr, info = _report_xmr(monthly, period_end, rebase_at, automatic_rebases)
+    if xmr is None or increment is None:
+        return xmr, info
+    chunky = chunky_data(xmr, increment)
+    if chunky is None:
+        return xmr, info
+    return None, {
+        "baseline": None,
+        "rule": None,
+        "rebased": info.get("rebased"),
+        "chunky": {**chunky, "mean": float(xmr["mean"].iloc[-1])},
+        "reason": (
+            f"too few a month for process limits (mean {float(xmr['mean'].iloc[-1]):.2f} a "
+            f"month; the mean moving range of {chunky['mean_moving_range']:.2f} leaves "
+            f"{chunky['possible_values']} possible moving range(s) under the upper range "
+            f"limit of {chunky['upper_range_limit']:.2f}: chunky data)"
+        ),
+    }
+
+
+def _report_xmr(
+    monthly: pd.Series,
+    period_end: str | pd.Period,
+    rebase_at: Sequence[str],
+    automatic_rebases: int,
+) -> tuple[pd.DataFrame | None, dict]:
     series = check_monthly_series(monthly, "monthly")
     end = parse_month(period_end)
     series = series[series.index <= end]
@@ -324,9 +360,7 @@ def report_xmr(
         f"been a special cause ({sustained['signal']}) against the limits of "
         f"{month_range_label(*baseline)}"
     )
-    moved, moved_info = report_xmr(
-        monthly, end, [*rebase_at, str(since)], automatic_rebases=automatic_rebases - 1
-    )
+    moved, moved_info = _report_xmr(monthly, end, [*rebase_at, str(since)], automatic_rebases - 1)
     if moved is None:
         return xmr, info
     if moved_info.get("auto_rebase") is None:  # the last rebase is this one
