@@ -481,11 +481,12 @@ def _sources_html(results, period_end: str) -> str:
         for r in shown.itertuples(index=False)
     ]
     return (
-        "<h3>Revised figures of other sources</h3><p>Periods already reported that the "
-        "latest build of the data revises in other published sources the reports on this "
-        "page read: the whole period's total for London, old against new, and how many "
-        "of the source's figures changed (a record moved between boroughs or categories "
-        "changes figures without changing the total):</p>"
+        "<h3>Revised figures of other sources</h3><p>Periods already reported whose "
+        "figures the latest build of the data revises, in the other published sources "
+        "that the reports on this page read. Each row gives the period's total for all "
+        "of London before and now, and how many of the source's figures changed (a "
+        "record moved between boroughs or categories changes figures without changing "
+        "the total):</p>"
         + table_html(
             ["Source", "Period", "Was", "Now", "Difference", "Figures changed", "Read by"],
             rows,
