@@ -205,3 +205,12 @@ def test_ticks_laid_out_once_leaves_the_axes_their_own_after_an_error():
         raise RuntimeError("drawing failed")
     assert "_update_ticks" not in vars(ax.xaxis)
     assert "_get_ticklabel_bboxes" not in vars(ax.yaxis)
+
+
+def test_ticks_laid_out_once_leaves_an_axis_without_those_methods_alone():
+    class OtherAxis:  # a matplotlib whose Axis has no _update_ticks
+        pass
+
+    axis = OtherAxis()
+    svg._keep_tick_layout(axis)
+    assert vars(axis) == {}

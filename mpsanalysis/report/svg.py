@@ -264,7 +264,12 @@ def ticks_laid_out_once(fig) -> Iterator[None]:
 
 
 def _keep_tick_layout(axis) -> None:
-    update, measure = type(axis)._update_ticks, type(axis)._get_ticklabel_bboxes
+    # Private methods of matplotlib's Axis (3.11, pinned by the lock): under a version
+    # without them the axis is left alone and lays its ticks out as often as it asks.
+    update = getattr(type(axis), "_update_ticks", None)
+    measure = getattr(type(axis), "_get_ticklabel_bboxes", None)
+    if update is None or measure is None:
+        return
     kept: dict[Any, Any] = {}
 
     def update_ticks():
