@@ -202,3 +202,35 @@ def test_chunky_sentence_lists_the_possible_changes(real_store):
     assert chunky["possible_values"] == 3
     assert chunky["upper_range_limit"] == pytest.approx(3.267 * chunky["mean_moving_range"])
     assert "so only changes of 0, 1 or 2 lie under the limit" in r._render_spc()
+
+
+def test_too_few_months_since_a_rebase_is_said_not_hidden(real_store):
+    """2024/25 Q1 (June 2024): the catalogue's rebase point for the new classification is
+    January 2024, so each measure has January to June 2024, 6 months, against the 12
+    that limits need (fallback 4 of ``report_xmr``). Before, the SPC section said "No
+    monthly series with a direction of improvement to chart", which was untrue: four
+    such series are in the report."""
+    r = report.ObjectiveReport("serious-violence", "2024-06")
+    row = r._row("violence-with-injury")
+    assert row.xmr is None and row.spc is None
+    assert row.result.monthly.loc["2024-01":"2024-06"].notna().sum() == 6
+    assert row.spc_baseline["months"] == 6
+    assert str(row.spc_baseline["rebased"]) == "2024-01"
+    spc_html = r._render_spc()
+    assert "No monthly series with a direction of improvement" not in spc_html
+    assert (
+        "Violence with injury, London: no XmR chart. Process limits need at least 12 "
+        "months of data, and there are 6 months with data since January 2024, when what "
+        "the series counts changed (its limits start again there)."
+    ) in spc_html
+    directed = [
+        w.result.measure.title
+        for w in r.rows
+        if w.result.measure.direction != "neutral" and w.result.measure.unit == "count"
+    ]
+    assert len(directed) == 4
+    assert all(f"{title}, London: no XmR chart." in spc_html for title in directed)
+    # Nine months later each series has 15 months: a chart, and no such sentence.
+    later = report.ObjectiveReport("serious-violence", "2025-03")
+    assert later._row("violence-with-injury").xmr is not None
+    assert "Process limits need at least" not in later._render_spc()

@@ -919,6 +919,32 @@ class ObjectiveReport:
             "counts are under This year against last."
         )
 
+    def _no_chart_sentence(self, row: _Row) -> str:
+        """Why a measure with a direction of improvement has no XmR chart: too few
+        months since its series starts or since what it counts changed."""
+        from mpsanalysis.stats.verdicts import SPC_MIN_BASELINE
+
+        info = row.spc_baseline or {}
+        title = f"{row.result.measure.title}, {self.geography}: no XmR chart."
+        months = info.get("months")
+        if months is None:  # the limits could not be worked out
+            return f"{title} The process limits could not be worked out ({info['reason']})."
+        if months == 0:
+            return f"{title} No month up to {_month_name(self.period_end)} has data."
+        rebased = info.get("rebased")
+        since = (
+            f"since {_month_name(rebased)}, when what the series counts changed "
+            "(its limits start again there)"
+            if rebased is not None
+            else "in the series"
+        )
+        return (
+            f"{title} Process limits need at least {SPC_MIN_BASELINE} months of data, and "
+            f"there {'is' if months == 1 else 'are'} {months} "
+            f"month{'' if months == 1 else 's'} with data {since}. The monthly counts are "
+            "under This year against last."
+        )
+
     def _render_spc(self) -> str:
         parts = []
         table = self.table("spc")
@@ -926,9 +952,11 @@ class ObjectiveReport:
         for row in self.rows:
             measure_id = row.result.measure.id
             if measure_id not in charted:
-                chunky = (row.spc_baseline or {}).get("chunky")
-                if chunky is not None:
+                info = row.spc_baseline or {}
+                if info.get("chunky") is not None:
                     parts.append(escape_paragraph(self._chunky_sentence(row)))
+                elif info.get("reason"):
+                    parts.append(escape_paragraph(self._no_chart_sentence(row)))
                 continue
             drawn = self._spc_figure(str(measure_id))
             if drawn is None or row.spc is None:

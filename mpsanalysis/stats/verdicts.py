@@ -223,7 +223,8 @@ def report_xmr(
         ``baseline`` (first and last month, or None), ``rule`` (``'report'``,
         ``'since rebase'``, ``'first months'`` or None), ``rebased`` (the rebase month
         the chart starts at, or None) and ``description`` (a phrase for the caption),
-        or ``reason`` when there is no chart.
+        or ``reason`` when there is no chart (with ``months``, the months with data
+        since the rebase point or the series' start, when there were too few).
 
     Notes
     -----
@@ -295,7 +296,13 @@ def _report_xmr(
     end = parse_month(period_end)
     series = series[series.index <= end]
     if series.notna().sum() == 0:
-        return None, {"baseline": None, "rule": None, "rebased": None, "reason": "no data"}
+        return None, {
+            "baseline": None,
+            "rule": None,
+            "rebased": None,
+            "reason": "no data",
+            "months": 0,
+        }
     series = series.loc[series.first_valid_index() :]
     start = _latest_segment_start(series.index, rebase_at)
     rebased = start if start > series.index[0] else None
@@ -335,6 +342,7 @@ def _report_xmr(
                 "rule": None,
                 "rebased": rebased,
                 "reason": f"fewer than {SPC_MIN_BASELINE} months with data {where} ({len(present)})",
+                "months": len(present),
             }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
