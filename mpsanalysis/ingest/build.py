@@ -18,7 +18,7 @@ import pandas as pd
 
 from mpsanalysis import paths
 from mpsanalysis.errors import DataValidationError, MpsAnalysisError
-from mpsanalysis.ingest import contract, fetch, loaders, revisions, store
+from mpsanalysis.ingest import completeness, contract, fetch, loaders, revisions, store
 
 __all__ = [
     "BOROUGH_CRIME_FOLDER",
@@ -379,9 +379,11 @@ def compare_republished_tables(
     folders, the cells whose counts changed over the periods both builds supply
     (:func:`mpsanalysis.ingest.revisions.compare_republished`). A previous table that
     cannot be read, or that lacks a column the comparison needs (a store of an older
-    layout), is not compared. Nothing is refused: these sources' cells are fine-grained
-    (one homicide victim reclassified withdraws a cell), so a revision is reported, not
-    judged; the borough crime files keep their own checks of losses.
+    layout), is not compared. A cell's change is not refused: these sources' cells are
+    fine-grained (one homicide victim reclassified withdraws a cell), so a revision is
+    reported, not judged. A period that vanished, or whose total fell by more than half,
+    is refused (:func:`mpsanalysis.ingest.completeness.check_republished_losses`): that
+    is a damaged file, not a revision. The borough crime files keep their own checks.
 
     Returns
     -------
@@ -400,6 +402,14 @@ def compare_republished_tables(
         except Exception:  # an older or damaged store: nothing to compare with
             continue
         now = pd.read_parquet(paths_[1], columns=spec.columns)
+        completeness.check_republished_losses(
+            before,
+            now,
+            spec.table,
+            revisions.period_of(now, spec),
+            revisions.period_of(before, spec),
+            spec.count,
+        )
         changed = revisions.compare_republished(before, now, spec)
         if len(changed):
             found.append(changed)

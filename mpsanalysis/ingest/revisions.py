@@ -32,6 +32,7 @@ __all__ = [
     "compare_republished",
     "compare_vintages",
     "describe_revisions",
+    "period_of",
     "tally",
 ]
 
@@ -415,7 +416,7 @@ def compare_republished(
     # Only the periods whose rows differ are tallied: a fingerprint of each period's rows
     # (the sum of the rows' hashes, blind to their order) is cheap even for the ward
     # table's 1.9 million rows; tallying every cell as text is not.
-    at_before, at_now = _raw_period(previous, spec), _raw_period(current, spec)
+    at_before, at_now = period_of(previous, spec), period_of(current, spec)
     prints = [_fingerprints(f, spec, at) for f, at in ((previous, at_before), (current, at_now))]
     shared = prints[0].index.intersection(prints[1].index)
     differ = shared[prints[0][shared].to_numpy() != prints[1][shared].to_numpy()]
@@ -444,8 +445,15 @@ def compare_republished(
     return changed[SOURCE_REVISION_COLUMNS].reset_index(drop=True)
 
 
-def _raw_period(frame: pd.DataFrame, spec: Republished) -> pd.Series:
-    """Each row's period as stored (month, year, or financial year and quarter)."""
+def period_of(frame: pd.DataFrame, spec: Republished) -> pd.Series:
+    """Each row's period as stored (month, year, or financial year and quarter).
+
+    Examples
+    --------
+    >>> spec = Republished("force_crime", (), "count", "financial_quarter", "crimes", "")
+    >>> period_of(pd.DataFrame({"financial_year": ["2019/20"], "quarter": [2]}), spec).tolist()
+    ['2019/20 Q2']
+    """
     if spec.period in ("month", "year"):
         return frame[spec.period]
     return frame["financial_year"].astype(str) + " Q" + frame["quarter"].astype(str)

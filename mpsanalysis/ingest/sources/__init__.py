@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 
 from mpsanalysis.errors import DataValidationError
-from mpsanalysis.ingest import store
+from mpsanalysis.ingest import completeness, store
 
 __all__ = ["FOLDERS", "build_sources"]
 
@@ -185,7 +185,9 @@ def build_sources(raw_root: Path, store_dir: Path | None = None) -> list[dict]:
     Raises
     ------
     DataValidationError
-        When a file that is present fails validation (naming file, line and column).
+        When a file that is present fails validation (naming file, line and column), or
+        a table it gives has a hole a damaged file leaves
+        (:func:`mpsanalysis.ingest.completeness.check_tables`).
 
     Examples
     --------
@@ -202,6 +204,7 @@ def build_sources(raw_root: Path, store_dir: Path | None = None) -> list[dict]:
             logs.append(_not_supplied(source, raw_root, *keys))
             continue
         tables, log = build()
+        completeness.check_tables(tables, log)  # holes a damaged file leaves
         for name, table in tables.items():
             store.write_table(table, name, store_dir)
         logs.append(log)
