@@ -482,3 +482,38 @@ def test_report_xmr_refuses_chunky_counts_only_when_told_the_increment():
     assert xmr is None
     assert info["chunky"]["possible_values"] == 0
     assert info["reason"].startswith("too few a month for process limits")
+
+
+@pytest.mark.parametrize("size", [(9.0, 4.5), (8.0, 3.4)])
+def test_the_legend_is_below_the_axes_and_inside_the_figure(size):
+    """Before, ``loc="best"`` put the legend inside the axes, where on real charts it sat
+    on a limit line or a point (London violence with injury, 2025/26 Q3: the last entry
+    on the lower limit). Now it lies wholly below the axes' tick labels and axis label,
+    and inside the figure, so that a one-drawing SVG (which clips lines at the figure's
+    edge) keeps the legend's line samples."""
+    import base64
+    import re
+
+    import matplotlib.pyplot as plt
+
+    from mpsanalysis.report.html import figure_html
+
+    months = pd.period_range("2023-04", periods=24, freq="M")
+    values = pd.Series(np.r_[[50.0, 54.0] * 9, [40.0, 38.0, 36.0, 34.0, 33.0, 30.0]], index=months)
+    fig, ax = spc.xmr_figure(*size)
+    plot_xmr(compute_xmr(values, baseline_points=18), "down", "Legend", ax=ax)
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    month_labels = ax.xaxis.get_tightbbox(renderer)  # tick labels and "Month"
+    figure = fig.bbox
+    assert legend.y1 < month_labels.y0 < ax.bbox.y0
+    assert legend.y0 >= figure.y0 and legend.x0 >= figure.x0 and legend.x1 <= figure.x1
+    # The axes keep the size they have in a figure of ``size`` with matplotlib's margins.
+    height = ax.get_position().height * fig.get_size_inches()[1]
+    assert height == pytest.approx((0.88 - 0.11) * size[1])
+    html = figure_html(fig, "alt", "caption")
+    svg = base64.b64decode(re.search(r"base64,([^\"]+)\"", html).group(1)).decode()
+    legend_svg = svg[svg.index('id="legend_1"') :]
+    first_line = legend_svg[: legend_svg.index("</g>")]
+    assert '<path d="M ' in first_line  # the "Mean" sample is drawn, not clipped away
+    plt.close("all")

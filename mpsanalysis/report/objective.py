@@ -863,9 +863,7 @@ class ObjectiveReport:
         return table
 
     def _spc_figure(self, measure_id: str):
-        import matplotlib.pyplot as plt
-
-        from mpsanalysis.stats.spc import plot_xmr
+        from mpsanalysis.stats.spc import plot_xmr, xmr_figure
 
         row = self._row(measure_id)
         table = self.table("spc", measure_id)
@@ -874,7 +872,7 @@ class ObjectiveReport:
         r = row.result
         shown = table.drop(columns="measure").set_index("month").iloc[-SPC_DISPLAY_MONTHS:]
         title = f"{r.measure.title}, {self.geography}: monthly XmR chart"
-        fig, ax = plt.subplots(figsize=(8, 3.4))
+        fig, ax = xmr_figure(8, 3.4)
         plot_xmr(shown, r.measure.direction, title, ax=ax)
         signals = int(shown["special_cause"].sum())
         info = row.spc_baseline or {}
