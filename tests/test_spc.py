@@ -500,7 +500,9 @@ def test_the_legend_is_below_the_axes_and_inside_the_figure(size):
 
     months = pd.period_range("2023-04", periods=24, freq="M")
     values = pd.Series(np.r_[[50.0, 54.0] * 9, [40.0, 38.0, 36.0, 34.0, 33.0, 30.0]], index=months)
-    fig, ax = spc.xmr_figure(*size)
+    from mpsanalysis.stats.plotting import figure_with_room_below
+
+    fig, ax = figure_with_room_below(*size, entries=spc.XMR_LEGEND_ENTRIES)
     plot_xmr(compute_xmr(values, baseline_points=18), "down", "Legend", ax=ax)
     renderer = fig.canvas.get_renderer()
     legend = ax.get_legend().get_window_extent(renderer)

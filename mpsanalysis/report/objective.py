@@ -863,7 +863,8 @@ class ObjectiveReport:
         return table
 
     def _spc_figure(self, measure_id: str):
-        from mpsanalysis.stats.spc import plot_xmr, xmr_figure
+        from mpsanalysis.stats.plotting import figure_with_room_below
+        from mpsanalysis.stats.spc import XMR_LEGEND_ENTRIES, plot_xmr
 
         row = self._row(measure_id)
         table = self.table("spc", measure_id)
@@ -872,7 +873,7 @@ class ObjectiveReport:
         r = row.result
         shown = table.drop(columns="measure").set_index("month").iloc[-SPC_DISPLAY_MONTHS:]
         title = f"{r.measure.title}, {self.geography}: monthly XmR chart"
-        fig, ax = xmr_figure(8, 3.4)
+        fig, ax = figure_with_room_below(8, 3.4, entries=XMR_LEGEND_ENTRIES)
         plot_xmr(shown, r.measure.direction, title, ax=ax)
         signals = int(shown["special_cause"].sum())
         info = row.spc_baseline or {}
@@ -1294,14 +1295,15 @@ class ObjectiveReport:
         )
 
     def _evaluation_figure(self, **args):
-        import matplotlib.pyplot as plt
-
-        from mpsanalysis.stats.evaluation import plot_intervention
+        from mpsanalysis.stats.evaluation import INTERVENTION_LEGEND_ENTRIES, plot_intervention
+        from mpsanalysis.stats.plotting import figure_with_room_below
 
         found = self._evaluate(**args)
         if found["result"] is None:
             return None
-        fig, ax = plt.subplots(figsize=(8, 3.6))
+        fig, ax = figure_with_room_below(
+            8, 3.6, INTERVENTION_LEGEND_ENTRIES, columns=INTERVENTION_LEGEND_ENTRIES
+        )
         plot_intervention(found["result"], self._evaluation_title(found), ax=ax)
         return (fig,)
 

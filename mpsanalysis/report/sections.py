@@ -1305,11 +1305,14 @@ def funnel_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
 
 
 def _funnel_figure(funnel: pd.DataFrame, title: str) -> Figure:
-    import matplotlib.pyplot as plt
+    from mpsanalysis.stats.funnel import (
+        FUNNEL_LEGEND_COLUMNS,
+        FUNNEL_LEGEND_ENTRIES,
+        plot_funnel,
+    )
+    from mpsanalysis.stats.plotting import figure_with_room_below
 
-    from mpsanalysis.stats.funnel import plot_funnel
-
-    fig, ax = plt.subplots(figsize=(8, 4.6))
+    fig, ax = figure_with_room_below(8, 4.6, FUNNEL_LEGEND_ENTRIES, columns=FUNNEL_LEGEND_COLUMNS)
     plot_funnel(funnel, title, ax=ax, rate_label="Offences per 1,000 residents")
     return fig
 

@@ -18,9 +18,11 @@ import pandas as pd
 
 from mpsanalysis.errors import ParameterError
 from mpsanalysis.periods import check_monthly_series, parse_month
+from mpsanalysis.stats.plotting import figure_with_room_below, legend_below
 
 __all__ = [
     "MIN_MONTHS_BEFORE",
+    "INTERVENTION_LEGEND_ENTRIES",
     "MIN_MONTHS_AFTER",
     "evaluate_intervention",
     "plot_intervention",
@@ -275,6 +277,11 @@ def evaluate_intervention(
     }
 
 
+#: The entries of an intervention chart's legend (observed, fitted, counterfactual,
+#: start), all in one row below the chart.
+INTERVENTION_LEGEND_ENTRIES = 4
+
+
 def plot_intervention(result: dict, title: str, ax=None):
     """Draw observed counts, the fitted model, the counterfactual and the start month.
 
@@ -310,10 +317,11 @@ def plot_intervention(result: dict, title: str, ax=None):
     """
     if not isinstance(result, dict) or "table" not in result or "start" not in result:
         raise ParameterError("result must be the dict returned by evaluate_intervention")
-    import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4.5))
+        _, ax = figure_with_room_below(
+            9, 4.5, INTERVENTION_LEGEND_ENTRIES, columns=INTERVENTION_LEGEND_ENTRIES
+        )
     table = result["table"]
     dates = table.index.to_timestamp()
     post = table["post"].to_numpy()
@@ -338,5 +346,5 @@ def plot_intervention(result: dict, title: str, ax=None):
     ax.set_title(title)
     ax.set_xlabel("Month")
     ax.set_ylabel("Count")
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    legend_below(ax, columns=INTERVENTION_LEGEND_ENTRIES)
     return ax

@@ -22,9 +22,12 @@ import pandas as pd
 from scipy import stats
 
 from mpsanalysis.errors import ParameterError
+from mpsanalysis.stats.plotting import figure_with_room_below, legend_below
 
 __all__ = [
     "WINSORISE_PROPORTION",
+    "FUNNEL_LEGEND_ENTRIES",
+    "FUNNEL_LEGEND_COLUMNS",
     "compute_funnel",
     "funnel_curve",
     "plot_funnel",
@@ -405,6 +408,12 @@ _OUTLIER_STYLES = {
 }
 
 
+#: The most entries a funnel plot's legend has (the rate, two limits, five kinds of
+#: borough), and its columns (the over-dispersion label is long).
+FUNNEL_LEGEND_ENTRIES = 8
+FUNNEL_LEGEND_COLUMNS = 2
+
+
 def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | None = None):
     """Draw a funnel plot with the outlying units labelled by name.
 
@@ -442,10 +451,9 @@ def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | 
     required = ["observed", "population", "rate", "lower998", "upper998", "outlier", "phi"]
     if not isinstance(funnel_df, pd.DataFrame) or any(c not in funnel_df.columns for c in required):
         raise ParameterError("funnel_df must be the DataFrame returned by compute_funnel")
-    import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 5.5))
+        _, ax = figure_with_room_below(8, 5.5, FUNNEL_LEGEND_ENTRIES, columns=FUNNEL_LEGEND_COLUMNS)
     obs = funnel_df["observed"].to_numpy(dtype=float)
     pop = funnel_df["population"].to_numpy(dtype=float)
     per = funnel_df.attrs.get("per")
@@ -522,5 +530,5 @@ def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | 
     ax.set_title(title)
     ax.set_xlabel("Population")
     ax.set_ylabel(rate_label or f"Rate per {per:,g}")
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    legend_below(ax, columns=FUNNEL_LEGEND_COLUMNS)  # inside, it sat across the boroughs
     return ax

@@ -21,6 +21,7 @@ import pandas as pd
 
 from mpsanalysis.errors import ParameterError
 from mpsanalysis.periods import check_monthly_series, financial_year, parse_month
+from mpsanalysis.stats.plotting import figure_with_room_below, legend_below
 
 __all__ = [
     "XMR_CONSTANT",
@@ -28,7 +29,7 @@ __all__ = [
     "classify_variation",
     "summarise_variation",
     "plot_xmr",
-    "xmr_figure",
+    "XMR_LEGEND_ENTRIES",
     "MR_SCREEN_CONSTANT",
     "report_baseline",
     "detect_sustained_signal",
@@ -720,41 +721,9 @@ _POINT_STYLES = {
 }
 
 
-#: How far below the axes the XmR chart's legend starts, in points: below the month tick
-#: labels and the axis label at the house style's sizes.
-LEGEND_DROP_POINTS = 34
-#: The height added below the axes of a figure made by :func:`xmr_figure` for the legend
-#: (two rows of small text), in inches.
-LEGEND_ROOM_INCHES = 0.6
-
-
-def xmr_figure(width: float = 9.0, height: float = 4.5):
-    """A figure and axes for :func:`plot_xmr`, with room below the axes for its legend.
-
-    The axes have the size and place they would have in a ``width`` x ``height`` inch
-    figure with matplotlib's margins; the figure is :data:`LEGEND_ROOM_INCHES` taller,
-    all of it below the axes, so the legend lies inside the figure (an SVG drawing
-    clips a line outside it).
-
-    Examples
-    --------
-    >>> fig, ax = xmr_figure(8, 3.4)
-    >>> [round(float(v), 2) for v in fig.get_size_inches()]
-    [8.0, 4.0]
-    >>> round(float(ax.get_position().height) * 4.0, 3), round((0.88 - 0.11) * 3.4, 3)
-    (2.618, 2.618)
-    >>> import matplotlib.pyplot as plt; plt.close(fig)
-    """
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(width, height + LEGEND_ROOM_INCHES))
-    total = height + LEGEND_ROOM_INCHES
-    params = fig.subplotpars
-    fig.subplots_adjust(
-        bottom=(params.bottom * height + LEGEND_ROOM_INCHES) / total,
-        top=1 - (1 - params.top) * height / total,
-    )
-    return fig, ax
+#: The most entries an XmR chart's legend has: mean, limits, baseline and three kinds of
+#: point.
+XMR_LEGEND_ENTRIES = 6
 
 
 def plot_xmr(xmr: pd.DataFrame, direction: str, title: str, ax=None):
@@ -769,8 +738,10 @@ def plot_xmr(xmr: pd.DataFrame, direction: str, title: str, ax=None):
     title : str
         Chart title.
     ax : matplotlib.axes.Axes, optional
-        Axes to draw on; a new figure (:func:`xmr_figure`) is created if omitted. The
-        legend goes below the axes: give them room there, as :func:`xmr_figure` does.
+        Axes to draw on; a new figure is created if omitted. The legend goes below the
+        axes: give them room there
+        (:func:`~mpsanalysis.stats.plotting.figure_with_room_below` with
+        :data:`XMR_LEGEND_ENTRIES` entries).
 
     Returns
     -------
@@ -798,7 +769,7 @@ def plot_xmr(xmr: pd.DataFrame, direction: str, title: str, ax=None):
     _check_direction(direction)
 
     if ax is None:
-        _, ax = xmr_figure()
+        _, ax = figure_with_room_below(9, 4.5, entries=XMR_LEGEND_ENTRIES)
     dates = xmr.index.to_timestamp()
     ax.plot(dates, xmr["value"], color="#4d4d4d", linewidth=1, zorder=1)
     for segment, rows in xmr.groupby("segment", sort=True):
@@ -847,17 +818,5 @@ def plot_xmr(xmr: pd.DataFrame, direction: str, title: str, ax=None):
     ax.set_title(title)
     ax.set_xlabel("Month")
     ax.set_ylabel(f"Value ({better})")
-    # Below the axes, clear of the month labels, in rows of three: inside the plot the
-    # legend sat on the limit lines or the points whatever place "best" found for it.
-    from matplotlib.transforms import offset_copy
-
-    below = offset_copy(ax.transAxes, fig=ax.figure, y=-LEGEND_DROP_POINTS, units="points")
-    ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, 0.0),
-        bbox_transform=below,
-        ncol=3,
-        fontsize="small",
-        frameon=False,
-    )
+    legend_below(ax)  # inside the plot it sat on the limit lines or the points
     return ax
