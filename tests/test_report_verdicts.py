@@ -220,8 +220,8 @@ def test_too_few_months_since_a_rebase_is_said_not_hidden(real_store):
     assert "No monthly series with a direction of improvement" not in spc_html
     assert (
         "Violence with injury, London: no XmR chart. Process limits need at least 12 "
-        "months of data, and there are 6 months with data since January 2024, when what "
-        "the series counts changed (its limits start again there)."
+        "months of data, and there are 6 months with data since January 2024, where its "
+        "limits start again (when the publisher renamed or regrouped its crime categories)."
     ) in spc_html
     directed = [
         w.result.measure.title
