@@ -900,8 +900,7 @@ class ObjectiveReport:
         )
         if rebased is not None and info.get("auto_rebase") is None:
             caption += (
-                f" The chart starts at the rebase at {rebased.strftime('%b %Y')}, "
-                f"{REBASE_REASON}."
+                f" The chart starts at the rebase at {rebased.strftime('%b %Y')}, {REBASE_REASON}."
             )
         return fig, alt, caption
 
