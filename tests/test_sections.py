@@ -450,6 +450,29 @@ def test_harm_table_lists_every_measure_with_a_reason(real_store):
     )
 
 
+def test_harm_table_does_not_weigh_a_measure_the_headline_calls_not_published(real_store):
+    """2025/26 Q3 serious violence, London: the 2024 release gives possession of weapons
+    only as a whole, so the headline says knife possession is "not published". The
+    harm table showed it as 0 offences, 0 harm and 0.0% of the harm, a figure the data
+    do not give; now it is not weighted, with the headline's reason. The other shares
+    are unchanged (the 0 added nothing): 16,354,162 / (16,354,162 + 590,031 +
+    14,242,989) = 52.4%."""
+    r = report.ObjectiveReport("serious-violence", "2025-12")
+    headline = r.table("headline").set_index("measure")
+    assert not headline.loc["knife-possession", "published"]
+    table = sections.harm_table(r).set_index("measure_id")
+    knife = table.loc["knife-possession"]
+    assert not knife["weighted"] and pd.isna(knife["offences"])
+    assert knife["reason"] == "not published for Apr 2025 to Dec 2025 in the data available"
+    weighted = table[table["weighted"]]
+    assert list(weighted.index) == ["violence-with-injury", "homicide", "personal-robbery"]
+    share = weighted.loc["violence-with-injury", "harm"] / weighted["harm"].sum() * 100
+    assert weighted.loc["violence-with-injury", "harm_share"] == pytest.approx(share)
+    assert round(share, 1) == 52.4
+    cells = _cells(sections.harm_html(r), "Possession of a knife or bladed article")
+    assert cells[:3] == ["n/a", "[x]", "[x]"]
+
+
 def test_harm_table_before_the_current_classification_is_one_sentence(real_store):
     r = report.ObjectiveReport("serious-violence", "2009-06")
     html = sections.harm_html(r)

@@ -1073,6 +1073,9 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
     current_months = set(crime.loc[crime["classification"].eq("new"), "month"].unique())
     covered = all(m in current_months for m in window.months)
     shown = [row.result.measure for row in report.rows]
+    # A measure the headline calls "not published" for the window (no FYTD figure in the
+    # data available, e.g. knife possession in the 2024 release) has no offences to weigh.
+    published = {row.result.measure.id: row.result.comparison is not None for row in report.rows}
     counted = [m for m in shown if m.source == "borough-crime" and m.categories.get("new")]
     records = []
     for m in shown:
@@ -1084,6 +1087,8 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
             reason = "not a count of recorded crime by borough, so it has no severity weight"
         elif not m.categories.get("new"):
             reason = "not published in the current crime classification"
+        elif not published[m.id]:
+            reason = f"not published for {window.label} in the data available"
         elif not covered:
             reason = (
                 "the current crime classification starts in "
