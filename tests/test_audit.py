@@ -119,3 +119,38 @@ def test_a_small_real_sample_passes(real_store, tmp_path, capsys):
     assert status == 0, out
     assert "audit: no findings" in out
     assert (tmp_path / "2019-20" / "2019-20-Q4" / "robbery-westminster.html").exists()
+
+
+def test_a_figure_for_a_measure_the_headline_does_not_publish_is_found():
+    """The 2025/26 Q3 serious-violence pages before the harm fix: the headline says knife
+    possession is "not published", the harm table gave it 0 offences and 0.0%. A measure
+    with a figure, or an unpublished one shown as "n/a", gives no finding."""
+    from mpsanalysis.run.audit import audit_page
+
+    summary = {
+        "measures": [
+            {"measure": "Homicide", "figure": "74"},
+            {"measure": "Possession of a knife or bladed article", "figure": "not published"},
+        ]
+    }
+    head = (
+        "<h1>Report</h1><h2>Headline figures</h2><table><caption>Headline</caption>"
+        "<tr><th>Homicide</th><td>74</td></tr>"
+        "<tr><th>Possession of a knife or bladed article</th><td>not published</td></tr>"
+        "</table><h2>Summary</h2><p>There have been 74 offences of homicide.</p>"
+    )
+    harm = (
+        "<h2>Harm</h2><table><caption>Harm</caption><tr><th>Homicide</th><td>74</td></tr>"
+        "<tr><th>Possession of a knife or bladed article</th><td>{}</td><td>0.0%</td></tr>"
+        "</table>"
+    )
+    before = audit_page("sv.html", head + harm.format("0"), "2025-12", summary=summary)
+    assert [(f.check, f.detail) for f in before] == [
+        (
+            "unpublished",
+            "Possession of a knife or bladed article: the headline has no figure for it, "
+            "but a table gives 0",
+        )
+    ]
+    after = audit_page("sv.html", head + harm.format("n/a"), "2025-12", summary=summary)
+    assert after == []

@@ -14,6 +14,10 @@ published page and its executed notebook:
     Every section shows a table, a chart or a sentence: none is empty.
 ``text``
     No "nan", "None", "inf" or "-0" in the visible text.
+``unpublished``
+    A measure the headline calls "not published" or "data not supplied" has no figure in
+    any other table of the page (the harm table once showed such a measure as 0 offences
+    and 0.0% of the harm).
 ``kernel``
     The executed notebook has no error output and nothing on stderr (warnings).
 ``accessible``
@@ -211,6 +215,7 @@ def audit_page(
     if summary:
         findings += _consistency(name, page, summary, index_text)
         findings += _spc_findings(name, summary)
+        findings += _unpublished_findings(name, html, summary)
     if notebook:
         findings += _kernel_findings(name, notebook)
     return findings
@@ -244,6 +249,42 @@ def _consistency(name: str, page: _Page, summary: dict, index_text: str | None) 
         if mentions and not any(figure in s for s in mentions):
             out.append(Finding(name, "consistent",
                                f"{measure}: the narrative does not give {figure}"))  # fmt: skip
+    return out
+
+
+_ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.S)
+_CELL = re.compile(r"<t[hd][^>]*>(.*?)</t[hd]>", re.S)
+
+
+def _unpublished_findings(name: str, html: str, summary: dict) -> list[Finding]:
+    """Table rows that give a figure for a measure the headline has no figure for.
+
+    Examples
+    --------
+    >>> summary = {"measures": [{"measure": "Knife possession", "figure": "not published"}]}
+    >>> page = ("<table><tr><th>Knife possession</th><td>not published</td></tr></table>"
+    ...         "<table><tr><th>Knife possession</th><td>0</td><td>0.0%</td></tr></table>")
+    >>> [f.detail for f in _unpublished_findings("r.html", page, summary)]
+    ['Knife possession: the headline has no figure for it, but a table gives 0']
+    """
+    from html import unescape
+
+    missing = {
+        record.get("measure", "")
+        for record in summary.get("measures", [])
+        if not re.search(r"\d", str(record.get("figure") or ""))
+    }
+    out = []
+    for row in _ROW.findall(html):
+        cells = [" ".join(unescape(re.sub(r"<[^>]+>", "", c)).split()) for c in _CELL.findall(row)]
+        if len(cells) > 1 and cells[0] in missing and re.search(r"\d", cells[1]):
+            out.append(
+                Finding(
+                    name,
+                    "unpublished",
+                    f"{cells[0]}: the headline has no figure for it, but a table gives {cells[1]}",
+                )
+            )
     return out
 
 
