@@ -48,3 +48,20 @@ def test_the_legend_lies_below_the_axes_inside_the_figure(london, section, measu
     drawn = re.findall(r'<g id="line2d_\d+">\s*<path d="M ', part)
     assert len(drawn) >= len(lines) > 0
     plt.close("all")
+
+
+@pytest.mark.parametrize(("section", "axis"), [("forecast", "y"), ("funnel", "x")])
+def test_counts_on_an_axis_have_thousands_separators(london, section, axis):
+    """The forecast's cumulative crimes (London, up to about 250,000) and the funnel
+    plot's populations (150,000 to 500,000) were written 250000 and 150000; the report
+    writes counts as 250,000 everywhere else."""
+    fig = london.figure(section)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    labels = [t.get_text() for t in getattr(ax, f"get_{axis}ticklabels")()]
+    large = [label for label in labels if len(label.replace(",", "").lstrip("−-")) > 3]
+    assert large and all("," in label for label in large)
+    assert all(
+        f"{int(label.replace(',', '')):,}" == label for label in large if label[0].isdigit()
+    )
+    plt.close("all")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from mpsanalysis import periods
 from mpsanalysis.report.html import format_count
+from mpsanalysis.stats.plotting import label_thousands
 
 __all__ = ["plot_financial_year_months", "plot_borough_comparison", "setup_style"]
 
@@ -46,18 +47,6 @@ def setup_style() -> None:
     )
 
 
-def _thousands(value: float, _position: int | None = None) -> str:
-    """A tick label with thousands separators (a named function, so that the figure can
-    be pickled: :func:`mpsanalysis.report.html.figure_html` keys drawn charts on it).
-
-    Examples
-    --------
-    >>> _thousands(12345.0)
-    '12,345'
-    """
-    return f"{value:,.0f}"
-
-
 def plot_financial_year_months(
     monthly: pd.Series, period_end: pd.Period, title: str, ylabel: str = "Offences per month"
 ):
@@ -84,7 +73,7 @@ def plot_financial_year_months(
     ax.set_title(title, loc="left")
     ax.set_ylabel(ylabel)
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(_thousands))
+    label_thousands(ax.yaxis)
     ax.legend(frameon=False, loc="lower right")
     present = [v for v in now if not math.isnan(v)]
     previous = [

@@ -29,6 +29,7 @@ from mpsanalysis.periods import (
     fytd_window,
     parse_month,
 )
+from mpsanalysis.stats.plotting import label_thousands
 
 __all__ = [
     "MIN_HISTORY_MONTHS",
@@ -600,5 +601,6 @@ def plot_forecast(result: dict, title: str, ax=None, unit: str = "crimes"):
     ax.set_title(title)
     ax.set_xlabel(f"Financial year {result['financial_year']}")
     ax.set_ylabel(f"Cumulative {unit}")
+    label_thousands(ax.yaxis)
     ax.legend(loc="upper left", fontsize="small", frameon=False)
     return ax

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from mpsanalysis.errors import ParameterError
-from mpsanalysis.stats.plotting import figure_with_room_below, legend_below
+from mpsanalysis.stats.plotting import figure_with_room_below, label_thousands, legend_below
 
 __all__ = [
     "WINSORISE_PROPORTION",
@@ -529,6 +529,7 @@ def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | 
         )
     ax.set_title(title)
     ax.set_xlabel("Population")
+    label_thousands(ax.xaxis)
     ax.set_ylabel(rate_label or f"Rate per {per:,g}")
     legend_below(ax, columns=FUNNEL_LEGEND_COLUMNS)  # inside, it sat across the boroughs
     return ax

@@ -1,4 +1,5 @@
-"""What the statistics' standard charts share: a legend below the axes, never over data.
+"""What the statistics' standard charts share: a legend below the axes, never over data,
+and counts on an axis written with thousands separators.
 
 Inside the axes, matplotlib's ``loc="best"`` legend of an XmR chart sat on the limit
 lines and the points, and a funnel plot's eight entries sat across its boroughs. The
@@ -20,6 +21,8 @@ __all__ = [
     "LEGEND_PAD_POINTS",
     "figure_with_room_below",
     "legend_below",
+    "thousands",
+    "label_thousands",
 ]
 
 #: How far below the axes a legend starts, in points: below the tick labels and the
@@ -96,3 +99,35 @@ def legend_below(ax, columns: int = 3) -> None:
         fontsize="small",
         frameon=False,
     )
+
+
+def thousands(value: float, _position: int | None = None) -> str:
+    """A tick label with thousands separators (a named function, not a lambda, so that the
+    figure can be pickled: :func:`mpsanalysis.report.html.figure_html` keys drawn charts
+    on the pickle).
+
+    Examples
+    --------
+    >>> thousands(12345.0), thousands(250000)
+    ('12,345', '250,000')
+    """
+    return f"{value:,.0f}"
+
+
+def label_thousands(axis) -> None:
+    """Write an axis's whole-number tick labels with thousands separators (250,000, not
+    250000), as the reports write counts.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 250_000])
+    >>> label_thousands(ax.yaxis)
+    >>> ax.yaxis.get_major_formatter()(250000)
+    '250,000'
+    >>> plt.close(fig)
+    """
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(thousands))
