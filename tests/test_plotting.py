@@ -61,7 +61,5 @@ def test_counts_on_an_axis_have_thousands_separators(london, section, axis):
     labels = [t.get_text() for t in getattr(ax, f"get_{axis}ticklabels")()]
     large = [label for label in labels if len(label.replace(",", "").lstrip("−-")) > 3]
     assert large and all("," in label for label in large)
-    assert all(
-        f"{int(label.replace(',', '')):,}" == label for label in large if label[0].isdigit()
-    )
+    assert all(f"{int(label.replace(',', '')):,}" == label for label in large if label[0].isdigit())
     plt.close("all")

@@ -83,3 +83,52 @@ def test_every_section_renders_for_a_borough(real_store):
         html = r.html(name)
         assert html and "Traceback" not in html
     assert "Lambeth" in r.html("header")
+
+
+def _disruptions(tmp_path, geography, year):
+    """A synthetic extract of 30 criminal network disruptions a month, April to March."""
+    rows = "".join(
+        f"{year + (m < 4)}-{m:02d},{geography},criminal_network_disruptions,30,,\n"
+        for m in (*range(4, 13), 1, 2, 3)
+    )
+    path = tmp_path / f"disruptions-{geography}-{year}.csv"
+    path.write_text(HEADER + rows)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("geography", "year", "status", "reason"),
+    [
+        # 2007/08, London: 12 x 30 = 360 disruptions against at least 225: met.
+        ("London", 2007, "met", ""),
+        (
+            "London",
+            2016,
+            "not assessed",
+            "the target was set for 2007/08; the reference documents give none for 2016/17",
+        ),  # fmt: skip
+        ("Lambeth", 2007, "not assessed", "the target applies to London as a whole"),
+    ],
+)
+def test_the_disruptions_target_is_assessed_only_where_and_when_it_was_set(
+    tmp_path, geography, year, status, reason, real_store
+):
+    """HMIC (2008): 225 disruptions across the MPS in 2007/08. Before, every year and every
+    borough was assessed against it, with "set this year's here" in the notes."""
+    r = report.ObjectiveReport(
+        "criminal-networks", f"{year + 1}-03", geography, _disruptions(tmp_path, geography, year)
+    )
+    row = r._row("criminal-network-disruptions")
+    assert row.result.comparison.current == 360
+    assert row.assessment.status == status
+    assert row.assessment.reason == reason if reason else row.assessment.reason != ""
+
+
+def test_the_gun_boroughs_target_is_shown_and_not_assessed(real_store):
+    r = report.ObjectiveReport("gun-crime", "2025-12", "Lambeth")
+    row = r._row("gun-enabled-crime")
+    assert row.assessment.status == "not assessed"
+    assert "do not name them" in row.assessment.reason
+    assert r.table("headline").set_index("measure").loc["gun-enabled-crime", "target"] == (
+        "5% reduction on last year"
+    )

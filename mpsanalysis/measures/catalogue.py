@@ -97,6 +97,12 @@ class Measure:
     extract_measure: str | None = None
     target: Target | None = None
     target_geography: tuple[str, ...] = ()
+    #: The financial years (``2007/08``) the plan set the target for; other years are
+    #: not assessed against it. Empty: every year.
+    target_years: tuple[str, ...] = ()
+    #: Why the plan's target cannot be assessed from these data at all (shown as the
+    #: status's reason); empty when it can.
+    target_unassessable: str = ""
     proxy: bool = False
     notes: str = ""
     #: Months at which the SPC limits start again, per classification (e.g. a release
@@ -321,6 +327,8 @@ def _parse_measure(
         "extract_measure",
         "target",
         "target_geography",
+        "target_years",
+        "target_unassessable",
         "proxy",
         "notes",
         "spc_rebase",
@@ -342,8 +350,15 @@ def _parse_measure(
         geography = tuple(validate_geography(g, "target_geography") for g in geography)
     except ParameterError as exc:
         raise _fail(where, str(exc)) from None
+    years = raw.get("target_years") or []
+    if not isinstance(years, list) or not all(
+        isinstance(y, str) and re.fullmatch(r"\d{4}/\d{2}", y) for y in years
+    ):
+        raise _fail(where, "field 'target_years' must be a list of financial years like 2007/08")
     direction = _choice(raw, "direction", DIRECTIONS, where)
     target = _parse_target(raw.get("target"), where)
+    if (years or raw.get("target_unassessable")) and target is None:
+        raise _fail(where, "fields 'target_years' and 'target_unassessable' need a 'target'")
     if target is not None and direction == "neutral":
         raise _fail(
             where,
@@ -360,6 +375,8 @@ def _parse_measure(
         extract_measure=extract_measure,
         target=target,
         target_geography=geography,
+        target_years=tuple(years),
+        target_unassessable=str(raw.get("target_unassessable", "") or "").strip(),
         proxy=bool(raw.get("proxy", False)),
         notes=str(raw.get("notes", "") or "").strip(),
         spc_rebase=_parse_rebase(raw["spc_rebase"], where)
@@ -536,6 +553,10 @@ def catalogue_markdown(path: str | Path | None = None) -> str:
             target = m.target.describe(m.direction) if m.target else ""
             if m.target_geography:
                 target += f" in {', '.join(m.target_geography)}"
+            if m.target_years:
+                target += f" (set for {', '.join(m.target_years)})"
+            if m.target_unassessable:
+                target += f"; not assessed: {m.target_unassessable}"
             lines.append(
                 f"| {m.title} (`{m.id}`) | {m.unit} | {better} | {definition} | {target} |"
             )

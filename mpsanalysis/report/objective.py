@@ -152,10 +152,23 @@ def _assess(result: measures.MeasureResult) -> Assessment:
     target = m.target
     if target is None:
         return assess_against_target(None, math.nan, direction="up", year_complete=False)
+    if m.target_unassessable:
+        return Assessment("not assessed", math.nan, math.nan, m.target_unassessable)
     if m.target_geography and result.geography not in m.target_geography:
-        return Assessment(
-            "not assessed", math.nan, math.nan, "the target applies to other boroughs"
+        where = (
+            "London as a whole" if m.target_geography == (boroughs.LONDON,) else "other boroughs"
         )
+        return Assessment("not assessed", math.nan, math.nan, f"the target applies to {where}")
+    if m.target_years:
+        year = periods.financial_year_label(periods.financial_year(result.period_end))
+        if year not in m.target_years:
+            return Assessment(
+                "not assessed",
+                math.nan,
+                math.nan,
+                f"the target was set for {', '.join(m.target_years)}; the reference "
+                f"documents give none for {year}",
+            )
     complete = periods.months_elapsed(result.period_end) == 12
     if target.type in ("minimum-rate", "maximum-rate"):
         if not result.rate_now or target.percent is None:
