@@ -206,7 +206,7 @@ def test_plot_labels_outliers_by_name():
     plt.close(ax.figure)
 
 
-# --- additive random effects (tau^2), FunnelPlotR's default -----------------------------
+# --- additive random effects (tau^2), FunnelPlotR's only adjustment ----------------------
 
 
 def test_additive_tau2_and_limits_by_hand():

@@ -132,3 +132,17 @@ def test_the_gun_boroughs_target_is_shown_and_not_assessed(real_store):
     assert r.table("headline").set_index("measure").loc["gun-enabled-crime", "target"] == (
         "5% reduction on last year"
     )
+
+
+def test_a_measure_named_as_offences_reads_as_it_is(real_store):
+    """Before: "There have been 17,078 offences of drug trafficking offences"."""
+    r = report.ObjectiveReport("drugs-supply", "2025-12")
+    table = r.table("narrative").set_index("measure")
+    sentence = str(table.loc["drug-trafficking", "sentence"])
+    assert sentence.startswith(
+        "There have been 17,078 drug trafficking offences in London financial year to date "
+        "(Apr 2025 to Dec 2025)"
+    )
+    assert not any(
+        "offences of" in str(s) and str(s).count("offences") > 1 for s in table["sentence"]
+    )

@@ -206,3 +206,27 @@ def test_evaluation_options_override_the_catalogue(report):
     assert table.attrs["start"] == pd.Period("2011-10", "M")
     assert table.attrs["measure"] == "violence-with-injury"
     assert "No operation to evaluate" in report.html("evaluation", start="")
+
+
+def test_evaluation_says_when_no_change_is_clear(report):
+    """The catalogue's Operation Connect (Waltham Forest, April 2011): level 0.95 (95% CI
+    0.82 to 1.09) and trend 0.998 (0.983 to 1.014), both intervals around 1. The page
+    said "A change at the start of an operation is consistent with an effect", implying a
+    change its own intervals do not show. Westminster from April 2020 (the first
+    lockdown): level 0.61 (0.53 to 0.69), a clear change, keeps that caveat."""
+    import re
+
+    def paragraphs(html):
+        return [re.sub(r"<[^>]+>", "", p) for p in re.findall(r"<p>(.*?)</p>", html, re.S)]
+
+    table = report.table("evaluation")
+    a = table.attrs
+    assert a["step_ci_low"] < 1 < a["step_ci_high"] and a["slope_ci_low"] < 1 < a["slope_ci_high"]
+    text = " ".join(paragraphs(report.html("evaluation")))
+    assert "Neither change is clear: both 95% intervals include no change" in text
+    assert "consistent with an effect" not in text
+    later = ObjectiveReport("serious-violence", "2025-12", "London")
+    lockdown = later.table("evaluation", start="2020-04", geography="Westminster").attrs
+    assert lockdown["step_ci_high"] < 1 and lockdown["slope_ci_low"] > 1
+    text = " ".join(paragraphs(later.html("evaluation", start="2020-04", geography="Westminster")))
+    assert "Both changes are clear" in text and "consistent with an effect" in text

@@ -234,3 +234,15 @@ def test_too_few_months_since_a_rebase_is_said_not_hidden(real_store):
     later = report.ObjectiveReport("serious-violence", "2025-03")
     assert later._row("violence-with-injury").xmr is not None
     assert "Process limits need at least" not in later._render_spc()
+
+
+def test_a_large_dispersion_is_written_as_a_reader_writes_it(real_store):
+    """2016/17 Q4, London violence against the person: the dispersion was printed
+    "1.16e+03 times that of a Poisson count"."""
+    r = report.ObjectiveReport("serious-violence", "2017-03")
+    sentence = _sentence(r, "violence-against-the-person")
+    assert "e+0" not in sentence
+    phi = r._row("violence-against-the-person").significance["dispersion"]
+    assert phi > 1000
+    digits = len(str(int(phi))) - 3
+    assert f"variation {round(phi, -digits):,.0f} times that of a Poisson count" in sentence

@@ -492,6 +492,11 @@ def test_funnel_text_names_the_additive_method(robbery_2016):
     html = sections.funnel_html(robbery_2016, "personal-robbery")
     assert "additive random effects" in html and "τ²" in html
     assert "widened for over-dispersion" not in html
+    # The method is stated once, in the caption, not repeated in the paragraph after it.
+    assert html.count("The limits allow for over-dispersion") == 1
+    caption = html[html.index("<figcaption>") : html.index("</figcaption>")]
+    assert "The limits allow for over-dispersion" in caption
+    assert "FunnelPlotR's default" not in html  # its default scale is another (SHMI)
 
 
 def test_map_values_are_in_a_table_beside_the_maps(robbery_2016):

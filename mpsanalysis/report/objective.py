@@ -763,8 +763,11 @@ class ObjectiveReport:
             if m.unit == "money":
                 text = f"{m.title} in {where} total {fmt(c.current)} financial year to date"
             else:
+                # "17,078 drug trafficking offences", not "offences of drug trafficking
+                # offences": a title that already names offences is used as it is.
+                counted = title if "offences" in title.split() else f"offences of {title}"
                 text = (
-                    f"There have been {fmt(c.current)} offences of {title} in {where} "
+                    f"There have been {fmt(c.current)} {counted} in {where} "
                     f"financial year to date ({self.window.label})"
                 )
                 if m.id.endswith("disruptions") or m.id.endswith("orders"):
@@ -1358,6 +1361,36 @@ class ObjectiveReport:
             f"({format_change(a['effect_pct'])}). "
             f"At the start the {step}; the {slope}."
         )
+        clear = [
+            name
+            for name, low, high in (
+                ("level", a["step_ci_low"], a["step_ci_high"]),
+                ("trend", a["slope_ci_low"], a["slope_ci_high"]),
+            )
+            if not low <= 1 <= high  # the 95% interval excludes no change
+        ]
+        if clear:
+            text += (
+                f" The change in the {clear[0]} is clear: its 95% interval leaves out no "
+                "change (a factor of 1)."
+                if len(clear) == 1
+                else " Both changes are clear: their 95% intervals leave out no change (a "
+                "factor of 1)."
+            )
+            caveat = (
+                "A change at the start of an operation is consistent with an effect but does "
+                "not prove one: anything else that changed in the same month would show the "
+                "same way."
+            )
+        else:
+            text += (
+                " Neither change is clear: both 95% intervals include no change (a factor of 1)."
+            )
+            caveat = (
+                "So these figures do not show that the operation changed the level or the "
+                "trend; they do not show that it had no effect either, only that any effect "
+                "was too small to tell apart from the ordinary ups and downs."
+            )
         (fig,) = self._evaluation_figure(**args)
         caption = (
             f"{title}: observed, fitted and counterfactual (no operation). Segmented "
@@ -1367,10 +1400,7 @@ class ObjectiveReport:
         return (
             escape_paragraph(text)
             + figure_html(fig, f"{title}. {text}", caption)
-            + escape_paragraph(
-                "A change at the start of an operation is consistent with an effect but does not "
-                "prove one: anything else that changed in the same month would show the same way."
-            )
+            + escape_paragraph(caveat)
         )
 
     # ------------------------------------------------------------------ notes

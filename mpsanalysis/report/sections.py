@@ -1349,8 +1349,9 @@ def funnel_html(report: ReportLike, measure_id: str) -> str:
     method = _funnel_method(funnel)
     text = (
         f"Beyond the 99.8% limits: higher than expected — {', '.join(high) or 'none'}; "
-        f"lower — {', '.join(low) or 'none'}. {method}"
+        f"lower — {', '.join(low) or 'none'}."
     )
+    # The method is stated once, in the caption (it was also repeated after the chart).
     return figure_html(
         fig,
         f"{title}. {text}",
@@ -1367,9 +1368,9 @@ def _funnel_method(funnel: pd.DataFrame) -> str:
     >>> f = pd.DataFrame(); f.attrs.update(method="additive", tau2=0.00123, phi=85.2,
     ...                                    overdispersion_applied=True)
     >>> print(_funnel_method(f))  # doctest: +NORMALIZE_WHITESPACE
-    The limits allow for over-dispersion by additive random effects (FunnelPlotR's
-    default: DerSimonian–Laird τ² = 0.00123 on winsorised square-root z-scores;
-    over-dispersion factor φ = 85.2).
+    The limits allow for over-dispersion by additive random effects (as in the NHS-R
+    FunnelPlotR package: DerSimonian–Laird τ² = 0.00123 on winsorised square-root
+    z-scores; over-dispersion factor φ = 85.2).
     """
     phi = funnel.attrs["phi"]
     if not funnel.attrs["overdispersion_applied"]:
@@ -1380,7 +1381,7 @@ def _funnel_method(funnel: pd.DataFrame) -> str:
     if funnel.attrs["method"] == "additive":
         return (
             "The limits allow for over-dispersion by additive random effects "
-            "(FunnelPlotR's default: DerSimonian–Laird "
+            "(as in the NHS-R FunnelPlotR package: DerSimonian–Laird "
             f"τ² = {funnel.attrs['tau2']:.3g} on winsorised square-root z-scores; "
             f"over-dispersion factor φ = {phi:.1f})."
         )

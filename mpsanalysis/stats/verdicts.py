@@ -157,6 +157,21 @@ def assess_fytd_change(
     }
 
 
+def three_figures(value: float) -> str:
+    """A positive number to three significant figures, as a reader writes it: thousands
+    separated, never in exponent form (``f"{1158:.3g}"`` gives ``1.16e+03``).
+
+    Examples
+    --------
+    >>> three_figures(1158.4), three_figures(356.2), three_figures(9.134), three_figures(1.61)
+    ('1,160', '356', '9.13', '1.61')
+    """
+    if value >= 1000:
+        digits = int(math.floor(math.log10(value))) - 2
+        return f"{round(value, -digits):,.0f}"
+    return f"{value:.3g}"
+
+
 def _verdict(result: dict) -> str:
     """The test's sentence, naming the extra variation it allowed for."""
     x1, x0 = result["current"], result["previous"]
@@ -172,7 +187,8 @@ def _verdict(result: dict) -> str:
     )
     phi, years = result["dispersion"], result["df"]
     allowing = (
-        f"allowing for year-to-year variation {phi:.3g} times that of a Poisson count, "
+        f"allowing for year-to-year variation {three_figures(phi)} times that of a "
+        "Poisson count, "
         f"from the changes of {years} earlier years"
         if phi > 1
         else f"the changes of {years} earlier years vary no more than a Poisson count"
