@@ -61,3 +61,21 @@ def test_year_end_reduction_met_and_missing_figure():
     assert (
         assess_against_target(None, 3.0, direction="down", year_complete=True).status == "no target"
     )
+
+
+def test_a_rise_against_a_reduction_target_is_called_a_rise():
+    """Lambeth personal robbery, 2024/25 Q1: 502 against 454, +10.6%, with a 7% reduction
+    target; the reason said "short of 7% reduction on last year", which hides that the
+    count went up. A fall that falls short keeps "short of"."""
+    target = Target("reduction", percent=7)
+    rise = assess_against_target(
+        target, 10.6, direction="down", year_complete=False, shortfall_significant=False
+    )
+    assert rise.status == "at risk"
+    assert rise.reason == (
+        "a rise of 10.6% against a target of 7% reduction on last year, but within normal variation"
+    )
+    fall = assess_against_target(
+        target, -2.0, direction="down", year_complete=False, shortfall_significant=True
+    )
+    assert (fall.status, fall.reason) == ("not met", "short of 7% reduction on last year")

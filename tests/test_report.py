@@ -146,3 +146,21 @@ def test_a_measure_named_as_offences_reads_as_it_is(real_store):
     assert not any(
         "offences of" in str(s) and str(s).count("offences") > 1 for s in table["sentence"]
     )
+
+
+def test_a_certain_looking_chance_is_written_over_99(real_store):
+    """Lambeth personal robbery, 2025/26 Q3: the simulated chance of meeting the 7%
+    reduction target is 1.0 (every simulated year met it), printed "100%"."""
+    r = report.ObjectiveReport("robbery", "2025-12", "Lambeth")
+    table = r.table("forecast").set_index("measure")
+    assert table.loc["personal-robbery", "probability"] >= 0.995
+    html = r.html("forecast")
+    assert "over 99%" in html and "100%" not in html
+
+
+def test_a_complete_year_without_figures_does_not_call_them_final(real_store):
+    r = report.ObjectiveReport("criminal-networks", "2017-03")
+    assert all(row.result.comparison is None for row in r.rows)
+    assert r.html("forecast") == (
+        "<p>The financial year is complete; no measure has figures for it.</p>"
+    )

@@ -246,3 +246,16 @@ def test_a_large_dispersion_is_written_as_a_reader_writes_it(real_store):
     assert phi > 1000
     digits = len(str(int(phi))) - 3
     assert f"variation {round(phi, -digits):,.0f} times that of a Poisson count" in sentence
+
+
+def test_a_small_mean_is_given_to_one_decimal_in_the_chart_text(real_store):
+    """Lambeth's homicides, 2025/26 Q3: 7 in the 15 baseline months, a mean of 0.47 a
+    month, which the chart's alt text gave as "Mean 1 a month"."""
+    r = report.ObjectiveReport("homicide", "2025-12", geography="Lambeth")
+    mean = r._row("homicide").xmr["mean"].iloc[-1]
+    assert mean < 1
+    _, alt, _ = r._spc_figure("homicide")
+    assert f"Mean {mean:.1f} a month" in alt
+    london = report.ObjectiveReport("serious-violence", "2025-12")
+    _, alt, _ = london._spc_figure("violence-with-injury")
+    assert "Mean 5,461 a month" in alt  # whole numbers from 10 a month up

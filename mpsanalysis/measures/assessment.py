@@ -163,11 +163,17 @@ def assess_against_target(
         )
     if goal - achieved <= tolerance:
         return Assessment("at risk", achieved, goal, f"just short of {described}")
+    # A count that went the wrong way is said to have done so, not to be "short of" a
+    # reduction (a 10.6% rise against a 7% reduction target).
+    short = (
+        f"a {'rise' if direction == 'down' else 'fall'} of {-achieved:.1f}% "
+        f"against a target of {described}"
+        if target.type == "reduction" and achieved < 0
+        else f"short of {described}"
+    )
     if shortfall_significant is False:
-        return Assessment(
-            "at risk", achieved, goal, f"short of {described}, but within normal variation"
-        )
-    reason = f"short of {described}"
+        return Assessment("at risk", achieved, goal, f"{short}, but within normal variation")
+    reason = short
     if shortfall_significant is None and untested_reason:
         reason += f" ({untested_reason})"
     return Assessment("not met", achieved, goal, reason)

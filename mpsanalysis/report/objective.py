@@ -901,10 +901,13 @@ class ObjectiveReport:
         signals = int(shown["special_cause"].sum())
         info = row.spc_baseline or {}
         description = info.get("description", "a fixed baseline")
+        mean, lcl, ucl = (shown[c].iloc[-1] for c in ("mean", "lcl", "ucl"))
+        # One decimal below 10 a month ("0.7", not "1"); whole numbers above.
+        shape = "{:,.1f}" if abs(mean) < 10 else "{:,.0f}"
         alt = (
-            f"{title}, last {len(shown)} months. Mean {shown['mean'].iloc[-1]:,.0f} a "
-            f"month, process limits {max(shown['lcl'].iloc[-1], 0):,.0f} to "
-            f"{shown['ucl'].iloc[-1]:,.0f}, from {description}. {signals} of {len(shown)} "
+            f"{title}, last {len(shown)} months. Mean {shape.format(mean)} a month, process "
+            f"limits {shape.format(max(lcl, 0))} to {shape.format(ucl)}, from {description}. "
+            f"{signals} of {len(shown)} "
             f"months show special-cause variation. Latest month: {row.spc['variation_label']}."
         )
         rebased = info.get("rebased")
@@ -1096,6 +1099,8 @@ class ObjectiveReport:
 
     def _render_forecast(self) -> str:
         if periods.months_elapsed(self.period_end) == 12:
+            if not any(row.result.comparison is not None for row in self.rows):
+                return "<p>The financial year is complete; no measure has figures for it.</p>"
             return "<p>The financial year is complete: the figures above are final.</p>"
         table = self.table("forecast")
         rows: list[list[str]] = []
@@ -1506,8 +1511,21 @@ def _evaluation_options(args: dict) -> dict:
 
 
 def _chance(probability: float) -> str:
-    """The chance of meeting a target as text ('' when there is no target)."""
-    return "" if math.isnan(probability) else format_percent(probability * 100, 0)
+    """The chance of meeting a target as text ('' when there is no target); a simulated
+    chance is never certain, so it is never written 100% or 0%.
+
+    Examples
+    --------
+    >>> _chance(0.951), _chance(0.9996), _chance(0.003), _chance(float("nan"))
+    ('95%', 'over 99%', 'under 1%', '')
+    """
+    if math.isnan(probability):
+        return ""
+    if probability >= 0.995:
+        return "over 99%"
+    if probability < 0.005:
+        return "under 1%"
+    return format_percent(probability * 100, 0)
 
 
 def _empty(columns: list[str], dtypes: dict | None = None) -> pd.DataFrame:
