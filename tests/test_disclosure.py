@@ -475,3 +475,52 @@ def test_ward_table_escapes_ward_names():
     html = ward_table_html(counts, "Robbery <b>by</b> ward")
     assert "<script>" not in html and "<b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# ------------------------------------------------- totals published in another table
+def test_a_published_total_row_is_never_withheld_and_a_small_column_is_withheld_whole():
+    """Victims by sex in three years whose totals (4, 12, 0) another table publishes.
+    By hand: 2019 (4 victims) is withheld whole, since any split of 4 gives people away;
+    2020 has Female 3 (small) and Male 9 (small): both withheld, and their sum 12 is the
+    published total, above the threshold of 10, so a reader knows only that they add up
+    to 12; 2021 has no victims, so its zeros are shown (known, about nobody). The total
+    row is never withheld. Without the published totals, Male 2019 (4 = 4 - 0) would
+    have followed from them."""
+    t = pd.DataFrame(
+        {"2019": [0, 4, 4], "2020": [3, 9, 12], "2021": [0, 0, 0]},
+        index=["Female", "Male", "All"],
+    )
+    t["Total"] = t.sum(axis=1)
+    mask = find_cells_to_suppress(
+        t, ["2019", "2020", "2021"], total_row="All", total_column="Total",
+        total_row_published=True,
+    )  # fmt: skip
+    assert mask.loc["All"].tolist() == [False, False, False, False]
+    assert mask.loc[["Female", "Male"], "2019"].all() and mask.loc[["Female", "Male"], "2020"].all()
+    assert not mask.loc[["Female", "Male"], "2021"].any()
+    assert mask.loc[["Female", "Male"], "Total"].all()  # 3 and 13: 13 - 9 would give 2019's 4
+    assert find_derivable_cells(t, mask, ["2019", "2020", "2021"], "All", "Total") == []
+
+
+def test_a_published_subtotal_is_an_equation_too():
+    """Ages 0-12 (8), 13-19 (13) and 20-24 (20) add up to the under-25 victims (41) that
+    another report publishes; 25-64 (70) and 65 and over (9) make 120 in all. Without
+    the subtotal, 8 and 9 are withheld (both small; together 17, enough), and 13 and 20
+    shown, so 0-12 = 41 - 13 - 20 = 8: the London 2014 case a reviewer found. With the
+    subtotal as an equation, another band under 25 is withheld with it."""
+    t = pd.DataFrame(
+        {"2014": [8, 13, 20, 70, 9, 41, 120]},
+        index=["0 to 12", "13 to 19", "20 to 24", "25 to 64", "65 and over", "Under 25", "All"],
+    )
+    young = ["0 to 12", "13 to 19", "20 to 24"]
+    plain = find_cells_to_suppress(t.drop(index="Under 25"), ["2014"], total_row="All",
+                                   total_row_published=True)  # fmt: skip
+    assert plain["2014"].tolist() == [True, False, False, False, True, False]
+    leaked = plain.reindex(t.index).fillna(False)
+    derived = find_derivable_cells(t, leaked, ["2014"], "All", subtotal_rows={"Under 25": young})
+    assert sorted(derived) == [("0 to 12", "2014"), ("65 and over", "2014")]  # then 17 - 8
+    mask = find_cells_to_suppress(t, ["2014"], total_row="All", total_row_published=True,
+                                  subtotal_rows={"Under 25": young})  # fmt: skip
+    assert mask.loc["0 to 12", "2014"] and mask.loc[["13 to 19", "20 to 24"], "2014"].any()
+    assert not mask.loc[["Under 25", "All"], "2014"].any()
+    assert find_derivable_cells(t, mask, ["2014"], "All", subtotal_rows={"Under 25": young}) == []

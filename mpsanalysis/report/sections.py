@@ -396,10 +396,16 @@ def _homicide(report: ReportLike) -> pd.DataFrame | None:
     if victims is None:
         return None
     first, last = victims["month"].min(), victims["month"].max()  # what the data covers
+    # Every category of each breakdown in the whole data, so that a geography's table
+    # lists the categories it had none of too (see _homicide_breakdown).
+    categories = {
+        column: sorted(victims[column].dropna().unique(), key=str)
+        for column, _ in HOMICIDE_BREAKDOWNS.values()
+    }
     if report.geography != boroughs.LONDON:
         victims = victims[victims["borough_name"].eq(report.geography)]
     victims = victims[victims["month"].le(report.period_end)].copy()
-    victims.attrs.update(first_month=first, last_month=last)
+    victims.attrs.update(first_month=first, last_month=last, categories=categories)
     return victims
 
 
@@ -434,18 +440,35 @@ def _homicide_not_yet(victims: pd.DataFrame) -> str:
     )
 
 
-def _homicide_breakdown(recent: pd.DataFrame, column: str, latest: list[int]) -> pd.DataFrame:
+#: The row of a homicide breakdown that holds each year's victims, published whole in
+#: the victims-by-year table (so the breakdown is protected against it).
+ALL_VICTIMS = "All victims"
+#: The row of the age breakdown that holds each year's victims under 25, published in
+#: the protect-young-people reports.
+UNDER_25 = "Under 25"
+
+
+def _homicide_breakdown(
+    recent: pd.DataFrame, column: str, latest: list[int], categories: list
+) -> pd.DataFrame:
     """Victims by one characteristic and year, small counts withheld: a long frame with
     ``category``, ``year`` (Int64; <NA> on each category's total row) and ``victims``
-    (Int64; <NA> where withheld)."""
+    (Int64; <NA> where withheld).
+
+    Every category of the characteristic is a row (``categories``: those of the whole
+    homicide data), with 0 where the geography had none, so that a table does not show
+    by its missing rows that no victim was, say, female. Each year's victims, which the
+    victims-by-year table publishes, are a known total: no withheld count can be worked
+    out from them, and a year of fewer victims than the threshold is withheld whole
+    (any breakdown of so few would give them away)."""
     from mpsanalysis.stats.disclosure import SUPPRESSED, suppress_small_counts
     from mpsanalysis.stats.homicide import count_victims_by
 
     table = count_victims_by(recent, [column, "year"]).pivot(
         index=column, columns="year", values="victims"
     )
-    # every year is a column, with 0 where the geography had no victims that year
-    table = table.reindex(columns=latest).fillna(0).astype(int)
+    # every year is a column and every category a row, with 0 where there were none
+    table = table.reindex(index=categories, columns=latest).fillna(0).astype(int)
     table.columns = [str(c) for c in table.columns]
     table.index = [
         ("Domestic abuse" if v is True else "Not domestic abuse")
@@ -454,7 +477,26 @@ def _homicide_breakdown(recent: pd.DataFrame, column: str, latest: list[int]) ->
         for v in table.index
     ]
     table["Total"] = table.sum(axis=1)
-    shown = suppress_small_counts(table, [str(y) for y in latest], total_column="Total")
+    table.loc[ALL_VICTIMS] = table.sum(axis=0)
+    # Victims under 25 a year are published too (the protect-young-people objective's
+    # young victims): a known subtotal of the age bands.
+    subtotals = {}
+    if column == "age_group":
+        from mpsanalysis.ingest.sources.homicide import YOUNG_AGE_GROUPS
+
+        young = [g for g in YOUNG_AGE_GROUPS if g in table.index]
+        table.loc[UNDER_25] = table.loc[young].sum(axis=0)
+        subtotals = {UNDER_25: young}
+    shown = suppress_small_counts(
+        table,
+        [str(y) for y in latest],
+        total_row=ALL_VICTIMS,
+        total_column="Total",
+        total_row_published=True,
+        subtotal_rows=subtotals,
+    )
+    hidden = [ALL_VICTIMS, *subtotals]
+    table, shown = table.drop(index=hidden), shown.drop(index=hidden)
     withheld = shown[table.columns].eq(SUPPRESSED)
     years: list[int | None] = [*latest, None]
     out = pd.DataFrame(
@@ -503,7 +545,7 @@ def _homicide_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
     parts = {"years": by_year}
     for part, (column, _) in HOMICIDE_BREAKDOWNS.items():
         parts[part] = (
-            _homicide_breakdown(recent, column, latest)
+            _homicide_breakdown(recent, column, latest, victims.attrs["categories"][column])
             if not recent.empty
             else pd.DataFrame(
                 {
@@ -543,6 +585,11 @@ def homicide_table(report: ReportLike, part: str = "years") -> pd.DataFrame:
     if isinstance(parts, str):
         return _unavailable(parts)
     return _choose(part, parts, "homicide")
+
+
+def _nothing_shown(frame: pd.DataFrame) -> bool:
+    """Whether a homicide breakdown shows no victim: every count withheld or 0."""
+    return bool(frame["victims"].fillna(0).eq(0).all())
 
 
 def _breakdown_html(frame: pd.DataFrame, title: str, caption: str) -> str:
@@ -608,6 +655,17 @@ def homicide_html(report: ReportLike) -> str:
             _p(
                 f"No homicide victims in {report.geography} from {label}, so there "
                 "is no breakdown by age group, sex, method or domestic abuse."
+            )
+        )
+        return "".join(out)
+    if all(_nothing_shown(parts[part]) for part in HOMICIDE_BREAKDOWNS):
+        from mpsanalysis.stats.disclosure import default_threshold
+
+        out.append(
+            _p(
+                f"Victims by age group, sex, method and domestic abuse are not shown for "
+                f"{report.geography}, {label}: with fewer than {default_threshold()} victims "
+                "in a year, any breakdown would give them away."
             )
         )
         return "".join(out)

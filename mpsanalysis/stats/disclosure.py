@@ -173,9 +173,16 @@ def _derivable_cells(lines, withheld: np.ndarray, values: np.ndarray) -> list[tu
     return found
 
 
-def _structure(table, columns, total_row, total_column):
+def _structure(table, columns, total_row, total_column, subtotal_rows=None):
     """Validate a table with its totals; return the counts (rows x (columns + total
-    column)), those column names and the lines: (cells added up, cell of their total)."""
+    column)), those column names and the lines: (cells added up, cell of their total).
+    ``subtotal_rows`` maps a row label to the rows it adds up (a published subtotal,
+    e.g. victims under 25): not a row of its own in the totals, and a line per column."""
+    subtotal_rows = dict(subtotal_rows or {})
+    for label, parts in subtotal_rows.items():
+        missing = [r for r in [label, *parts] if r not in table.index]
+        if missing:
+            raise ParameterError(f"subtotal_rows: {missing[0]!r} is not a row label of the table")
     columns = list(columns)
     if total_column is not None and total_column in columns:
         raise ParameterError(
@@ -194,7 +201,9 @@ def _structure(table, columns, total_row, total_column):
     inner_cols = list(range(len(columns)))
     total_j = len(columns) if total_column is not None else None
     total_i = table.index.get_loc(total_row) if total_row is not None else None
-    inner_rows = [i for i in range(n_rows) if i != total_i]
+    sub_i = {table.index.get_loc(label): [table.index.get_loc(r) for r in parts]
+             for label, parts in subtotal_rows.items()}  # fmt: skip
+    inner_rows = [i for i in range(n_rows) if i != total_i and i not in sub_i]
 
     if total_j is not None:
         for i in inner_rows + ([total_i] if total_i is not None else []):
@@ -221,6 +230,16 @@ def _structure(table, columns, total_row, total_column):
     if total_i is not None and total_j is not None:
         lines.append(([(total_i, j) for j in inner_cols], (total_i, total_j)))
         lines.append(([(i, total_j) for i in inner_rows], (total_i, total_j)))
+    for label_i, part_rows in sub_i.items():
+        for j in range(n_cols):
+            if values[part_rows, j].sum() != values[label_i, j]:
+                raise ParameterError(
+                    f"column {all_columns[j]!r}: subtotal row {table.index[label_i]!r} is "
+                    f"{values[label_i, j]} but its rows add up to {values[part_rows, j].sum()}"
+                )
+            lines.append(([(i, j) for i in part_rows], (label_i, j)))
+        if total_j is not None:
+            lines.append(([(label_i, j) for j in inner_cols], (label_i, total_j)))
 
     return values, all_columns, lines
 
@@ -232,6 +251,8 @@ def find_cells_to_suppress(
     total_row: str | None = None,
     total_column: str | None = None,
     suppress_zeros: bool = False,
+    total_row_published: bool = False,
+    subtotal_rows: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """Which cells to withhold: primary (small counts) and secondary suppression.
 
@@ -250,6 +271,18 @@ def find_cells_to_suppress(
         Name of a published column of row totals.
     suppress_zeros : bool
         Also suppress zeros (see Notes). Default False.
+    total_row_published : bool
+        The ``total_row``'s counts are published elsewhere, whole (e.g. victims per year
+        in another table of the report): they are never withheld, and a column whose
+        total is under the threshold is withheld whole, since any breakdown of so few
+        would give its members away; a count the published totals alone pin down (all
+        zeros in a column whose total is 0, or outside a subtotal equal to its column's
+        total) is public already and shown. Needs ``total_row``.
+    subtotal_rows : dict, optional
+        Rows of the table that are published subtotals of other rows, published
+        elsewhere whole like the total row (e.g. ``{"Under 25": ["0 to 12", "13 to 19",
+        "20 to 24"]}``): each is an equation per column, never withheld. Needs
+        ``total_row_published``.
 
     Returns
     -------
@@ -307,11 +340,46 @@ def find_cells_to_suppress(
     {'a': [True, False], 'b': [False, False]}
     """
     limit = default_threshold() if threshold is None else _check_threshold(threshold)
-    values, all_columns, lines = _structure(table, columns, total_row, total_column)
+    if total_row_published and total_row is None:
+        raise ParameterError("total_row_published needs total_row: the row of published totals")
+    if subtotal_rows and not total_row_published:
+        raise ParameterError("subtotal_rows needs total_row_published: they are published")
+    values, all_columns, lines = _structure(table, columns, total_row, total_column, subtotal_rows)
 
     withheld = (values >= 1) & (values < limit)
     if suppress_zeros:
         withheld |= values == 0
+    fixed = np.zeros_like(withheld)  # published elsewhere: never withheld
+    if total_row_published:
+        total_i = table.index.get_loc(total_row)
+        fixed[total_i, :] = True
+        for label in subtotal_rows or {}:
+            fixed[table.index.get_loc(label), :] = True
+        inner = [i for i in range(len(table)) if not fixed[i, 0]]
+        for j in range(len(columns)):
+            if values[total_i, j] < limit:  # a breakdown of so few is not shown
+                withheld[inner, j] = True
+        if total_column is not None and values[total_i, len(columns)] < limit:
+            withheld[inner, :] = True
+        # What the published totals alone pin down is public already, and shown: a year
+        # with no victims (every entry 0), a subtotal of 0 (its rows 0 that year), and a
+        # subtotal equal to the year's total (every other row 0: one victim, under 25).
+        for j in range(values.shape[1]):
+            if values[total_i, j] == 0:
+                fixed[inner, j] = True
+        for label, parts in (subtotal_rows or {}).items():
+            at, rows = table.index.get_loc(label), [table.index.get_loc(r) for r in parts]
+            others = [i for i in inner if i not in rows]
+            for j in range(values.shape[1]):
+                if values[at, j] == 0:
+                    fixed[rows, j] = True
+                if values[at, j] == values[total_i, j]:
+                    fixed[others, j] = True
+        withheld &= ~fixed
+        if withheld[inner].sum() + fixed[inner].sum() == len(inner) * values.shape[1]:
+            # every count is withheld or public: no line can tell more than the
+            # published totals (the usual borough, with fewer than 10 victims a year)
+            return pd.DataFrame(withheld, index=table.index, columns=all_columns)
 
     def needs_protection(line) -> bool:
         cells, total = line
@@ -319,6 +387,10 @@ def find_cells_to_suppress(
         if len(hidden) + bool(withheld[total]) == 1:
             return True  # the one withheld entry = total - the others
         if withheld[total] or not hidden:
+            return False
+        if all(withheld[c] or fixed[c] for c in cells):
+            # all withheld (or known from published totals): the line tells only what
+            # its total and those published figures already say
             return False
         combined = sum(int(values[c]) for c in hidden)
         return combined < limit  # the withheld counts' sum is published, and small
@@ -332,9 +404,9 @@ def find_cells_to_suppress(
         """Withhold one more entry of line ``number`` (see Notes for the choice);
         False when every entry of the line is withheld already."""
         cells, total = lines[number]
-        shown = [c for c in cells if not withheld[c]]
+        shown = [c for c in cells if not withheld[c] and not fixed[c]]
         pool = [c for c in shown if values[c] > 0]
-        if not pool and not withheld[total]:
+        if not pool and not withheld[total] and not fixed[total]:
             withheld[total] = True
             return True
         pool = pool or shown
@@ -372,6 +444,7 @@ def find_derivable_cells(
     columns: list[str],
     total_row: str | None = None,
     total_column: str | None = None,
+    subtotal_rows: dict[str, list[str]] | None = None,
 ) -> list[tuple]:
     """Withheld cells that a reader can work out exactly from the published figures.
 
@@ -387,7 +460,7 @@ def find_derivable_cells(
     withheld : pandas.DataFrame
         True where a cell is withheld; the index of ``table`` and the columns
         ``columns`` (+ ``total_column``).
-    columns, total_row, total_column
+    columns, total_row, total_column, subtotal_rows
         As for :func:`find_cells_to_suppress`.
 
     Returns
@@ -402,7 +475,7 @@ def find_derivable_cells(
     >>> find_derivable_cells(t, hidden, ["a", "b"], total_row="T")
     [('x', 'a')]
     """
-    values, all_columns, lines = _structure(table, columns, total_row, total_column)
+    values, all_columns, lines = _structure(table, columns, total_row, total_column, subtotal_rows)
     mask = withheld.reindex(index=table.index, columns=all_columns).fillna(False)
     found = _derivable_cells(lines, mask.to_numpy(dtype=bool), values)
     return [(table.index[i], all_columns[j]) for i, j in found]
@@ -415,6 +488,8 @@ def suppress_small_counts(
     total_row: str | None = None,
     total_column: str | None = None,
     suppress_zeros: bool = False,
+    total_row_published: bool = False,
+    subtotal_rows: dict[str, list[str]] | None = None,
 ) -> pd.DataFrame:
     """A display table: counts as text with thousands separators, withheld ones "[c]".
 
@@ -425,6 +500,8 @@ def suppress_small_counts(
     Parameters
     ----------
     table, columns, threshold, total_row, total_column, suppress_zeros
+        As for :func:`find_cells_to_suppress`.
+    total_row_published, subtotal_rows
         As for :func:`find_cells_to_suppress`. ``threshold`` defaults to
         :func:`default_threshold`: 10, or ``MPSANALYSIS_SDC_THRESHOLD``.
 
@@ -446,7 +523,14 @@ def suppress_small_counts(
     Ward B      40       25    61   126
     """
     mask = find_cells_to_suppress(
-        table, columns, threshold, total_row, total_column, suppress_zeros
+        table,
+        columns,
+        threshold,
+        total_row,
+        total_column,
+        suppress_zeros,
+        total_row_published,
+        subtotal_rows,
     )
     out = table.copy()
     for column in mask.columns:
