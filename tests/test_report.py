@@ -164,3 +164,18 @@ def test_a_complete_year_without_figures_does_not_call_them_final(real_store):
     assert r.html("forecast") == (
         "<p>The financial year is complete; no measure has figures for it.</p>"
     )
+
+
+def test_a_comparison_across_a_regrouping_says_so(real_store):
+    """2024/25 Q1: Apr-Jun 2024 against Apr-Jun 2023, across the catalogue's rebase point
+    of January 2024 (the 2024 release regrouped the categories). The SPC section said
+    the limits start again there while the headline compared across it silently (violence
+    with injury -19.0%). 2025/26 compares two periods after it: no such note."""
+    r = report.ObjectiveReport("serious-violence", "2024-06")
+    note = r.table("headline").set_index("measure").loc["violence-with-injury", "note"]
+    assert note == (
+        "The comparison with last year spans January 2024, when the publisher renamed or "
+        "regrouped its crime categories: part of the change may come from that."
+    )
+    later = report.ObjectiveReport("serious-violence", "2025-12").table("headline")
+    assert not later["note"].fillna("").str.contains("spans").any()

@@ -34,6 +34,12 @@ __all__ = [
 ]
 
 CATALOGUE_PATH = Path(__file__).with_name("objectives.yaml")
+
+#: What happened at one of the catalogue's rebase points (``spc_rebase``), in words true
+#: of every one of them (the 2017-18 release renamed minor categories, the 2024 release
+#: regrouped them). Whether a measure's own count changed there is not known from the
+#: files: no month is published in both groupings.
+REBASE_REASON = "when the publisher renamed or regrouped its crime categories"
 UNITS = ("count", "rate", "proportion", "money")
 DIRECTIONS = ("down", "up", "neutral")
 SOURCES = ("borough-crime", "extract")

@@ -21,7 +21,7 @@ from mpsanalysis import boroughs, paths, periods
 from mpsanalysis.errors import ParameterError
 from mpsanalysis.ingest import extracts, store
 from mpsanalysis.measures import metrics
-from mpsanalysis.measures.catalogue import Measure
+from mpsanalysis.measures.catalogue import REBASE_REASON, Measure
 
 __all__ = [
     "MeasureResult",
@@ -422,7 +422,35 @@ def compute_measure(
     result.monthly = by_class[classification]
     comparison = metrics.compare_fytd(result.monthly, end)
     result.comparison = comparison
+    crossed = _rebase_crossed(measure.rebase_points(classification), end)
+    if crossed is not None:
+        said = (
+            f"The comparison with last year spans {crossed.strftime('%B %Y')}, "
+            f"{REBASE_REASON}: part of the change may come from that."
+        )
+        result.note = f"{result.note} {said}" if result.note else said
     return result
+
+
+def _rebase_crossed(rebase_points, period_end: pd.Period) -> pd.Period | None:
+    """The rebase point (``YYYY-MM``) that falls after the start of last year's period and
+    no later than this period's end, so that the two periods are counted differently in
+    part; None when there is none.
+
+    Examples
+    --------
+    >>> _rebase_crossed(("2024-01",), pd.Period("2024-06", "M"))  # Apr-Jun 2024 against 2023
+    Period('2024-01', 'M')
+    >>> _rebase_crossed(("2024-01",), pd.Period("2025-12", "M")) is None  # both after
+    True
+    """
+    window = periods.fytd_window(period_end)
+    first = periods.same_period_last_year(window).start
+    for point in rebase_points:
+        month = pd.Period(point, freq="M")
+        if first < month <= window.end:
+            return month
+    return None
 
 
 def borough_breakdown(

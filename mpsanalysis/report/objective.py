@@ -26,6 +26,7 @@ from mpsanalysis.measures.assessment import (
     Assessment,
     assess_against_target,
 )
+from mpsanalysis.measures.catalogue import REBASE_REASON
 from mpsanalysis.report import charts
 from mpsanalysis.report.html import (
     callout_html,
@@ -227,13 +228,6 @@ def _assess(result: measures.MeasureResult) -> Assessment:
         )
     position = c.current if complete else c.forecast_run_rate
     return assess_against_target(target, position, direction=m.direction, year_complete=complete)
-
-
-#: Why an XmR chart starts again at one of the catalogue's rebase points, in words true
-#: of every one of them (``spc_rebase`` in ``objectives.yaml``: the 2017-18 release renamed
-#: minor categories, the 2024 release regrouped them). Whether a measure's own count
-#: changed there is not known from the files (no month is published in both groupings).
-REBASE_REASON = "when the publisher renamed or regrouped its crime categories"
 
 
 def _month_name(month: pd.Period) -> str:
