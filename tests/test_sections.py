@@ -86,6 +86,12 @@ def test_outcomes_section_warns_about_the_filtered_files(london_2020):
     html = sections.outcomes_html(london_2020)
     assert "burglary only" in html
     assert "does not show how long outcomes take" in html or "cannot be measured" in html
+    # The table's own caption says its months (2017-2018) end before the period (the
+    # 2024/25 and 2025/26 reports showed it with nothing in the table saying so).
+    caption = re.search(r"<caption[^>]*>([^<]*positive outcomes by borough[^<]*)</caption>", html)
+    assert caption and caption.group(1).endswith(
+        "Jan 2017 to Dec 2018 (data.police.uk): these months end before this report&#x27;s period"
+    )
 
 
 def test_ward_concentration_is_consistent(real_store):

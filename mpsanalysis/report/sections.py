@@ -980,7 +980,12 @@ def outcomes_html(report: ReportLike) -> str:
             ["Borough", "Crimes", "Charge or summons", "95% interval (Wilson)"],
             rows,
             f"{', '.join(types)}: positive outcomes by borough, {_month(first)} to "
-            f"{_month(last)} (data.police.uk)",
+            f"{_month(last)} (data.police.uk)"
+            + (
+                ": these months end before this report's period"
+                if last < report.window.start
+                else ""
+            ),
         )
     )
     if not _note(lag):
