@@ -94,6 +94,22 @@ def plot_financial_year_months(
     return fig, alt
 
 
+def _extreme(data: pd.Series, fmt: str, value: float) -> str:
+    """The borough with a highest or lowest value as shown, or how many share it: with
+    homicides per 1,000 residents at two decimals, many boroughs show 0.00, and naming
+    one of them as "lowest" was arbitrary.
+
+    Examples
+    --------
+    >>> rates = pd.Series([0.0, 0.001, 0.004, 0.03], index=["Brent", "Barnet", "Ealing", "Hackney"])
+    >>> _extreme(rates, "{:,.2f}", rates.iloc[0]), _extreme(rates, "{:,.2f}", rates.iloc[-1])
+    ('3 boroughs (0.00)', 'Hackney (0.03)')
+    """
+    shown = fmt.format(value)
+    tied = [name for name, v in data.items() if fmt.format(v) == shown]
+    return f"{tied[0]} ({shown})" if len(tied) == 1 else f"{len(tied)} boroughs ({shown})"
+
+
 def plot_borough_comparison(
     values: pd.Series,
     title: str,
@@ -134,9 +150,8 @@ def plot_borough_comparison(
         whole = bool((data % 1 == 0).all())
         fmt = "{:,.0f}" if whole else "{:,.2f}"
         alt = (
-            f"{title}: {len(data)} boroughs ranked. Highest: {data.index[-1]} "
-            f"({fmt.format(data.iloc[-1])}); lowest: {data.index[0]} "
-            f"({fmt.format(data.iloc[0])})."
+            f"{title}: {len(data)} boroughs ranked. Highest: "
+            f"{_extreme(data, fmt, data.iloc[-1])}; lowest: {_extreme(data, fmt, data.iloc[0])}."
         )
     else:
         alt = f"{title}: no borough figures for this period."
