@@ -157,13 +157,13 @@ def assess_fytd_change(
     }
 
 
-def three_figures(value: float) -> str:
+def _three_figures(value: float) -> str:
     """A positive number to three significant figures, as a reader writes it: thousands
     separated, never in exponent form (``f"{1158:.3g}"`` gives ``1.16e+03``).
 
     Examples
     --------
-    >>> three_figures(1158.4), three_figures(356.2), three_figures(9.134), three_figures(1.61)
+    >>> _three_figures(1158.4), _three_figures(356.2), _three_figures(9.134), _three_figures(1.61)
     ('1,160', '356', '9.13', '1.61')
     """
     if value >= 1000:
@@ -187,7 +187,7 @@ def _verdict(result: dict) -> str:
     )
     phi, years = result["dispersion"], result["df"]
     allowing = (
-        f"allowing for year-to-year variation {three_figures(phi)} times that of a "
+        f"allowing for year-to-year variation {_three_figures(phi)} times that of a "
         "Poisson count, "
         f"from the changes of {years} earlier years"
         if phi > 1
