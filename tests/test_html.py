@@ -442,6 +442,16 @@ def _notebook() -> nbformat.NotebookNode:
                     "stream", name="stderr", text="a warning the reader must not see"
                 )
             )
+            code.outputs.append(
+                nbformat.v4.new_output(
+                    "display_data",
+                    data={
+                        "text/html": "<p>add rows for the analyst only</p>",
+                        "text/plain": "add rows for the analyst only",
+                        export.ANALYST_MIMETYPE: {"section": "headline", "notes": ["x"]},
+                    },
+                )
+            )
         cells.append(code)
     nb.cells = cells
     return nb
@@ -480,9 +490,10 @@ def test_report_carries_the_policy(exported):
     assert exported.index("Content-Security-Policy") < exported.index("<style")
 
 
-def test_report_hides_code_prompts_and_stderr(exported):
+def test_report_hides_code_prompts_stderr_and_analyst_notes(exported):
     assert "secret_code" not in exported and "secret_parameter_code" not in exported
     assert "a warning the reader must not see" not in exported
+    assert "for the analyst only" not in exported
     page = Page(exported)
     classes = " ".join(a.get("class", "") for _, a in page.tags)
     assert "jp-InputPrompt" not in classes and "jp-InputArea" not in classes

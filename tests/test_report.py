@@ -3,6 +3,7 @@
 import pytest
 
 from mpsanalysis.errors import ParameterError
+from mpsanalysis.report import export
 from mpsanalysis.report import objective as report
 
 pytestmark = pytest.mark.realdata
@@ -75,6 +76,39 @@ def test_headline_marks_proxy_and_shows_the_target(real_store):
     html = r.html("headline")
     assert "Firearms possession offences (proxy)" in html
     assert "data not supplied" in html
+
+
+def test_a_missing_extract_tells_the_analyst_what_to_add_and_the_reader_only_why(real_store):
+    r = report.ObjectiveReport("gun-crime", "2025-12", "Barnet")
+    html = r.html("headline") + r.html("notes")
+    assert (
+        "Gun enabled crime: Not shown: this figure comes from an internal MPS extract, "
+        "and none was provided for Barnet." in html
+    )
+    for instruction in ("data/raw/", "add rows", "gun_enabled_crime", "docs/extracts.md"):
+        assert instruction not in html
+    assert r.analyst_notes("headline") == [
+        "Gun enabled crime: To show it, add rows with measure 'gun_enabled_crime' for Barnet "
+        "to a CSV in data/raw/extracts/ (columns: month, geography, measure, value, "
+        "numerator, denominator; see docs/extracts.md)."
+    ]
+    assert r.analyst_notes("trend") == []
+
+
+def test_the_analyst_note_is_shown_in_the_notebook_and_marked_for_the_export(
+    real_store, monkeypatch
+):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: shown.append((a, k)))
+    report.ObjectiveReport("gun-crime", "2025-12", "Barnet").show("headline")
+    (table, _), (note, options) = shown
+    assert "data not supplied" in table[0].data
+    assert options == {"raw": True}
+    assert "add rows with measure 'gun_enabled_crime'" in note[0]["text/plain"]
+    assert "For the analyst</strong> (not in the published report)" in note[0]["text/html"]
+    assert note[0][export.ANALYST_MIMETYPE]["section"] == "headline"
 
 
 def test_every_section_renders_for_a_borough(real_store):
@@ -195,3 +229,41 @@ def test_a_tie_at_the_top_or_bottom_of_the_borough_ranking_is_not_given_to_one_b
     assert tied > 1
     _, alt, _ = r._borough_figure()
     assert f"lowest: {tied} boroughs ({lowest})" in alt
+
+
+def _sentence(r, measure_id):
+    table = r.table("narrative")
+    return " ".join(table.loc[table["measure"] == measure_id, "sentence"])
+
+
+def test_a_steady_change_within_normal_variation_says_why_both_hold(real_store):
+    # London personal robbery, Apr to Dec 2025 against Apr to Dec 2024 (London Datastore):
+    # the test calls the 13.7% fall within normal variation, while every month fell.
+    r = report.ObjectiveReport("robbery", "2025-12", "London")
+    row = next(x for x in r.rows if x.result.measure.id == "personal-robbery")
+    trend = r.table("trend", measure="personal-robbery").dropna(subset=["value"])
+    assert not row.significance["significant"]
+    now = trend[trend["this_year"]].set_index("month")["value"]
+    before = trend[~trend["this_year"]].set_index("month")["value"]
+    before.index = before.index + 12  # the same month a year later
+    lower = int((now < before.reindex(now.index)).sum())
+    assert (lower, len(now)) == (9, 9)
+    shift = row.spc_baseline["auto_rebase"]
+    text = _sentence(r, "personal-robbery")
+    assert (
+        "Each of the 9 months was lower than the same month last year, and the monthly "
+        f"chart finds a sustained shift from {shift.strftime('%b %Y')}, so the level has "
+        "moved; but changes of this size from one year to the next have happened before"
+    ) in text
+    assert "within normal variation" in text  # the test's own verdict is kept
+
+
+def test_no_steady_change_sentence_for_a_mixed_or_significant_change(real_store):
+    # Lambeth violence with injury rose 0.3% (some months up, some down); London drug
+    # trafficking rose significantly (p = 0.024).
+    lambeth = report.ObjectiveReport("serious-violence", "2025-12", "Lambeth")
+    assert "level has moved" not in _sentence(lambeth, "violence-with-injury")
+    london = report.ObjectiveReport("drugs-supply", "2025-12", "London")
+    row = next(x for x in london.rows if x.result.measure.id == "drug-trafficking")
+    assert row.significance["significant"]
+    assert "level has moved" not in _sentence(london, "drug-trafficking")

@@ -205,7 +205,29 @@ def test_evaluation_options_override_the_catalogue(report):
     assert table.attrs["geography"] == "Lambeth"
     assert table.attrs["start"] == pd.Period("2011-10", "M")
     assert table.attrs["measure"] == "violence-with-injury"
-    assert "No operation to evaluate" in report.html("evaluation", start="")
+    assert report.html("evaluation", start="") == "<p>No operation is evaluated in this report.</p>"
+    assert report.analyst_notes("evaluation", start="") == [
+        "To evaluate an operation, set the notebook's evaluation parameters "
+        "(evaluation_measure, evaluation_start, evaluation_geography)."
+    ]
+    assert report.analyst_notes("evaluation") == []
+
+
+def test_an_evaluation_that_ended_before_the_period_says_so(report):
+    """Operation Connect began in April 2011; its 24 months end in March 2013, before the
+    2016/17 report's period (April to December 2016), and the page says so first. A report
+    whose period the evaluated months reach (2012/13: 21 months to December 2012) does not."""
+    import re
+
+    text = re.sub(r"<[^>]+>", "", report.html("evaluation")).replace("&#x27;", "'")
+    assert text.startswith(
+        "An earlier operation: Operation Connect began in April 2011, and the months "
+        "evaluated here ended in March 2013, before this report's period (Apr 2016 to "
+        "Dec 2016). Over the 24 months from April 2011,"
+    )
+    during = ObjectiveReport("serious-violence", "2012-12", "London")
+    assert during.table("evaluation").attrs["months_after"] == 21
+    assert "An earlier operation" not in during.html("evaluation")
 
 
 def test_evaluation_says_when_no_change_is_clear(report):

@@ -316,7 +316,8 @@ class MeasureResult:
     monthly: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     comparison: metrics.FytdComparison | None = None
     classification: str | None = None
-    note: str = ""
+    note: str = ""  # for the report's readers
+    how_to_supply: str = ""  # for the analyst: what to add to fill the gap (never published)
     supplied: bool = True
     synthetic: bool = False
     rate_now: tuple[float, float] | None = None  # (numerator, denominator) FYTD
@@ -347,8 +348,12 @@ def _extract_result(measure: Measure, geography: str, end: pd.Period, extract_ta
             "internal extract",
             supplied=False,
             note=(
-                f"Data not supplied: add rows with measure '{measure.extract_measure}' for "
-                f"{geography} to a CSV in data/raw/extracts/ (template: month, geography, "
+                "Not shown: this figure comes from an internal MPS extract, and none was "
+                f"provided for {geography}."
+            ),
+            how_to_supply=(
+                f"To show it, add rows with measure '{measure.extract_measure}' for "
+                f"{geography} to a CSV in data/raw/extracts/ (columns: month, geography, "
                 "measure, value, numerator, denominator; see docs/extracts.md)."
             ),
         )
@@ -390,14 +395,15 @@ def compute_measure(
 
     Examples
     --------
-    A measure with no extract supplied shows what to supply instead of failing:
+    A measure with no extract supplied says so, and tells the analyst what to supply,
+    instead of failing:
 
     >>> from mpsanalysis.measures.catalogue import get_objective
     >>> m = get_objective("criminal-networks").measure("criminal-network-disruptions")
     >>> no_rows = extracts.load_extracts("sample").iloc[0:0]
     >>> r = compute_measure(m, "London", "2010-10", extract_table=no_rows)
-    >>> r.supplied, r.note.startswith("Data not supplied")
-    (False, True)
+    >>> r.supplied, r.note.startswith("Not shown"), "data/raw/extracts/" in r.how_to_supply
+    (False, True, True)
     """
     end = periods.parse_month(period_end)
     geography = boroughs.validate_geography(geography)

@@ -19,6 +19,7 @@ from mpsanalysis.errors import NotebookRunError
 from mpsanalysis.measures import catalogue
 
 __all__ = [
+    "ANALYST_MIMETYPE",
     "SUMMARY_MIMETYPE",
     "ReportJob",
     "export_html",
@@ -29,6 +30,9 @@ __all__ = [
 
 #: The mimetype of the machine-readable summary a report displays for the index page.
 SUMMARY_MIMETYPE = "application/vnd.mpsanalysis.summary+json"
+#: Marks a notebook output meant for the analyst only (what to do to fill a gap, such as
+#: the extract rows to add): JupyterLab shows its HTML, the published page leaves it out.
+ANALYST_MIMETYPE = "application/vnd.mpsanalysis.analyst+json"
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -192,7 +196,8 @@ def export_html(
 ) -> str:
     """Export an executed notebook to self-contained HTML with the house template.
 
-    Code, prompts, stderr and the machine-readable summary are left out; the contents
+    Code, prompts, stderr, the machine-readable summary and the analysts' own notes
+    (outputs marked :data:`ANALYST_MIMETYPE`) are left out; the contents
     list is built from the ``##`` headings; the provenance footer is added. The finished
     page is checked for anything that would fetch from outside it (scripts, stylesheets,
     fonts, images not embedded): finding one is an error, never a silent fix.
@@ -219,6 +224,7 @@ def export_html(
             for o in cell.outputs
             if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
             and SUMMARY_MIMETYPE not in o.get("data", {})
+            and ANALYST_MIMETYPE not in o.get("data", {})
         ]
     exporter = html_exporter()
     objective = catalogue.get_objective(job.objective_id)

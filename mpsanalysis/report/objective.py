@@ -28,6 +28,7 @@ from mpsanalysis.measures.assessment import (
 )
 from mpsanalysis.measures.catalogue import REBASE_REASON
 from mpsanalysis.report import charts
+from mpsanalysis.report.export import ANALYST_MIMETYPE, SUMMARY_MIMETYPE
 from mpsanalysis.report.html import (
     callout_html,
     escape,
@@ -42,8 +43,6 @@ from mpsanalysis.report.html import (
 )
 
 __all__ = ["ObjectiveReport", "SUMMARY_MIMETYPE", "round_for_narrative", "check_period"]
-
-SUMMARY_MIMETYPE = "application/vnd.mpsanalysis.summary+json"
 
 
 def round_for_narrative(value: float) -> float:
@@ -234,16 +233,71 @@ def _month_name(month: pd.Period) -> str:
     return month.strftime("%B %Y")
 
 
+def _steady_change(row: _Row) -> str:
+    """Why a change the FYTD test calls within normal variation can still be steady: the
+    sentence, when every month (or, beside a sustained shift on the SPC chart that began
+    after the start of last year's period, three in four months) moved the way the year
+    to date did; '' otherwise.
+
+    The test asks whether the year's change is larger than the swings between earlier
+    years; the months and the chart ask whether the level has moved. Both can be true,
+    and the page says so rather than leave "within normal variation" beside a fall in
+    every month (London personal robbery, Apr to Dec 2025: 9 of 9 months lower, a shift
+    from Dec 2024, p = 0.55).
+    """
+    sig, info, r = row.significance, row.spc_baseline or {}, row.result
+    c = r.comparison
+    if sig is None or not sig.get("tested") or sig["significant"]:
+        return ""
+    if c is None or math.isnan(c.change) or c.change == 0:
+        return ""
+    window = periods.fytd_window(r.period_end)
+    last = periods.same_period_last_year(window)
+    now = r.monthly.reindex(window.months).to_numpy(dtype=float)
+    before = r.monthly.reindex(last.months).to_numpy(dtype=float)
+    n = len(now)
+    if n < 3 or np.isnan(now).any() or np.isnan(before).any():
+        return ""
+    higher = c.change > 0
+    same_way = int(((now > before) if higher else (now < before)).sum())
+    shift = info.get("auto_rebase")
+    shift_between = shift is not None and shift > last.months[0]
+    if same_way < n and not (shift_between and same_way * 4 >= n * 3):
+        return ""
+    word = "higher" if higher else "lower"
+    months = (
+        f"Each of the {n} months was {word} than the same month last year"
+        if same_way == n
+        else f"{same_way} of the {n} months were {word} than the same month last year"
+    )
+    chart = (
+        f", and the monthly chart finds a sustained shift from {shift.strftime('%b %Y')}"
+        if shift is not None and shift_between
+        else ""
+    )
+    return (
+        f"{months}{chart}, so the level has moved; but changes of this size from one year "
+        "to the next have happened before in this series, which is why the test does not "
+        "call it beyond normal variation."
+    )
+
+
 def _coherence(row: _Row) -> str:
     """Sentences that put the FYTD test and the SPC verdict of one measure side by side,
     explaining where they differ ('' when there is neither)."""
+    steady = _steady_change(row)
+    parts = _test_and_chart(row, steady_said=bool(steady))
+    return " ".join([*parts, steady] if steady else parts)
+
+
+def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:
     sig, spc, info = row.significance, row.spc, row.spc_baseline
     c = row.result.comparison
     parts = []
     if sig is not None:
         parts.append(f"{sig['verdict']}.")
     if spc is None or info is None or info.get("baseline") is None:
-        return " ".join(parts)
+        return parts
     baseline = info["baseline"]
     span = f"{baseline[0].strftime('%b %Y')} to {baseline[1].strftime('%b %Y')}"
     moved = (
@@ -264,7 +318,7 @@ def _coherence(row: _Row) -> str:
                 "The year to date differs from last year by more than normal variation, "
                 "although no single recent month stands out on its own."
             )
-        return " ".join(parts)
+        return parts
     improvement = spc["variation"] == "special cause improvement"
     lower = improvement == (direction == "down")
     kind = "improvement" if improvement else "concern"
@@ -282,12 +336,12 @@ def _coherence(row: _Row) -> str:
             f"with last year: the month is {side} than the baseline years while the year "
             f"to date is {word} on last year."
         )
-    elif sig is not None and sig.get("tested") and not sig["significant"]:
+    elif sig is not None and sig.get("tested") and not sig["significant"] and not steady_said:
         parts.append(
             f"The month stands out against {span}, but the year to date is within normal "
             "variation of the same period last year."
         )
-    return " ".join(parts)
+    return parts
 
 
 #: Sections computed here from the borough crime series and the extracts.
@@ -531,6 +585,44 @@ class ObjectiveReport:
             display({SUMMARY_MIMETYPE: self.summary()}, raw=True)
             return
         display(HTML(self.html(name, measure, **options)))
+        notes = self.analyst_notes(name, measure, **options)
+        if notes:
+            items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+            display(
+                {
+                    "text/html": f"<p><strong>For the analyst</strong> (not in the published "
+                    f"report):</p><ul>{items}</ul>",
+                    "text/plain": "For the analyst (not in the published report):\n"
+                    + "\n".join(f"- {n}" for n in notes),
+                    ANALYST_MIMETYPE: {"section": name, "notes": notes},
+                },
+                raw=True,
+            )
+
+    def analyst_notes(self, name: str, measure: str | None = None, **options) -> list[str]:
+        """What the analyst can do to fill a gap in section ``name`` (with the section's
+        ``measure`` and ``options``, as for :meth:`html`): the extract rows to add for a
+        measure with no data, or the parameters that choose an operation to evaluate.
+        Shown under the section in the notebook, never in the published page
+        (:data:`~mpsanalysis.report.export.ANALYST_MIMETYPE`). A note names the measure,
+        e.g. "Criminal network disruptions: To show it, add rows with measure
+        'criminal_network_disruptions' for Barnet to a CSV in data/raw/extracts/ ..."
+        (``tests/test_report.py``).
+        """
+        if name == "headline":
+            return [
+                f"{row.result.measure.title}: {row.result.how_to_supply}"
+                for row in self.rows
+                if row.result.how_to_supply
+            ]
+        if name == "evaluation":
+            args = self._core_args(name, measure, options)
+            if not args["start"] or not args["measure_id"]:
+                return [
+                    "To evaluate an operation, set the notebook's evaluation parameters "
+                    "(evaluation_measure, evaluation_start, evaluation_geography)."
+                ]
+        return []
 
     @staticmethod
     def show_html(html: str) -> None:
@@ -1330,10 +1422,7 @@ class ObjectiveReport:
     def _render_evaluation(self, **args) -> str:
         found = self._evaluate(**args)
         if not found["start"] or "measure" not in found and found["result"] is None:
-            return (
-                "<p>No operation to evaluate: set the notebook's evaluation parameters "
-                "(measure, first month and geography).</p>"
-            )
+            return "<p>No operation is evaluated in this report.</p>"
         measure, where, begin = found["measure"], found["where"], found["begin"]
         if found["result"] is None:
             return escape_paragraph(
@@ -1352,7 +1441,15 @@ class ObjectiveReport:
             f"monthly trend changed by a factor of {a['slope_rate_ratio']:.3f} (95% "
             f"CI {a['slope_ci_low']:.3f} to {a['slope_ci_high']:.3f})"
         )
-        text = (
+        evaluated_to = begin + a["months_after"] - 1
+        earlier = (
+            f"An earlier operation: {found['operation']} began in {begin.strftime('%B %Y')}, "
+            f"and the months evaluated here ended in {evaluated_to.strftime('%B %Y')}, "
+            f"before this report's period ({self.window.label}). "
+            if evaluated_to < self.window.months[0]
+            else ""
+        )
+        text = earlier + (
             f"Over the {a['months_after']} months from {begin.strftime('%B %Y')}, "
             f"{measure.title.lower()} in {where} was {format_count(a['observed_after'])} "
             f"against {format_count(a['expected_after'])} expected had the earlier "
@@ -1453,7 +1550,7 @@ class ObjectiveReport:
                     label = measures.CLASSIFICATION_LABELS[str(t.classification)]
                     text += escape(f" This report uses {label}.")
             else:
-                text += escape(f"internal extract measure '{t.definition}'.")
+                text += escape("internal MPS extract (not published).")
             if t.proxy:
                 text += " <em>Proxy measure.</em>"
             if pd.notna(t.notes):

@@ -14,6 +14,10 @@ published page and its executed notebook:
     Every section shows a table, a chart or a sentence: none is empty.
 ``text``
     No "nan", "None", "inf" or "-0" in the visible text.
+``instructions``
+    No section tells the reader to do what only an analyst can: add rows to a file, look
+    under ``data/raw/`` or run a command (the extract notes once did, in every report
+    with a measure from an internal extract; the analyst now gets them in the notebook).
 ``unpublished``
     A measure the headline calls "not published" or "data not supplied" has no figure in
     any other table of the page (the harm table once showed such a measure as 0 offences
@@ -68,6 +72,11 @@ _RANGE = re.compile(
 )
 _BAD_TOKENS = re.compile(
     r"(?<![\w.])(nan|None|inf|NaN|-inf)(?![\w])|(?<![\w.,])[-−]0(?:\.0+)?(?![\d.,])"
+)
+#: What an analyst is told to do, which a reviewer's page must not say: adding rows to a
+#: file, a path under data/raw/, or a command to run.
+_INSTRUCTIONS = re.compile(
+    r"\badd rows\b|\bdata/raw/|\brun `?mpsanalysis\b|`mpsanalysis \w+", re.IGNORECASE
 )
 
 
@@ -180,12 +189,14 @@ def audit_page(
     Examples
     --------
     >>> page = ('<h2>Where</h2><p>In Mar 2017 to Feb 2018, 12 wards held a quarter.</p>'
-    ...         '<h2>Empty</h2><h2>Rates</h2><p>Change: -0%</p><img src="x.png">')
+    ...         '<h2>Empty</h2><h2>Rates</h2><p>Change: -0%</p><img src="x.png">'
+    ...         '<h2>Cash</h2><p>Add rows to a CSV in data/raw/extracts/.</p>')
     >>> for f in audit_page("robbery.html", page, "2016-12"):
     ...     print(f.check, "|", f.detail)
     period | section 'Where' shows Mar 2017 to Feb 2018, after the period's end (2016-12)
     content | section 'Empty' shows nothing: no table, chart or sentence
     text | section 'Rates' shows '-0'
+    instructions | section 'Cash' tells the reader to act: 'Add rows to a CSV in data/raw/extracts/.'
     accessible | a chart has no alt text
     """
     end = periods.parse_month(period_end, "period_end")
@@ -207,6 +218,10 @@ def audit_page(
             add("content", f"section {title!r} shows nothing: no table, chart or sentence")
         for match in _BAD_TOKENS.finditer(text):
             add("text", f"section {title!r} shows {match.group(0)!r}")
+        told = _INSTRUCTIONS.search(text)  # one finding a section
+        if told:
+            add("instructions", f"section {title!r} tells the reader to act: "
+                                f"{text[max(0, told.start() - 40):told.end() + 40]!r}")  # fmt: skip
     for alt in page.images:
         if not alt or not alt.strip():
             add("accessible", "a chart has no alt text")
