@@ -162,6 +162,34 @@ def test_borough_rates_are_counts_over_population(report):
     assert table.attrs["london_rate"] == pytest.approx(london)
 
 
+def test_the_borough_caption_says_why_boroughs_add_up_to_less_than_london(real_store):
+    """Apr to Jun 2024, violence against the person: the store's rows for the 32 boroughs
+    add up to 58,077 and London's headline is 59,099; the 1,022 between are the rows of
+    the data's 'Unknown' borough (X00000000) and the airports (X00000001)."""
+    import re
+
+    from mpsanalysis.ingest import store
+
+    crime = store.read_table("borough_crime")
+    rows = crime[
+        crime["month"].between(pd.Period("2024-04", "M"), pd.Period("2024-06", "M"))
+        & (crime["major_category"].str.casefold() == "violence against the person")
+    ]
+    unallocated = int(rows.loc[rows["borough_code"].str.startswith("X"), "count"].sum())
+    assert unallocated == 1022
+    r = ObjectiveReport("serious-violence", "2024-06", "Barnet")
+    table = r.table("borough")
+    assert table.attrs["london_total"] - table.attrs["boroughs_total"] == unallocated
+    caption = re.search(r"<figcaption[^>]*>(.*?)</figcaption>", r.html("borough"), re.S)
+    assert caption is not None
+    assert (
+        "The 32 boroughs&#x27; 58,077 offences are fewer than London&#x27;s 59,099: 1,022 "
+        "were recorded against no borough" in caption.group(1)
+    )
+    headline = r.table("headline")  # Barnet's own count, not London's
+    assert 59099 not in headline["current"].tolist()
+
+
 def test_trend_keeps_only_months_up_to_the_period_end(report):
     trend = report.table("trend", "homicide")
     this_year = trend[trend["this_year"]]

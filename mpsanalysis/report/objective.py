@@ -1287,8 +1287,16 @@ class ObjectiveReport:
             source_label=r.source_label,
             has_population=has_population,
             london_rate=float(current.sum() / pop.sum() * 1000) if has_population else math.nan,
+            boroughs_total=float(current.sum()),
+            london_total=self._london_total(r.measure, r.classification),
         )
         return table
+
+    def _london_total(self, measure, classification: str) -> float:
+        """London's count of ``measure`` this financial year to date, which also holds the
+        offences the data records against no borough ("Unknown", the airports)."""
+        london = measures.measure_monthly(measure, boroughs.LONDON, classification)
+        return float(london.reindex(self.window.months).sum(min_count=1))
 
     def _borough_figure(self, measure_id: str | None = None):
         table = self.table("borough", measure_id)
@@ -1311,6 +1319,14 @@ class ObjectiveReport:
             if has_population
             else "."
         )
+        unallocated = table.attrs["london_total"] - table.attrs["boroughs_total"]
+        if unallocated >= 0.5:  # counts: a whole offence or more
+            caption += (
+                f" The {len(table)} boroughs' {format_count(table.attrs['boroughs_total'])} offences "
+                f"are fewer than London's {format_count(table.attrs['london_total'])}: "
+                f"{format_count(unallocated)} were recorded against no borough (in the "
+                "data as 'Unknown' or the airports)."
+            )
         return fig, alt, caption
 
     def _render_borough(self, measure_id: str | None = None) -> str:
