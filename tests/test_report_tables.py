@@ -33,7 +33,13 @@ DTYPES = {
         "proxy": "bool",
         "note": "string",
     },
-    "narrative": {"measure": "string", "sentence": "string"},
+    "narrative": {
+        "measure": "string",
+        "sentence": "string",
+        "p_value": "float64",
+        "dispersion": "float64",
+        "earlier_years": "Int64",
+    },
     "trend": {
         "measure": "string",
         "financial_year": "string",

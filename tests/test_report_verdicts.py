@@ -75,8 +75,11 @@ def test_fytd_test_uses_the_dispersion_of_earlier_year_on_year_changes(real_stor
     assert row.significance["dispersion"] == pytest.approx(phi, rel=1e-9)
     assert row.significance["df"] == k
     assert row.significance["p_value"] == pytest.approx(p, rel=1e-6)
+    tests = r.table("narrative").set_index("measure").loc["violence-with-injury"]
+    assert tests["p_value"] == pytest.approx(p, rel=1e-6)
+    assert tests["dispersion"] == pytest.approx(phi, rel=1e-9) and tests["earlier_years"] == k
     sentence = _sentence(r, "violence-with-injury")
-    assert f"from the changes of {k} earlier years" in sentence
+    assert f"changed from one year to the next in {k} earlier years" in sentence
     assert "The rise from 56,191 to 57,495 is" in sentence
 
 
@@ -236,16 +239,20 @@ def test_too_few_months_since_a_rebase_is_said_not_hidden(real_store):
     assert "Process limits need at least" not in later._render_spc()
 
 
-def test_a_large_dispersion_is_written_as_a_reader_writes_it(real_store):
-    """2016/17 Q4, London violence against the person: the dispersion was printed
-    "1.16e+03 times that of a Poisson count"."""
+def test_the_test_sentence_says_what_the_change_was_judged_against_in_plain_words(real_store):
+    """2016/17 Q4, London violence against the person: the sentence said "allowing for
+    year-to-year variation 1,160 times that of a Poisson count", jargon a committee does
+    not read. It now says what the change was judged against; the dispersion stays in
+    the analysts' result."""
     r = report.ObjectiveReport("serious-violence", "2017-03")
     sentence = _sentence(r, "violence-against-the-person")
-    assert "e+0" not in sentence
-    phi = r._row("violence-against-the-person").significance["dispersion"]
-    assert phi > 1000
-    digits = len(str(int(phi))) - 3
-    assert f"variation {round(phi, -digits):,.0f} times that of a Poisson count" in sentence
+    significance = r._row("violence-against-the-person").significance
+    assert significance["dispersion"] > 1000
+    assert "Poisson" not in sentence and "dispersion" not in sentence
+    assert (
+        "judged against how much the same months changed from one year to the next in "
+        f"{len(significance['years'])} earlier years)"
+    ) in sentence
 
 
 def test_a_small_mean_is_given_to_one_decimal_in_the_chart_text(real_store):

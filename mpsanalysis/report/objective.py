@@ -822,8 +822,10 @@ class ObjectiveReport:
 
     # ------------------------------------------------------------------ narrative
     def _narrative_table(self) -> pd.DataFrame:
-        """One row per sentence of the summary: the measure it is about and the text."""
-        sentences = []
+        """One row per sentence of the summary: the measure it is about, the text, and the
+        year-to-date test behind it (p-value, the dispersion of the earlier years'
+        changes and how many there were; missing when the change was not tested)."""
+        sentences: list[tuple[str, str, dict | None]] = []
         where = "London" if self.geography == boroughs.LONDON else self.geography
         for row in self.rows:
             r = row.result
@@ -841,7 +843,7 @@ class ObjectiveReport:
                 )
                 if r.rate_before:
                     text += f", compared with {format_percent(r.last_year_rate)} last year"
-                sentences.append((m.id, text + "."))
+                sentences.append((m.id, text + ".", None))
                 continue
             c = r.comparison
             assert c is not None
@@ -877,11 +879,21 @@ class ObjectiveReport:
                     " If the present rate continues, the year will end at around "
                     f"{fmt(round_for_narrative(c.forecast_run_rate))}."
                 )
-            sentences.append((m.id, text.replace("..", ".")))
+            tested = row.significance if (row.significance or {}).get("tested") else None
+            sentences.append((m.id, text.replace("..", "."), tested))
         return pd.DataFrame(
             {
                 "measure": pd.Series([s[0] for s in sentences], dtype="string"),
                 "sentence": pd.Series([s[1] for s in sentences], dtype="string"),
+                "p_value": pd.Series(
+                    [t["p_value"] if t else np.nan for _, _, t in sentences], dtype="float64"
+                ),
+                "dispersion": pd.Series(
+                    [t["dispersion"] if t else np.nan for _, _, t in sentences], dtype="float64"
+                ),
+                "earlier_years": pd.Series(
+                    [t["df"] if t else None for _, _, t in sentences], dtype="Int64"
+                ),
             }
         )
 

@@ -117,7 +117,7 @@ def assess_fytd_change(
     >>> result["dispersion"], result["df"], result["significant"]
     (9.0, 4, False)
     >>> result["verdict"]
-    'The rise from 600 to 700 is within normal variation (p = 0.41; allowing for year-to-year variation 9 times that of a Poisson count, from the changes of 4 earlier years)'
+    'The rise from 600 to 700 is within normal variation (p = 0.41; judged against how much the same months changed from one year to the next in 4 earlier years)'
     >>> assess_fytd_change(pd.Series(values, index=idx), "2014-06", 700, 700)["verdict"]
     'Not tested for significance: the test needs the changes of at least 3 earlier years over the same months (April to June) to measure year-to-year variation, and only 2 are available'
     """
@@ -157,23 +157,11 @@ def assess_fytd_change(
     }
 
 
-def _three_figures(value: float) -> str:
-    """A positive number to three significant figures, as a reader writes it: thousands
-    separated, never in exponent form (``f"{1158:.3g}"`` gives ``1.16e+03``).
-
-    Examples
-    --------
-    >>> _three_figures(1158.4), _three_figures(356.2), _three_figures(9.134), _three_figures(1.61)
-    ('1,160', '356', '9.13', '1.61')
-    """
-    if value >= 1000:
-        digits = int(math.floor(math.log10(value))) - 2
-        return f"{round(value, -digits):,.0f}"
-    return f"{value:.3g}"
-
-
 def _verdict(result: dict) -> str:
-    """The test's sentence, naming the extra variation it allowed for."""
+    """The test's sentence, in words a reader without statistics follows: what it found,
+    the p-value, and what it judged the change against (the same months' changes in the
+    earlier years whose spread sets the extra variation; the spread itself, the
+    dispersion, is in the result for analysts and the method in docs/statistics.md)."""
     x1, x0 = result["current"], result["previous"]
     if x1 + x0 == 0:
         return str(result["verdict"])
@@ -185,15 +173,11 @@ def _verdict(result: dict) -> str:
     finding = (
         "is statistically significant" if result["significant"] else "is within normal variation"
     )
-    phi, years = result["dispersion"], result["df"]
-    allowing = (
-        f"allowing for year-to-year variation {_three_figures(phi)} times that of a "
-        "Poisson count, "
-        f"from the changes of {years} earlier years"
-        if phi > 1
-        else f"the changes of {years} earlier years vary no more than a Poisson count"
+    against = (
+        "judged against how much the same months changed from one year to the next in "
+        f"{result['df']} earlier years"
     )
-    return f"{change} {finding} ({format_p_value(result['p_value'])}; {allowing})"
+    return f"{change} {finding} ({format_p_value(result['p_value'])}; {against})"
 
 
 def _latest_segment_start(index: pd.PeriodIndex, rebase_at: Sequence[str]) -> pd.Period:
