@@ -500,14 +500,21 @@ def test_force_difference_that_rounds_to_zero_has_no_sign(real_store):
     assert "-0%" not in html and "−0%" not in html
 
 
-def test_funnel_text_names_the_additive_method(robbery_2016):
+def test_funnel_text_names_the_additive_method_in_plain_words(robbery_2016):
     html = sections.funnel_html(robbery_2016, "personal-robbery")
-    assert "additive random effects" in html and "τ²" in html
-    assert "widened for over-dispersion" not in html
-    # The method is stated once, in the caption, not repeated in the paragraph after it.
-    assert html.count("The limits allow for over-dispersion") == 1
+    said = (
+        "The limits are widened for the differences between boroughs that chance alone "
+        "does not explain (the random-effects method of the NHS-R FunnelPlotR package)."
+    )
+    # Stated once, in the caption, not repeated in the paragraph after it.
+    assert html.count(said) == 1
     caption = html[html.index("<figcaption>") : html.index("</figcaption>")]
-    assert "The limits allow for over-dispersion" in caption
+    assert said in caption
+    # The estimates are the analysts' (the table's attrs), not the reviewers' page.
+    for jargon in ("τ²", "φ", "DerSimonian", "winsorised", "over-dispersion"):
+        assert jargon not in html
+    table = robbery_2016.table("funnel", "personal-robbery")
+    assert table.attrs["method"] == "additive" and table.attrs["tau2"] > 0
     assert "FunnelPlotR's default" not in html  # its default scale is another (SHMI)
 
 

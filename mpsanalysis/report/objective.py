@@ -1010,10 +1010,10 @@ class ObjectiveReport:
         )
         rebased = info.get("rebased")
         caption = (
-            f"{title}. Limits are the mean ± 2.66 × the mean moving range (moving ranges "
-            f"above 3.267 × their mean left out) of the shaded baseline: {description} "
-            "(NHS Making Data Count). Points outside the limits or in runs are signals, "
-            "marked by shape as well as colour."
+            f"{title}. The limits mark the range that ordinary months fall in, worked out "
+            f"from the shaded baseline: {description} (the NHS Making Data Count method). "
+            "Points outside the limits or in runs are signals, marked by shape as well as "
+            "colour."
         )
         if rebased is not None and info.get("auto_rebase") is None:
             caption += (
@@ -1517,9 +1517,9 @@ class ObjectiveReport:
             )
         (fig,) = self._evaluation_figure(**args)
         caption = (
-            f"{title}: observed, fitted and counterfactual (no operation). Segmented "
-            "quasi-Poisson regression with seasonal terms; "
-            f"{measures.CLASSIFICATION_LABELS[found['classification']]}."
+            f"{title}: observed, fitted, and expected had there been no operation. Fitted "
+            "by a regression on the months before and after the start that allows for the "
+            f"seasons; {measures.CLASSIFICATION_LABELS[found['classification']]}."
         )
         return (
             escape_paragraph(text)

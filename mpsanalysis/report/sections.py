@@ -1423,34 +1423,33 @@ def funnel_html(report: ReportLike, measure_id: str) -> str:
 
 
 def _funnel_method(funnel: pd.DataFrame) -> str:
-    """One sentence naming the funnel limits' method and its estimate (FunnelPlotR's
-    additive random effects by default; see :func:`mpsanalysis.stats.funnel.compute_funnel`).
+    """One sentence saying, in plain words, how the funnel limits allow for differences
+    between boroughs beyond chance (FunnelPlotR's additive random effects by default; see
+    :func:`mpsanalysis.stats.funnel.compute_funnel`). The estimates (``tau2``, ``phi``)
+    stay in the funnel table's ``attrs`` for analysts and the formulas in
+    docs/statistics.md; the page does not print them.
 
     Examples
     --------
     >>> f = pd.DataFrame(); f.attrs.update(method="additive", tau2=0.00123, phi=85.2,
     ...                                    overdispersion_applied=True)
     >>> print(_funnel_method(f))  # doctest: +NORMALIZE_WHITESPACE
-    The limits allow for over-dispersion by additive random effects (as in the NHS-R
-    FunnelPlotR package: DerSimonian–Laird τ² = 0.00123 on winsorised square-root
-    z-scores; over-dispersion factor φ = 85.2).
+    The limits are widened for the differences between boroughs that chance alone does
+    not explain (the random-effects method of the NHS-R FunnelPlotR package).
     """
-    phi = funnel.attrs["phi"]
     if not funnel.attrs["overdispersion_applied"]:
         return (
-            f"The limits are exact Poisson limits: the boroughs vary no more than chance "
-            f"would make them (over-dispersion factor φ = {phi:.1f}, not above 1)."
+            "The limits are those of chance alone: the boroughs differ no more than chance "
+            "would make them."
         )
     if funnel.attrs["method"] == "additive":
         return (
-            "The limits allow for over-dispersion by additive random effects "
-            "(as in the NHS-R FunnelPlotR package: DerSimonian–Laird "
-            f"τ² = {funnel.attrs['tau2']:.3g} on winsorised square-root z-scores; "
-            f"over-dispersion factor φ = {phi:.1f})."
+            "The limits are widened for the differences between boroughs that chance alone "
+            "does not explain (the random-effects method of the NHS-R FunnelPlotR package)."
         )
     return (
-        "The exact Poisson limits are widened by the square root of the over-dispersion "
-        f"factor φ = {phi:.1f} (Spiegelhalter's multiplicative method)."
+        "The limits are widened for the differences between boroughs that chance alone "
+        "does not explain (Spiegelhalter's multiplicative method)."
     )
 
 
