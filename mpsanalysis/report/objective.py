@@ -1193,7 +1193,14 @@ class ObjectiveReport:
             f"{fmt(t['lower'])} to {fmt(t['upper'])}"
             + (f"; chance of meeting the target {chance}." if chance else ".")
         )
-        return fig, alt, title + ". Shaded: 80% prediction interval."
+        return (
+            fig,
+            alt,
+            (
+                f"{title}. Shaded: the range the running total is expected to stay within 8 "
+                "times in 10 (an 80% prediction interval)."
+            ),
+        )
 
     def _render_forecast(self) -> str:
         if periods.months_elapsed(self.period_end) == 12:
