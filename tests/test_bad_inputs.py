@@ -730,6 +730,13 @@ objectives:
             "colour",
             id="unknown-field",
         ),
+        pytest.param(
+            "unit: count",
+            "unit: count\n        rate_per: 10000",
+            "field 'rate_per'",
+            "must be one of 1000, 100000",
+            id="bad-rate-per",
+        ),
     ],
 )
 def test_malformed_catalogue_names_objective_measure_and_field(old, new, field, detail):

@@ -218,15 +218,15 @@ def test_a_comparison_across_a_regrouping_says_so(real_store):
 def test_a_tie_at_the_top_or_bottom_of_the_borough_ranking_is_not_given_to_one_borough(
     real_store,
 ):
-    """Homicides per 1,000 residents, 2024/25 Q1, at two decimals: most boroughs show
-    0.00, and the chart's text named one of them "lowest" (Brent). It now says how many
-    share it, counted here from the table."""
+    """Homicides, 2024/25 Q1: many boroughs had none, and the chart's text named one of
+    them "lowest" (Brent). It now says how many share it, counted here from the table
+    (per 100,000 residents since session 9, so the tie is boroughs with no homicide)."""
     r = report.ObjectiveReport("homicide", "2024-06")
     table = r.table("borough")
-    shown = table["rate_per_1000"].map("{:,.2f}".format)
-    lowest = shown[table["rate_per_1000"].idxmin()]
+    shown = table["rate_per_100000"].map("{:,.2f}".format)
+    lowest = shown[table["rate_per_100000"].idxmin()]
     tied = int((shown == lowest).sum())
-    assert tied > 1
+    assert tied > 1 and tied == int((table["count"] == 0).sum())
     _, alt, _ = r._borough_figure()
     assert f"lowest: {tied} boroughs ({lowest})" in alt
 

@@ -168,6 +168,26 @@ def test_borough_rates_are_counts_over_population(report):
     assert table.attrs["london_rate"] == pytest.approx(london)
 
 
+def test_homicide_borough_rates_are_per_100000_so_that_ties_are_real(real_store):
+    """Apr to Dec 2025: per 1,000 residents at two decimals, 13 boroughs showed 0.00 and
+    the chart's text called them all "lowest", though 7 of them had a homicide. Per
+    100,000 (as the homicide report's force comparison already was), only the 6 boroughs
+    with none share the lowest rate."""
+    r = ObjectiveReport("homicide", "2025-12", "Barnet")
+    table = r.table("borough")
+    assert "rate_per_1000" not in table.columns and table.attrs["per"] == 100000
+    worked = table["count"].astype(float) / table["population"].astype(float) * 100000
+    assert table["rate_per_100000"].to_numpy() == pytest.approx(worked.to_numpy())
+    none = int((table["count"] == 0).sum())
+    assert none == 6
+    html = r.html("borough")
+    assert f"lowest: {none} boroughs (0.00)" in html
+    fig, alt, _ = r._borough_figure()
+    assert fig.axes[0].get_xlabel() == "Offences per 100,000 residents, financial year to date"
+    assert "lowest: 6 boroughs (0.00)" in alt
+    assert ObjectiveReport("homicide", "2025-12").table("borough").attrs["per"] == 100000
+
+
 def test_the_borough_caption_says_why_boroughs_add_up_to_less_than_london(real_store):
     """Apr to Jun 2024, violence against the person: the store's rows for the 32 boroughs
     add up to 58,077 and London's headline is 59,099; the 1,022 between are the rows of

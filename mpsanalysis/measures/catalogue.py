@@ -23,6 +23,7 @@ __all__ = [
     "UNITS",
     "DIRECTIONS",
     "SOURCES",
+    "RATES_PER",
     "CLASSIFICATIONS",
     "CategoryFilter",
     "Target",
@@ -43,6 +44,8 @@ REBASE_REASON = "when the publisher renamed or regrouped its crime categories"
 UNITS = ("count", "rate", "proportion", "money")
 DIRECTIONS = ("down", "up", "neutral")
 SOURCES = ("borough-crime", "extract")
+#: The residents a borough rate may be per (a measure's ``rate_per``).
+RATES_PER = (1000, 100000)
 CLASSIFICATIONS = ("old", "new")
 TARGET_TYPES = ("reduction", "minimum-rate", "maximum-rate", "absolute")
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -115,6 +118,9 @@ class Measure:
     #: that regrouped minor categories): the catalogue's ``spc_rebase`` default unless
     #: the measure sets its own.
     spc_rebase: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Borough rates are per this many residents (:data:`RATES_PER`): 100,000 for a rare
+    #: offence such as homicide, whose rates per 1,000 would all show as 0.00.
+    rate_per: int = 1000
 
     def rebase_points(self, classification: str | None) -> tuple[str, ...]:
         """The SPC rebase months (``YYYY-MM``) of one classification of this measure.
@@ -338,6 +344,7 @@ def _parse_measure(
         "proxy",
         "notes",
         "spc_rebase",
+        "rate_per",
     }
     unknown = set(raw) - known
     if unknown:
@@ -362,6 +369,9 @@ def _parse_measure(
     ):
         raise _fail(where, "field 'target_years' must be a list of financial years like 2007/08")
     direction = _choice(raw, "direction", DIRECTIONS, where)
+    rate_per = raw.get("rate_per", 1000)
+    if rate_per not in RATES_PER or isinstance(rate_per, bool):
+        raise _fail(where, f"field 'rate_per' must be one of {', '.join(map(str, RATES_PER))}")
     target = _parse_target(raw.get("target"), where)
     if (years or raw.get("target_unassessable")) and target is None:
         raise _fail(where, "fields 'target_years' and 'target_unassessable' need a 'target'")
@@ -385,6 +395,7 @@ def _parse_measure(
         target_unassessable=str(raw.get("target_unassessable", "") or "").strip(),
         proxy=bool(raw.get("proxy", False)),
         notes=str(raw.get("notes", "") or "").strip(),
+        rate_per=int(rate_per),
         spc_rebase=_parse_rebase(raw["spc_rebase"], where)
         if "spc_rebase" in raw
         else dict(default_rebase or {})
@@ -556,6 +567,8 @@ def catalogue_markdown(path: str | Path | None = None) -> str:
                 definition = f"internal extract: `{m.extract_measure}`"
             if m.proxy:
                 definition += " (proxy)"
+            if m.rate_per != 1000:
+                definition += f"; borough rates per {m.rate_per:,} residents"
             target = m.target.describe(m.direction) if m.target else ""
             if m.target_geography:
                 target += f" in {', '.join(m.target_geography)}"

@@ -1273,9 +1273,12 @@ class ObjectiveReport:
         return rows[0] if rows else None
 
     def _borough_table(self, measure_id: str | None = None) -> pd.DataFrame:
-        """Boroughs on one measure: FYTD offences, population and rate per 1,000."""
-        columns = ["borough", "borough_code", "count", "population", "rate_per_1000"]
+        """Boroughs on one measure: FYTD offences, population and the rate per 1,000
+        residents (``rate_per_1000``), or per 100,000 (``rate_per_100000``) for a rare
+        offence whose catalogue entry sets ``rate_per: 100000`` (homicide)."""
         row = self._borough_row(measure_id)
+        per = row.result.measure.rate_per if row is not None else 1000
+        columns = ["borough", "borough_code", "count", "population", f"rate_per_{per}"]
         if row is None:
             return _empty(columns)
         r = row.result
@@ -1297,7 +1300,7 @@ class ObjectiveReport:
                 "borough_code": pd.Series(rates["borough_code"].to_numpy(), dtype="string"),
                 "count": _nullable_int(current),
                 "population": _nullable_int(pop),
-                "rate_per_1000": rates["rate"].to_numpy(dtype="float64"),
+                f"rate_per_{per}": current / pop * per,
             }
         )
         table.attrs.update(
@@ -1305,7 +1308,8 @@ class ObjectiveReport:
             title=r.measure.title,
             source_label=r.source_label,
             has_population=has_population,
-            london_rate=float(current.sum() / pop.sum() * 1000) if has_population else math.nan,
+            per=per,
+            london_rate=float(current.sum() / pop.sum() * per) if has_population else math.nan,
             boroughs_total=float(current.sum()),
             london_total=self._london_total(r.measure, r.classification),
         )
@@ -1324,8 +1328,9 @@ class ObjectiveReport:
         has_population = table.attrs["has_population"]
         index = pd.Index(table["borough"].astype(object), name="borough_name")
         if has_population:
-            values = pd.Series(table["rate_per_1000"].to_numpy(), index=index)
-            label = "Offences per 1,000 residents, financial year to date"
+            per = table.attrs["per"]
+            values = pd.Series(table[f"rate_per_{per}"].to_numpy(), index=index)
+            label = f"Offences per {per:,} residents, financial year to date"
             london = table.attrs["london_rate"]
         else:
             values = pd.Series(table["count"].astype("float64").to_numpy(), index=index)
