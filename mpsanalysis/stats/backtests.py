@@ -14,7 +14,8 @@ quotes (a test keeps the two equal; none is typed by hand):
 3. the year-end forecast back-test for every measure with public data, London
    (:func:`forecast_table`).
 
-It reads the processed store (``MPSANALYSIS_DATA_DIR``) and takes a few minutes.
+It reads the processed store (``MPSANALYSIS_DATA_DIR``) and takes a few minutes (two
+processes make the two long tables side by side: :func:`backtest_markdown`).
 """
 
 from __future__ import annotations
@@ -258,20 +259,58 @@ def forecast_table(crime: pd.DataFrame, categories: pd.DataFrame) -> str:
     return "\n".join(rows).replace("+-", "−").replace("| -", "| −")
 
 
-def backtest_markdown() -> dict[str, str]:
-    """The three tables, by name (``false_alarm``, ``spc_baseline``, ``forecast``)."""
+#: The tables, by name, and the function that makes each from the crime table and its
+#: category vintages.
+TABLES = {
+    "false_alarm": "false_alarm_table",
+    "spc_baseline": "spc_baseline_table",
+    "forecast": "forecast_table",
+}
+
+
+def _table(name: str) -> str:
+    """One table, from the store (run in a worker process by :func:`backtest_markdown`)."""
     crime = measures.load_borough_crime()
     categories = measures.load_category_vintages()
+    return globals()[TABLES[name]](crime, categories)
+
+
+def backtest_markdown(workers: int | None = None) -> dict[str, str]:
+    """The three tables, by name (``false_alarm``, ``spc_baseline``, ``forecast``).
+
+    Parameters
+    ----------
+    workers : int, optional
+        Processes to make the tables in (default: one per core, at most two, since the
+        false-alarm and SPC tables take about the same time and the forecast one
+        seconds); 1 makes them one after the other in this process. Each table is
+        deterministic and reads only the store, so the text is the same either way
+        (``tests/test_backtests.py`` runs it with two).
+    """
+    import os
+
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, not {workers}")
+    crime = measures.load_borough_crime()
     months = crime["month"]
     vintage = (
         f"Data: the processed borough crime store, {months.min().strftime('%b %Y')} to "
         f"{months.max().strftime('%b %Y')}."
     )
-    return {
-        "false_alarm": false_alarm_table(crime, categories) + "\n\n" + vintage,
-        "spc_baseline": spc_baseline_table(crime, categories),
-        "forecast": forecast_table(crime, categories),
-    }
+    if workers == 1:
+        tables = {name: _table(name) for name in TABLES}
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: the caller may hold threads (a test session's kernels).
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {name: pool.submit(_table, name) for name in TABLES}
+            tables = {name: future.result() for name, future in futures.items()}
+    tables["false_alarm"] += "\n\n" + vintage
+    return tables
 
 
 def main() -> None:
