@@ -252,7 +252,8 @@ def test_a_steady_change_within_normal_variation_says_why_both_hold(real_store):
     text = _sentence(r, "personal-robbery")
     assert (
         "Each of the 9 months was lower than the same month last year, and the monthly "
-        f"chart finds a sustained shift from {shift.strftime('%b %Y')}, so the level has "
+        f"chart finds a sustained shift from {shift.strftime('%b %Y')} (its limits start "
+        "again there, so it judges later months against the new level), so the level has "
         "moved; but changes of this size from one year to the next have happened before"
     ) in text
     assert "within normal variation" in text  # the test's own verdict is kept
@@ -267,3 +268,22 @@ def test_no_steady_change_sentence_for_a_mixed_or_significant_change(real_store)
     row = next(x for x in london.rows if x.result.measure.id == "drug-trafficking")
     assert row.significance["significant"]
     assert "level has moved" not in _sentence(london, "drug-trafficking")
+
+
+def test_at_risk_says_which_forecast_misses_and_by_how_much(real_store):
+    """Barnet personal robbery, 2025/26 Q3: 386 against 423 (8.7% down, inside the 7%
+    reduction target), but 386 x 12 / 9 = 514.7 for the year against 2024/25's total
+    (read from the monthly series): up on last year. The reason said only "the year-end
+    forecast does not", while the table's other forecast (last year's pattern) meets it."""
+    r = report.ObjectiveReport("robbery", "2025-12", "Barnet")
+    row = r._row("personal-robbery")
+    monthly = row.result.monthly
+    last_year = monthly.loc["2024-04":"2025-03"].sum()
+    present_rate = 386 * 12 / 9
+    change = (present_rate - last_year) / last_year * 100
+    assert change > 0
+    assert row.assessment.status == "at risk"
+    assert row.assessment.reason == (
+        "the year so far meets 7% reduction on last year (8.7% down on last year) but the "
+        f"year-end forecast at the present rate does not ({change:.1f}% up on last year)"
+    )

@@ -650,3 +650,27 @@ def test_no_withheld_homicide_count_can_be_worked_out_from_the_published_totals(
         assert found == [], (part, found)
     if geography == "Lambeth":  # 4, 6 and 0 victims: no breakdown is shown at all
         assert "are not shown for Lambeth" in sections.homicide_html(r)
+
+
+def test_young_victims_say_the_data_ends_before_the_period_and_which_years_had_none(
+    real_store,
+):
+    """Sutton, 2025/26 Q3: the homicide data ends in December 2020. The table of the ten
+    years 2011 to 2020 left out the years with no victim in Sutton without saying so,
+    and gave no warning that it ends before the period (the homicide page did)."""
+    from mpsanalysis.ingest import store
+
+    victims = store.read_table("homicide_victims")
+    sutton = victims[victims["borough_name"] == "Sutton"]
+    with_victims = set(sutton.loc[sutton["year"].between(2011, 2020), "year"])
+    none = [str(y) for y in range(2011, 2021) if y not in with_victims]
+    assert none == ["2014", "2015", "2017", "2018", "2019"]
+    r = report.ObjectiveReport("protect-young-people", "2025-12", "Sutton")
+    html = sections.young_victims_html(r)
+    assert (
+        "The published MPS homicide data covers Jan 2003 to Dec 2020; the table below "
+        "ends with 2020, before this report&#x27;s period." in html
+    )
+    assert "; no victims in 2014, 2015, 2017, 2018 and 2019, so not listed" in html
+    within = report.ObjectiveReport("protect-young-people", "2016-12", "London")
+    assert "before this report" not in sections.young_victims_html(within)

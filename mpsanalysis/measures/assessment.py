@@ -55,6 +55,31 @@ class Assessment:
         return STATUS_ICONS[self.status]
 
 
+def _in_target_terms(target: Target, value: float | None) -> str:
+    """A position or forecast as the target states it, for the status's reason.
+
+    Examples
+    --------
+    >>> _in_target_terms(Target("reduction", percent=7), -8.7)
+    '8.7% down on last year'
+    >>> _in_target_terms(Target("reduction", percent=7), 0.6)
+    '0.6% up on last year'
+    >>> _in_target_terms(Target("minimum-rate", percent=20), 18.25)
+    '18.2%'
+    >>> _in_target_terms(Target("absolute", value=225), 231.4)
+    '231'
+    """
+    if value is None:
+        return "n/a"
+    if target.type == "reduction":
+        if round(value, 1) == 0:
+            return "no change on last year"
+        return f"{abs(value):.1f}% {'down' if value < 0 else 'up'} on last year"
+    if target.type == "absolute":
+        return f"{value:,.0f}"
+    return f"{value:.1f}%"
+
+
 def achieved_figure(target: Target, value: float, direction: str) -> tuple[float, float]:
     """Express a figure and its target on the "larger is better" scale.
 
@@ -159,7 +184,9 @@ def assess_against_target(
             "at risk",
             achieved,
             goal,
-            f"the position meets {described} but the year-end forecast does not",
+            f"the year so far meets {described} ({_in_target_terms(target, position)}) "
+            "but the year-end forecast at the present rate does not "
+            f"({_in_target_terms(target, forecast)})",
         )
     if goal - achieved <= tolerance:
         return Assessment("at risk", achieved, goal, f"just short of {described}")

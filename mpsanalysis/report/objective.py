@@ -272,6 +272,7 @@ def _steady_change(row: _Row) -> str:
     )
     chart = (
         f", and the monthly chart finds a sustained shift from {shift.strftime('%b %Y')}"
+        " (its limits start again there, so it judges later months against the new level)"
         if shift is not None and shift_between
         else ""
     )
@@ -854,12 +855,16 @@ class ObjectiveReport:
                 # "17,078 drug trafficking offences", not "offences of drug trafficking
                 # offences": a title that already names offences is used as it is.
                 counted = title if "offences" in title.split() else f"offences of {title}"
+                # "There has been 1 offence of homicide", not "There have been 1 offences".
+                have = "There has been" if c.current == 1 else "There have been"
+                if c.current == 1:
+                    counted = counted.replace("offences", "offence", 1)
                 text = (
-                    f"There have been {fmt(c.current)} {counted} in {where} "
+                    f"{have} {fmt(c.current)} {counted} in {where} "
                     f"financial year to date ({self.window.label})"
                 )
                 if m.id.endswith("disruptions") or m.id.endswith("orders"):
-                    text = f"There have been {fmt(c.current)} {title} in {where} financial year to date"
+                    text = f"{have} {fmt(c.current)} {title} in {where} financial year to date"
             if not math.isnan(c.previous):
                 if c.change == 0:
                     text += f", the same as in the same period last year ({fmt(c.previous)})"
@@ -1026,19 +1031,22 @@ class ObjectiveReport:
         chunky = row.spc_baseline["chunky"]  # type: ignore[index]
         values = [str(v) for v in range(chunky["possible_values"])]
         if not values:
-            under = "no change at all lies"
+            limits = "the limits would sit on the mean itself"
         elif len(values) == 1:
-            under = "only a change of 0 lies"
+            limits = "the limits would allow no change at all from one month to the next"
         else:
-            under = f"only changes of {', '.join(values[:-1])} or {values[-1]} lie"
+            limits = (
+                f"the limits would allow only changes of {', '.join(values[:-1])} or "
+                f"{values[-1]} from one month to the next"
+            )
+        # The moving ranges behind the limits (after the large ones are screened out,
+        # often 0) are in row.spc_baseline["chunky"] for analysts; the page gives the
+        # consequence, not the screened average, which read as a wrong figure.
         return (
             f"{row.result.measure.title}, {self.geography}: no XmR chart. The counts are "
-            f"too small (a mean of {chunky['mean']:.2f} a month) for process limits: the "
-            f"changes from one month to the next average {chunky['mean_moving_range']:.2f}, "
-            f"so {under} under the limit for an ordinary change "
-            f"({chunky['upper_range_limit']:.2f}). With so few possible values the limits "
-            "are unreliable and mark ordinary months as unusual (chunky data). The monthly "
-            "counts are under This year against last."
+            f"too small for process limits (a mean of {chunky['mean']:.2f} a month): "
+            f"{limits}, so they would mark ordinary months as unusual (chunky data). The "
+            "monthly counts are in the section This year against last."
         )
 
     def _no_chart_sentence(self, row: _Row) -> str:

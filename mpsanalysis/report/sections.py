@@ -346,8 +346,10 @@ def ward_concentration_html(report: ReportLike, measure_id: str, top_share: floa
     alt = f"{title}, {window.label}. {text}"
     top = top_units(by_ward, share=top_share)
     shown = pd.DataFrame({"Ward": top.index, title_case: top["count"].astype(int).to_numpy()})
+    wards = "ward" if len(top) == 1 else f"{len(top)} wards"
     caption = (
-        f"The {len(top)} most challenged wards: together "
+        f"The most challenged {wards} (the fewest that together hold at least "
+        f"{format_percent(top_share * 100, 0)} of it): "
         f"{format_percent(top['cumulative_share'].iloc[-1] * 100)} of "
         f"{title_case.lower()} in {where}, {window.label}"
     )
@@ -664,8 +666,12 @@ def homicide_html(report: ReportLike) -> str:
         out.append(
             _p(
                 f"Victims by age group, sex, method and domestic abuse are not shown for "
-                f"{report.geography}, {label}: with fewer than {default_threshold()} victims "
-                "in a year, any breakdown would give them away."
+                f"{report.geography}, {label}: each year had fewer than "
+                f"{default_threshold()} victims, and this report does not break down so few "
+                "(its disclosure rule). The yearly victims and solved cases above, and the "
+                "victims under 25 in the report on protecting young people, are shown in "
+                "full: they are the plan's own measures, and the MPS publishes a record of "
+                "every victim."
             )
         )
         return "".join(out)
@@ -683,7 +689,9 @@ def homicide_html(report: ReportLike) -> str:
 
 def young_victims_table(report: ReportLike) -> pd.DataFrame:
     """Homicide victims aged under 25 by year: ``year``, ``young_victims``, ``victims``
-    (int64), ``young_share`` and its Wilson 95% interval (float)."""
+    (int64), ``young_share`` and its Wilson 95% interval (float); a year with no victims
+    has no row. ``attrs``: ``first_month`` and ``last_month`` the data covers,
+    ``years`` (the complete years looked at, with or without victims)."""
     from mpsanalysis.stats.homicide import young_victims
 
     victims = _homicide(report)
@@ -692,7 +700,13 @@ def young_victims_table(report: ReportLike) -> pd.DataFrame:
     years = _years_shown(victims, report)
     if not years:
         return _unavailable(_homicide_not_yet(victims))
-    return young_victims(victims[victims["year"].isin(years)])
+    table = young_victims(victims[victims["year"].isin(years)])
+    table.attrs.update(
+        first_month=victims.attrs["first_month"],
+        last_month=victims.attrs["last_month"],
+        years=list(years),
+    )
+    return table
 
 
 def young_victims_html(report: ReportLike) -> str:
@@ -711,11 +725,40 @@ def young_victims_html(report: ReportLike) -> str:
         ]
         for r in table.itertuples()
     ]
-    return table_html(
-        ["Year", "Victims under 25", "All victims", "Share under 25", "95% interval (Wilson)"],
-        rows,
-        f"Young homicide victims (aged under 25), {report.geography}",
+    out = []
+    first, last = table.attrs["first_month"], table.attrs["last_month"]
+    if report.period_end > last:
+        out.append(
+            callout_html(
+                f"The published MPS homicide data covers {_month(first)} to {_month(last)}; "
+                f"the table below ends with {table.attrs['years'][-1]}, before this "
+                "report's period.",
+                "note",
+            )
+        )
+    caption = f"Young homicide victims (aged under 25), {report.geography}"
+    without = [str(y) for y in table.attrs["years"] if y not in set(table["year"])]
+    if without:
+        caption += f"; no victims in {_listed(without)}, so not listed"
+    out.append(
+        table_html(
+            ["Year", "Victims under 25", "All victims", "Share under 25", "95% interval (Wilson)"],
+            rows,
+            caption,
+        )
     )
+    return "".join(out)
+
+
+def _listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``.
+
+    Examples
+    --------
+    >>> _listed(["2012"]), _listed(["2014", "2015"]), _listed(["2014", "2015", "2017"])
+    ('2012', '2014 and 2015', '2014, 2015 and 2017')
+    """
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 # --------------------------------------------------------------------------- stop and search
