@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pytest
 
+from mpsanalysis.report.export import ANALYST_MIMETYPE
 from mpsanalysis.run import runner
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -73,10 +74,25 @@ def test_serious_violence_figures_match_the_raw_files(default_run, real_store):
 
 
 def test_extract_measures_without_data_say_what_to_supply(default_run):
+    """The page says the figure is not shown and why; what to supply is for the analyst,
+    in the executed notebook (an output the HTML export leaves out), not the page."""
     html = (default_run.plan.output_dir / "criminal-networks.html").read_text()
     assert "data not supplied" in html
-    assert "criminal_network_disruptions" in html
+    assert "Not shown: this figure comes from an internal MPS extract" in html
+    assert "criminal_network_disruptions" not in html and "add rows" not in html
     assert "SYNTHETIC" not in html
+    notebook = json.loads((default_run.plan.output_dir / "criminal-networks.ipynb").read_text())
+    notes = [
+        output["data"][ANALYST_MIMETYPE]
+        for cell in notebook["cells"]
+        for output in cell.get("outputs", [])
+        if ANALYST_MIMETYPE in output.get("data", {})
+    ]
+    assert any(
+        "add rows with measure 'criminal_network_disruptions'" in note
+        for found in notes
+        for note in found["notes"]
+    )
 
 
 def test_sample_extract_reports_say_synthetic_on_every_page(real_store):

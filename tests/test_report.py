@@ -287,3 +287,32 @@ def test_at_risk_says_which_forecast_misses_and_by_how_much(real_store):
         "the year so far meets 7% reduction on last year (8.7% down on last year) but the "
         f"year-end forecast at the present rate does not ({change:.1f}% up on last year)"
     )
+
+
+def test_measures_without_a_direction_say_why_they_have_no_spc_chart(real_store):
+    """Sexual offences, London, 2025/26 Q3: rape and other sexual offences have figures
+    but no direction of improvement; the section said only "No monthly series with a
+    direction of improvement to chart", and a reader of "Reduce sexual offences" could
+    not tell why."""
+    r = report.ObjectiveReport("sexual-offences", "2025-12")
+    undirected = [x.result.measure.id for x in r.rows if x.result.measure.direction == "neutral"]
+    assert undirected == ["rape", "other-sexual-offences"]
+    html = r.html("spc")
+    assert (
+        "Rape and other sexual offences: no chart, since no direction of improvement is "
+        "assumed for them" in html
+    )
+    assert "No monthly series with a direction" not in html
+
+
+def test_a_target_set_for_another_year_or_area_says_so_in_the_headline(real_store):
+    """Criminal network disruptions: the plan's 225 was for London as a whole in 2007/08;
+    a Barnet page in 2025/26 showed a bare "at least 225 in the year"."""
+    barnet = report.ObjectiveReport("criminal-networks", "2025-12", "Barnet")
+    target = barnet.table("headline").set_index("measure").loc["criminal-network-disruptions"]
+    assert target["target"] == "at least 225 in the year (set for 2007/08, for London as a whole)"
+    assert target["status"] == "not assessed"
+    london = report.ObjectiveReport("criminal-networks", "2007-12")
+    assert london.table("headline").set_index("measure").loc[
+        "criminal-network-disruptions", "target"
+    ] == ("at least 225 in the year (set for 2007/08)")

@@ -94,6 +94,17 @@ def plot_financial_year_months(
     return fig, alt
 
 
+def _unit(xlabel: str) -> str:
+    """What a ranking is by, from the axis label, for the alt text.
+
+    Examples
+    --------
+    >>> _unit("Offences per 100,000 residents, financial year to date")
+    'offences per 100,000 residents'
+    """
+    return xlabel.removesuffix(", financial year to date").lower()
+
+
 def _extreme(data: pd.Series, fmt: str, value: float) -> str:
     """The borough with a highest or lowest value as shown, or how many share it: with
     homicides per 1,000 residents at two decimals, many boroughs show 0.00, and naming
@@ -150,7 +161,7 @@ def plot_borough_comparison(
         whole = bool((data % 1 == 0).all())
         fmt = "{:,.0f}" if whole else "{:,.2f}"
         alt = (
-            f"{title}: {len(data)} boroughs ranked. Highest: "
+            f"{title}: {len(data)} boroughs ranked by {_unit(xlabel)}. Highest: "
             f"{_extreme(data, fmt, data.iloc[-1])}; lowest: {_extreme(data, fmt, data.iloc[0])}."
         )
     else:

@@ -229,6 +229,28 @@ def _assess(result: measures.MeasureResult) -> Assessment:
     return assess_against_target(target, position, direction=m.direction, year_complete=complete)
 
 
+def _lower_first(title: str) -> str:
+    """A title inside a sentence: "Other sexual offences" -> "other sexual offences"."""
+    return title[:1].lower() + title[1:]
+
+
+def _target_text(m, geography: str) -> str | None:
+    """The target as the headline shows it, with the year and the area it was set for
+    when the catalogue limits them: "at least 225 in the year (set for 2007/08, for
+    London as a whole)" on a borough's page in 2025/26, not a bare "at least 225 in the
+    year" that reads as this year's target for the borough."""
+    if m.target is None:
+        return None
+    limits = []
+    if m.target_years:
+        limits.append(f"set for {', '.join(m.target_years)}")
+    if m.target_geography and geography not in m.target_geography:
+        where = ", ".join(m.target_geography)
+        limits.append(f"for {where} as a whole" if where == boroughs.LONDON else f"for {where}")
+    text = m.target.describe(m.direction)
+    return f"{text} ({', '.join(limits)})" if limits else text
+
+
 def _month_name(month: pd.Period) -> str:
     return month.strftime("%B %Y")
 
@@ -333,8 +355,8 @@ def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:
     if change != 0 and lower == fytd_up:
         word = "up" if fytd_up else "down"
         parts.append(
-            f"The chart compares each month with {span}, the year-to-date figures compare "
-            f"with last year: the month is {side} than the baseline years while the year "
+            f"The chart compares each month with {span}; the year-to-date figures compare "
+            f"with last year. So the month is {side} than that baseline while the year "
             f"to date is {word} on last year."
         )
     elif sig is not None and sig.get("tested") and not sig["significant"] and not steady_said:
@@ -713,7 +735,7 @@ class ObjectiveReport:
                 "percent_change": math.nan,
                 "forecast_present_rate": math.nan,
                 "forecast_last_year_pattern": math.nan,
-                "target": m.target.describe(m.direction) if m.target else None,
+                "target": _target_text(m, self.geography),
                 "status": a.status,
                 "variation": row.spc["variation_label"] if row.spc else None,
                 "supplied": bool(r.supplied),
@@ -831,7 +853,7 @@ class ObjectiveReport:
         for row in self.rows:
             r = row.result
             m = r.measure
-            title = m.title[0].lower() + m.title[1:]
+            title = _lower_first(m.title)
             if not r.supplied or (r.comparison is None and m.unit != "proportion"):
                 continue
             if m.unit == "proportion":
@@ -1094,6 +1116,32 @@ class ObjectiveReport:
             parts.append(
                 escape_paragraph(f"{row.result.measure.title}, latest month: {row.spc['label']}.")
             )
+        # A measure with figures but no direction of improvement has no chart: say so,
+        # rather than leave a reader to wonder where its chart went.
+        undirected = [
+            row.result.measure.title if not i else _lower_first(row.result.measure.title)
+            for i, row in enumerate(
+                r
+                for r in self.rows
+                if r.result.measure.direction == "neutral"
+                and r.result.measure.id not in charted
+                and r.result.monthly.notna().any()
+            )
+        ]
+        if undirected:
+            names = (
+                undirected[0]
+                if len(undirected) == 1
+                else f"{', '.join(undirected[:-1])} and {undirected[-1]}"
+            )
+            one = len(undirected) == 1
+            parts.append(
+                escape_paragraph(
+                    f"{names}: no chart, since no direction of improvement is assumed for "
+                    f"{'it' if one else 'them'} (a rise can mean more reporting or more "
+                    "proactive policing; see Definitions and caveats)."
+                )
+            )
         if not parts:
             return "<p>No monthly series with a direction of improvement to chart.</p>"
         return "".join(parts)
@@ -1258,7 +1306,8 @@ class ObjectiveReport:
                 "Chance of meeting target",
             ],
             rows,
-            caption=f"Year-end forecasts, {self.geography}, from {self.window.label}",
+            caption=f"Year-end forecasts, {self.geography}, from the year to date "
+            f"({self.window.label})",
         )
         note = (
             "<p>Present rate: the year so far × 12 / months elapsed (the method of the "
@@ -1347,7 +1396,8 @@ class ObjectiveReport:
         title = f"{table.attrs['title']} by borough, {self.window.label}"
         fig, alt = charts.plot_borough_comparison(values, title, label, highlight, london)
         caption = f"{title}. Source: {table.attrs['source_label']}" + (
-            "; population: GLA/ONS borough population (see data sources)."
+            "; population: GLA/ONS borough population (the files are listed under About "
+            "this report)."
             if has_population
             else "."
         )
@@ -1539,7 +1589,7 @@ class ObjectiveReport:
         caption = (
             f"{title}: observed, fitted, and expected had there been no operation. Fitted "
             "by a regression on the months before and after the start that allows for the "
-            f"seasons; {measures.CLASSIFICATION_LABELS[found['classification']]}."
+            f"seasons. Counts in {measures.CLASSIFICATION_LABELS[found['classification']]}."
         )
         return (
             escape_paragraph(text)
