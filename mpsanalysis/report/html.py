@@ -34,6 +34,7 @@ __all__ = [
     "format_change",
     "format_money",
     "format_money_change",
+    "join_in_words",
     "table_html",
     "figure_cell_html",
     "figure_html",
@@ -52,6 +53,19 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; frame-src 'none'; img-src data:; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'none'"
 )
+
+
+def join_in_words(items: list[str]) -> str:
+    """Items as a sentence lists them: ``a``, ``a and b``, ``a, b and c``.
+
+    Examples
+    --------
+    >>> join_in_words(["2012"]), join_in_words(["2014", "2015"])
+    ('2012', '2014 and 2015')
+    >>> join_in_words(["Rape", "other sexual offences", "drug possession offences"])
+    'Rape, other sexual offences and drug possession offences'
+    """
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def escape(value: object) -> str:

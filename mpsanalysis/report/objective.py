@@ -38,6 +38,7 @@ from mpsanalysis.report.html import (
     format_money,
     format_money_change,
     format_percent,
+    join_in_words,
     status_html,
     table_html,
 )
@@ -1129,15 +1130,10 @@ class ObjectiveReport:
             )
         ]
         if undirected:
-            names = (
-                undirected[0]
-                if len(undirected) == 1
-                else f"{', '.join(undirected[:-1])} and {undirected[-1]}"
-            )
             one = len(undirected) == 1
             parts.append(
                 escape_paragraph(
-                    f"{names}: no chart, since no direction of improvement is assumed for "
+                    f"{join_in_words(undirected)}: no chart, since no direction of improvement is assumed for "
                     f"{'it' if one else 'them'} (a rise can mean more reporting or more "
                     "proactive policing; see Definitions and caveats)."
                 )

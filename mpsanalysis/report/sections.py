@@ -42,6 +42,7 @@ from mpsanalysis.report.html import (
     format_change,
     format_count,
     format_percent,
+    join_in_words,
     table_html,
 )
 
@@ -739,7 +740,7 @@ def young_victims_html(report: ReportLike) -> str:
     caption = f"Young homicide victims (aged under 25), {report.geography}"
     without = [str(y) for y in table.attrs["years"] if y not in set(table["year"])]
     if without:
-        caption += f"; no victims in {_listed(without)}, so not listed"
+        caption += f"; no victims in {join_in_words(without)}, so not listed"
     out.append(
         table_html(
             ["Year", "Victims under 25", "All victims", "Share under 25", "95% interval (Wilson)"],
@@ -748,17 +749,6 @@ def young_victims_html(report: ReportLike) -> str:
         )
     )
     return "".join(out)
-
-
-def _listed(items: list[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``.
-
-    Examples
-    --------
-    >>> _listed(["2012"]), _listed(["2014", "2015"]), _listed(["2014", "2015", "2017"])
-    ('2012', '2014 and 2015', '2014, 2015 and 2017')
-    """
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 # --------------------------------------------------------------------------- stop and search
