@@ -161,6 +161,14 @@ def test_section_arguments_come_from_the_catalogue():
         (("per: 1000", "per: 0"), "section 'forces': field 'per' must be a positive"),
         (("per: 1000", "per: lots"), "section 'forces': field 'per' must be int, not str"),
         ((", title: Robbery", ""), "section 'forces': field 'title' is missing"),
+        (
+            ("offences: Robbery of personal property", "offences: []"),
+            "section 'forces': field 'offences' must be a name or a list of names",
+        ),
+        (
+            ("offences: Robbery of personal property", "offences: [Robbery, 81]"),
+            "section 'forces': field 'offences' must be a name or a list of names",
+        ),
         (('start: "2011-04"', 'start: "April 2011"'), "section 'evaluation': field 'start'"),
         (("geography: Lambeth", "geography: Atlantis"), "section 'evaluation':"),
         (
@@ -185,7 +193,12 @@ def test_shipped_section_arguments_match_the_former_notebook_calls():
         "geography": "Waltham Forest",
         "operation": "Operation Connect",
     }
-    assert objectives["gun-crime"].sections["forces"]["per"] == 10000
+    assert objectives["gun-crime"].sections["forces"]["per"] == 100000
+    assert objectives["gun-crime"].sections["forces"]["offences"] == (
+        "Possession of firearms with intent",
+        "Possession of firearms offences",
+        "Other firearms offences",
+    )
     assert objectives["homicide"].sections["forces"]["per"] == 100000
     assert objectives["robbery"].sections["wards"] == {"measure": "personal-robbery"}
     assert objectives["drugs-supply"].sections["map"] == {"measure": "drug-trafficking"}

@@ -155,7 +155,7 @@ def test_plot_intervention():
     result = evaluate_intervention(pd.Series(expected_counts(), index=MONTHS), "2014-04")
     ax = plot_intervention(result, "Operation Example")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "Counterfactual (no operation)" in labels and "Start (2014-04)" in labels
+    assert "Expected without the operation" in labels and "Start (2014-04)" in labels
     plt.close(ax.figure)
 
 

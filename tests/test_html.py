@@ -665,3 +665,31 @@ def test_index_groups_measures_under_their_objective(tmp_path):
 )
 def test_values_that_round_to_zero_have_no_sign(function, value, expected):
     assert function(value) == expected
+
+
+def test_index_names_the_objective_that_holds_a_measures_target(tmp_path):
+    """Session 10: the index showed "Robbery of personal property" as "no target" under
+    Reduce serious violence and "on track" under Reduce personal robbery, two rows that
+    read as a contradiction. The first now says where its target is set, with that
+    report's status for the same area."""
+
+    def record(status):
+        return {"measure": "Robbery of personal property", "figure": "17,812",
+                "change": "−2,820 (−13.7%)", "status": status, "synthetic": False}  # fmt: skip
+
+    violence = _Result(_job(tmp_path), summary={"measures": [record("no target")]})
+    robbery = _Result(
+        _job(tmp_path, objective="robbery"), summary={"measures": [record("on track")]}
+    )
+    text = render_index(_Plan(), [violence, robbery])
+    rows = re.findall(r"<tr>.*?</tr>", text)
+    violence_row = next(r for r in rows if 'href="serious-violence.html"' in r)
+    assert "– no target" not in violence_row  # the icon and the word are in spans
+    assert "no target</span><br>target set under " in violence_row
+    assert '<a href="robbery.html">Reduce personal robbery</a>: ' in violence_row
+    assert "✔</span> on track" in violence_row
+    robbery_row = next(r for r in rows if 'rowspan="1"><a href="robbery.html">' in r)
+    assert "target set under" not in robbery_row
+    # the robbery objective not in the run: the cell still names it, without a status
+    text = render_index(_Plan(), [violence])
+    assert "no target</span><br>target set under Reduce personal robbery</td>" in text

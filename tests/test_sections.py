@@ -82,6 +82,34 @@ def test_force_comparison_rate_from_the_raw_file(london_2020, shared_data):
     assert 8.5e6 < population < 9.5e6  # ONS: about 8.95 million in 2019
 
 
+def test_gun_crime_force_comparison_counts_firearms_only(real_store, shared_data):
+    """Session 10: the gun crime report compared all possession of weapons offences
+    (mostly knives and other weapons) with similar forces, under a measure of firearms
+    offences. It now counts the three firearms offences of the borough measure."""
+    raw = pd.read_csv(
+        shared_data
+        / "home-office"
+        / "prc-pfa-2019-20"
+        / "prc_pfa_offence_counts_2019-20_quarterly.csv",
+        dtype={"Offence Code": str},
+    )
+    met = raw[raw["Force Name"] == "Metropolitan Police"]
+    firearms = int(
+        met.loc[met["Offence Code"].isin(["10A", "10B", "81"]), "Number of Offences"].sum()
+    )
+    weapons = int(
+        met.loc[
+            met["Offence Group"] == "Possession of weapons offences", "Number of Offences"
+        ].sum()
+    )
+    assert firearms < weapons / 4  # the old comparison counted over four times as many
+    r = report.ObjectiveReport("gun-crime", "2020-06")
+    html = r.html("forces")
+    assert _cells(html, "Metropolitan Police")[0] == f"{firearms:,}"
+    assert "Firearms possession offences: the MPS and its most similar forces" in html
+    assert "Per 100,000 population" in html  # the borough measure's rate base
+
+
 def test_outcomes_section_warns_about_the_filtered_files(london_2020):
     html = sections.outcomes_html(london_2020)
     assert "burglary only" in html
@@ -108,8 +136,8 @@ def test_sections_say_when_a_source_is_missing(real_store, monkeypatch, tmp_path
     monkeypatch.setenv("MPSANALYSIS_DATA_DIR", str(tmp_path))
     r = report.ObjectiveReport.__new__(report.ObjectiveReport)  # no store needed
     r.geography, r.period_end = "London", pd.Period("2010-10", "M")
-    assert "not in the processed store" in sections.homicide_html(r)
-    assert "not in the processed store" in sections.stop_search_html(r)
+    for html in (sections.homicide_html(r), sections.stop_search_html(r)):
+        assert "was left out when the data for this report were prepared" in html
 
 
 def test_homicide_years_without_victims_are_zero_rows_and_columns(real_store, shared_data):
@@ -328,7 +356,7 @@ def test_section_figures_are_matplotlib_figures(robbery_2016):
 def test_section_html_is_the_html_function(robbery_2016, name, function, args):
     html = sections.SECTIONS[name].html(robbery_2016, **args)
     assert html == function(robbery_2016, **args)
-    assert "not in the processed store" not in html
+    assert "was left out when the data" not in html
 
 
 def test_force_comparison_sentence_has_no_module_path(london_2020):
@@ -342,7 +370,7 @@ def test_missing_source_tables_say_so(real_store, monkeypatch, tmp_path):
     r = report.ObjectiveReport.__new__(report.ObjectiveReport)
     r.geography, r.period_end = "London", pd.Period("2010-10", "M")
     table = sections.homicide_table(r)
-    assert table.empty and "not in the processed store" in table.attrs["note"]
+    assert table.empty and "was left out when the data" in table.attrs["note"]
     assert sections.stop_search_table(r, part="ethnicity").empty
 
 
@@ -496,7 +524,8 @@ def test_force_difference_that_rounds_to_zero_has_no_sign(real_store):
     # of 10.658, a difference of -0.06%, printed "-0%" before
     r = report.ObjectiveReport("serious-violence", "2020-06")
     html = sections.force_comparison_html(r, "Violence with injury", "Violence with injury")
-    assert _cells(html, "MSF pooled")[2] == "0%"
+    assert _cells(html, "The similar forces together")[2] == "0%"
+    assert "MSF pooled" not in html and "MSF average" not in html
     assert "-0%" not in html and "−0%" not in html
 
 
@@ -529,7 +558,8 @@ def test_map_values_are_in_a_table_beside_the_maps(robbery_2016):
 
 def test_a_source_not_supplied_says_so_not_run_build(real_store, monkeypatch, tmp_path):
     """Issue 17: an optional source absent from the mirror makes its sections say "not
-    supplied" (the build log records it), not advise running the build again."""
+    supplied" (the build log records it), not advise running the build again; and the
+    reviewer's page names no folder or command."""
     import json
 
     processed = tmp_path / "processed"
@@ -542,10 +572,13 @@ def test_a_source_not_supplied_says_so_not_run_build(real_store, monkeypatch, tm
     r = report.ObjectiveReport.__new__(report.ObjectiveReport)
     r.geography, r.period_end = "London", pd.Period("2010-10", "M")
     html = sections.homicide_html(r)
-    assert "was not supplied: there were no files in data/raw/london-datastore/homicide" in html
-    assert "run `mpsanalysis build`" not in html
-    # a source the log does not call "not supplied" still gets the build advice
-    assert "not in the processed store" in sections.stop_search_html(r)
+    assert "The MPS homicide data was not supplied when the data for this report" in html
+    # Session 10: no folder or command on a reviewer's page (the build log names them)
+    assert "data/raw/" not in html and "mpsanalysis build" not in html
+    # a source the log does not call "not supplied" was left out of the build
+    left_out = sections.stop_search_html(r)
+    assert "was left out when the data for this report were prepared" in left_out
+    assert "mpsanalysis build" not in left_out
 
 
 def test_the_ward_window_never_spans_two_sets_of_ward_boundaries(real_store):

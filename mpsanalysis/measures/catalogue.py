@@ -1,6 +1,6 @@
 """The objective catalogue: objectives, their measures, definitions and targets.
 
-The catalogue is one YAML file (``mpsanalysis/objectives.yaml``), loaded safely and
+The catalogue is one YAML file (``mpsanalysis/measures/objectives.yaml``), loaded safely and
 validated on load, with errors that name the objective, the measure and the field.
 Analysts add or change a measure by editing the YAML, never the code.
 """
@@ -164,6 +164,10 @@ class Objective:
         raise ParameterError(f"objective {self.id!r} has no measure {measure_id!r}")
 
 
+#: Section fields that may also be a list of names (their union): the force
+#: comparison's Home Office offences, e.g. the three firearms offence descriptions.
+LIST_FIELDS = frozenset({"offences"})
+
 #: The report sections an objective can configure, and their fields: (name, type,
 #: required). ``measure`` names one of the objective's measures; ``start`` is a month.
 SECTION_FIELDS: dict[str, tuple[tuple[str, type, bool], ...]] = {
@@ -209,6 +213,11 @@ def _parse_sections(raw, where: str, measure_ids: list[str]) -> dict[str, dict[s
                     raise _fail(here, f"field '{key}' is missing")
                 continue
             value = fields[key]
+            if key in LIST_FIELDS and isinstance(value, list):
+                if not value or not all(isinstance(v, str) and v for v in value):
+                    raise _fail(here, f"field '{key}' must be a name or a list of names")
+                fields[key] = tuple(value)
+                continue
             if not isinstance(value, kind) or isinstance(value, bool):
                 raise _fail(
                     here, f"field '{key}' must be {kind.__name__}, not {type(value).__name__}"
@@ -545,7 +554,7 @@ def catalogue_markdown(path: str | Path | None = None) -> str:
     lines = [
         "# Measures",
         "",
-        "Generated from `mpsanalysis/objectives.yaml` by "
+        "Generated from `mpsanalysis/measures/objectives.yaml` by "
         '`python -c "from mpsanalysis.measures.catalogue import catalogue_markdown; '
         'print(catalogue_markdown())" > docs/measures.md`. Do not edit by hand.',
         "",

@@ -54,8 +54,66 @@ def _page(title: str, body: str, stamps: str = "", breadcrumb: str = "") -> str:
     )
 
 
-def _objective_rows(result) -> str:
-    """One ``<tbody>`` for a report: the objective heads its measures' rows."""
+def target_elsewhere(objective_id: str, measure_title: str) -> list:
+    """The other objectives that set a target for the same measure (by catalogue id),
+    when this objective sets none: "Robbery of personal property" has no target under
+    Reduce serious violence and a 7% reduction under Reduce personal robbery.
+
+    Examples
+    --------
+    >>> [o.title for o in target_elsewhere("serious-violence", "Robbery of personal property")]
+    ['Reduce personal robbery']
+    >>> target_elsewhere("robbery", "Robbery of personal property")
+    []
+    """
+    objectives = catalogue.load_catalogue()
+    own = next((m for m in objectives[objective_id].measures if m.title == measure_title), None)
+    if own is None or own.target is not None:
+        return []
+    return [
+        other
+        for other in objectives.values()
+        if other.id != objective_id
+        and any(m.id == own.id and m.target is not None for m in other.measures)
+    ]
+
+
+def _status_cell(result, record: dict, results) -> str:
+    """The status of one measure of a report; a measure with no target here but one
+    under another objective says so, with that report's status for the same area when
+    the run holds it, so the two rows of the index do not read as a contradiction."""
+    cell = status_html(record["status"])
+    if record["status"] != "no target":
+        return cell
+    for other in target_elsewhere(result.job.objective_id, record["measure"]):
+        sibling = next(
+            (
+                r
+                for r in results
+                if r.ok
+                and r.job.objective_id == other.id
+                and r.job.geography == result.job.geography
+            ),
+            None,
+        )
+        status = next(
+            (
+                m["status"]
+                for m in ((sibling.summary or {}).get("measures", []) if sibling else [])
+                if m["measure"] == record["measure"]
+            ),
+            None,
+        )
+        where = escape(other.title)
+        if sibling is not None:
+            where = f'<a href="{escape(sibling.job.stem)}.html">{where}</a>'
+        cell += f"<br>target set under {where}" + (f": {status_html(status)}" if status else "")
+    return cell
+
+
+def _objective_rows(result, results=()) -> str:
+    """One ``<tbody>`` for a report: the objective heads its measures' rows (``results``:
+    the run's reports, for a measure whose target belongs to another objective)."""
     job = result.job
     objective = catalogue.get_objective(job.objective_id)
     stem = escape(job.stem)
@@ -86,7 +144,7 @@ def _objective_rows(result) -> str:
             f'<tr>{lead}<th scope="row">{escape(name)}</th>'
             f'<td class="num">{figure_cell_html(m["figure"])}</td>'
             f'<td class="num">{figure_cell_html(m["change"])}</td>'
-            f"<td>{status_html(m['status'])}</td></tr>"
+            f"<td>{_status_cell(result, m, results)}</td></tr>"
         )
     return f"<tbody>{''.join(rows)}</tbody>"
 
@@ -698,7 +756,7 @@ def render_index(plan, results, previous: tuple[str, dict] | None = None) -> str
     table = (
         '<table class="data-table index-table"><caption>Every objective and measure, with '
         f"its figure, change and status</caption>{header}"
-        f"{''.join(_objective_rows(r) for r in results)}</table>"
+        f"{''.join(_objective_rows(r, results) for r in results)}</table>"
     )
     legend = (
         '<h2 id="status-key">Status key</h2><ul class="status-key">'

@@ -95,9 +95,10 @@ SPC_DISPLAY_MONTHS = 36
 
 
 def _monthly_target(result: measures.MeasureResult) -> float | None:
-    """The target as a monthly figure, for SPC assurance (None without one)."""
+    """The target as a monthly figure, for SPC assurance (None without one, or when the
+    target does not apply to this report's area or year)."""
     target, c = result.measure.target, result.comparison
-    if target is None or c is None:
+    if target is None or c is None or _why_not_assessed(result):
         return None
     if (
         target.type == "reduction"
@@ -148,28 +149,37 @@ def _significance(result: measures.MeasureResult) -> dict | None:
     return assess_fytd_change(result.monthly, result.period_end, c.current, c.previous)
 
 
+def _why_not_assessed(result: measures.MeasureResult) -> str | None:
+    """Why a measure's target does not apply to this report (its area or its year), or
+    None when it does (or there is no target)."""
+    m = result.measure
+    if m.target is None:
+        return None
+    if m.target_unassessable:
+        return m.target_unassessable
+    if m.target_geography and result.geography not in m.target_geography:
+        where = (
+            "London as a whole" if m.target_geography == (boroughs.LONDON,) else "other boroughs"
+        )
+        return f"the target applies to {where}"
+    if m.target_years:
+        year = periods.financial_year_label(periods.financial_year(result.period_end))
+        if year not in m.target_years:
+            return (
+                f"the target was set for {', '.join(m.target_years)}; the reference "
+                f"documents give none for {year}"
+            )
+    return None
+
+
 def _assess(result: measures.MeasureResult) -> Assessment:
     m = result.measure
     target = m.target
     if target is None:
         return assess_against_target(None, math.nan, direction="up", year_complete=False)
-    if m.target_unassessable:
-        return Assessment("not assessed", math.nan, math.nan, m.target_unassessable)
-    if m.target_geography and result.geography not in m.target_geography:
-        where = (
-            "London as a whole" if m.target_geography == (boroughs.LONDON,) else "other boroughs"
-        )
-        return Assessment("not assessed", math.nan, math.nan, f"the target applies to {where}")
-    if m.target_years:
-        year = periods.financial_year_label(periods.financial_year(result.period_end))
-        if year not in m.target_years:
-            return Assessment(
-                "not assessed",
-                math.nan,
-                math.nan,
-                f"the target was set for {', '.join(m.target_years)}; the reference "
-                f"documents give none for {year}",
-            )
+    reason = _why_not_assessed(result)
+    if reason:
+        return Assessment("not assessed", math.nan, math.nan, reason)
     complete = periods.months_elapsed(result.period_end) == 12
     if target.type in ("minimum-rate", "maximum-rate"):
         if not result.rate_now or target.percent is None:
@@ -250,6 +260,67 @@ def _target_text(m, geography: str) -> str | None:
         limits.append(f"for {where} as a whole" if where == boroughs.LONDON else f"for {where}")
     text = m.target.describe(m.direction)
     return f"{text} ({', '.join(limits)})" if limits else text
+
+
+def _assurance_sentence(row: _Row) -> str:
+    """What the SPC assurance verdict means for the target, with the figures: the
+    target as a monthly figure against the limits, and that the year as a whole is
+    judged elsewhere. "Hit and miss" beside a year that is on track read as a
+    contradiction (London personal robbery, 2025/26 Q3: hit and miss, and a 95% chance
+    of meeting the target).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as NS
+    >>> from mpsanalysis.measures.catalogue import Target
+    >>> measure = NS(target=Target("reduction", percent=7.0), direction="down", unit="count")
+    >>> row = NS(result=NS(measure=measure, comparison=NS(last_year_total=1200.0)),
+    ...          spc={"assurance": "hit and miss", "target": 93.0, "lcl": 80.0, "ucl": 110.0})
+    >>> print(_assurance_sentence(row).strip())  # doctest: +NORMALIZE_WHITESPACE
+    The target works out at 93 a month (7% below last year's 1,200, over 12 months),
+    inside the limits of 80 to 110, so ordinary months fall on either side of it by chance
+    alone. The headline status judges the year as a whole.
+    """
+    spc = row.spc or {}
+    verdict, monthly = spc.get("assurance"), spc.get("target")
+    if verdict is None or monthly is None:
+        return ""
+    m, target, comparison = row.result.measure, row.result.measure.target, row.result.comparison
+    if target is None or comparison is None:  # no monthly target without them
+        return ""
+    shape = (lambda v: f"{v:,.1f}") if abs(monthly) < 10 else (lambda v: f"{v:,.0f}")
+    lcl, ucl = max(spc["lcl"], 0.0), spc["ucl"]
+    if target.type == "reduction":
+        how = (
+            f"{target.percent:g}% below last year's "
+            f"{format_count(comparison.last_year_total)}, over 12 months"
+        )
+    else:
+        how = f"the year's target of {format_count(target.value)} over 12 months"
+    start = f" The target works out at {shape(monthly)} a month ({how}),"
+    if verdict == "hit and miss":
+        return (
+            f"{start} inside the limits of {shape(lcl)} to {shape(ucl)}, so ordinary months "
+            "fall on either side of it by chance alone. The headline status judges the "
+            "year as a whole."
+        )
+    lower_is_better = m.direction == "down"
+    if verdict == "consistently passes":
+        side = (
+            f"above the upper limit of {shape(ucl)}"
+            if lower_is_better
+            else (f"below the lower limit of {shape(lcl)}")
+        )
+        return f"{start} {side}, so every ordinary month meets it."
+    side = (
+        f"below the lower limit of {shape(lcl)}"
+        if lower_is_better
+        else (f"above the upper limit of {shape(ucl)}")
+    )
+    return (
+        f"{start} {side}, so no ordinary month meets it: meeting it needs the process "
+        "itself to change."
+    )
 
 
 def _month_name(month: pd.Period) -> str:
@@ -1115,7 +1186,10 @@ class ObjectiveReport:
                 continue
             parts.append(figure_html(*drawn))
             parts.append(
-                escape_paragraph(f"{row.result.measure.title}, latest month: {row.spc['label']}.")
+                escape_paragraph(
+                    f"{row.result.measure.title}, latest month: {row.spc['label']}."
+                    + _assurance_sentence(row)
+                )
             )
         # A measure with figures but no direction of improvement has no chart: say so,
         # rather than leave a reader to wonder where its chart went.

@@ -101,18 +101,17 @@ def _read(name: str, **kwargs) -> pd.DataFrame | None:
 
 
 def _not_built(what: str, source: str) -> str:
-    """Why a source's table is missing: its files were not supplied (the build log says
-    so), or the store was built without it."""
-    note = store.not_supplied(source)
-    if note:
-        folder = note.split("no files in ", 1)[-1].split(";", 1)[0]
+    """Why a source's table is missing, in words for the reviewer: its files were not
+    supplied (the build log says so, and names the folder the analyst fills), or the
+    store was built without it (``mpsanalysis build --borough-only``)."""
+    if store.not_supplied(source):
         return (
-            f"The {what} was not supplied: there were no files in {folder} when the "
-            "processed store was built, so this section has no figures."
+            f"The {what} was not supplied when the data for this report were prepared, "
+            "so this section has no figures."
         )
     return (
-        f"The {what} is not in the processed store: run `mpsanalysis build` (not "
-        "--borough-only) to add it."
+        f"The {what} was left out when the data for this report were prepared, so this "
+        "section has no figures."
     )
 
 
@@ -1084,6 +1083,14 @@ def _similar_forces(offences, year: str, per: int) -> pd.DataFrame:
     return compare_similar_forces(offences, year=year, per=per)
 
 
+#: The table's summary rows in words ("MSF average" and "MSF pooled" in the analysts'
+#: table of :func:`mpsanalysis.stats.forces.compare_similar_forces`).
+_FORCE_ROW_NAMES = {
+    "msf_average": "Average of the similar forces",
+    "msf_pooled": "The similar forces together",
+}
+
+
 def force_comparison_html(report: ReportLike, offences, title: str, per: int = 1000) -> str:
     """An HMIC-style table: the MPS against its most similar forces, rates per ``per``
     population, and each force's difference from the most-similar-force average."""
@@ -1093,7 +1100,7 @@ def force_comparison_html(report: ReportLike, offences, title: str, per: int = 1
         return _p(note)
     rows = [
         [
-            str(r.force_name),
+            _FORCE_ROW_NAMES.get(str(r.role), str(r.force_name)),
             _count(r.offences),
             f"{r.rate:,.3f}",
             "" if r.role == "msf_average" else format_change(r.pct_vs_msf_average, 0),
@@ -1102,16 +1109,18 @@ def force_comparison_html(report: ReportLike, offences, title: str, per: int = 1
     ]
     year = str(table["financial_year"].iloc[0])
     return table_html(
-        ["Force", "Offences", f"Per {per:,} population", "Difference from MSF average"],
+        ["Force", "Offences", f"Per {per:,} population", "Difference from the average"],
         rows,
         f"{title}: the MPS and its most similar forces (MSF), {year} "
         "(Home Office police recorded crime)",
     ) + _p(
         "The most similar forces are Greater Manchester, Merseyside, West Midlands and "
         "West Yorkshire: the group is HMIC's published most-similar-force group for the "
-        "MPS. MSF average: the mean of the four forces' rates; MSF pooled: their "
-        f"offences over their population. The latest year supplied that ends by this "
-        f"report's period end is {year}."
+        "MPS. Their average is the mean of the four forces' rates (each force counts "
+        "equally), and the last column compares each rate with it; the row for the "
+        "similar forces together divides their combined offences by their combined "
+        "population. The latest year supplied that ends by this report's period end is "
+        f"{year}."
     )
 
 

@@ -334,7 +334,7 @@ def plot_intervention(result: dict, title: str, ax=None):
         color="#c55a11",
         linestyle="--",
         linewidth=1.8,
-        label="Counterfactual (no operation)",
+        label="Expected without the operation",
     )
     ax.axvline(
         result["start"].to_timestamp(),

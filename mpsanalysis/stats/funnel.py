@@ -484,7 +484,7 @@ def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | 
         color="black",
         linestyle="--",
         linewidth=1,
-        label="95% limits",
+        label="95% limits" + (" (widened)" if applied else ""),
     )
     ax.plot(curve["population"], curve["lower95"], color="black", linestyle="--", linewidth=1)
     ax.plot(
@@ -493,16 +493,9 @@ def plot_funnel(funnel_df: pd.DataFrame, title: str, ax=None, rate_label: str | 
         color="black",
         linestyle=":",
         linewidth=1.2,
-        label="99.8% limits"
-        + (
-            (
-                f" (additive over-dispersion τ² = {tau2:.3g})"
-                if tau2 is not None
-                else f" (over-dispersion φ = {phi:.2f})"
-            )
-            if applied
-            else ""
-        ),
+        # The widening (its estimate, tau2 or phi, is in ``funnel_df``) is explained in
+        # words by the report's caption; the legend only says that it was applied.
+        label="99.8% limits" + (" (widened)" if applied else ""),
     )
     ax.plot(curve["population"], curve["lower998"], color="black", linestyle=":", linewidth=1.2)
     outliers = funnel_df["outlier"].where(funnel_df["outlier"].notna(), None)
