@@ -5,6 +5,7 @@ import re
 import pandas as pd
 import pytest
 
+from mpsanalysis.ingest import store
 from mpsanalysis.report import objective as report
 from mpsanalysis.report import sections
 
@@ -473,14 +474,15 @@ def test_harm_table_lists_every_measure_with_a_reason(real_store):
     # 2010-10 serious violence: before, one row (knife possession, 100.0% of harm)
     r = report.ObjectiveReport("serious-violence", "2010-10")
     table = sections.harm_table(r)
-    assert table["measure_id"].tolist() == [m.id for m in r.objective.measures]
+    assert [i for i in table["measure_id"] if ":" not in i] == [m.id for m in r.objective.measures]
     vap = table.set_index("measure_id").loc["violence-against-the-person"]
     assert not vap["weighted"] and "counts twice" in vap["reason"]
     weighted = table[table["weighted"]]
-    assert len(weighted) == 4 and weighted["harm_share"].sum() == pytest.approx(100.0)
+    assert len(weighted) == 5 and weighted["harm_share"].sum() == pytest.approx(100.0)
     assert weighted["harm_share"].max() < 100
     html = sections.harm_html(r)
-    assert "the 4 of its 5 measures that are weighted" in html
+    assert "the 5 of its 5 measures" not in html  # all five: "all its measures"
+    assert "share of the harm of all its measures, each offence counted once" in html
     # the total is counted (all violence includes the other two) but not weighted
     cells = _cells(html, "Violence against the person")
     assert cells[1:3] == ["[x]", "[x]"]
@@ -488,6 +490,46 @@ def test_harm_table_lists_every_measure_with_a_reason(real_store):
     assert (
         counts["violence-against-the-person"] > counts["violence-with-injury"] + counts["homicide"]
     )
+
+
+def test_harm_table_weighs_a_total_in_parts_from_the_raw_file(real_store, shared_data):
+    """Session 10: violence against the person contains violence with injury and
+    homicide, so it was left out of the harm shares, and the three measures left made
+    robbery look like 46% of serious violence's harm. Its other offences now have a row,
+    so the shares cover every offence once. Expected values from the raw 2024 release
+    and the store's severity weights: the other offences are VAP's minor categories
+    except Violence with Injury and Homicide, Apr to Dec 2025, all of London."""
+    raw = pd.read_csv(
+        shared_data
+        / "london-datastore"
+        / "borough-crime"
+        / "MPS_Borough_Level_Crime_recent24m_202401-202512.csv"
+    )
+    months = [str(m) for m in pd.period_range("2025-04", "2025-12", freq="M").strftime("%Y%m")]
+    vap = raw[raw["MajorText"].str.casefold() == "violence against the person"]
+    by_minor = vap.groupby(vap["MinorText"].str.casefold())[months].sum().sum(axis=1)
+    others = by_minor.drop(["violence with injury", "homicide"])
+    weights = store.read_table("severity_minor_categories")
+    weight = dict(
+        zip(weights["minor_category"].str.casefold(), weights["severity_weight"], strict=True)
+    )
+    r = report.ObjectiveReport("serious-violence", "2025-12")
+    table = sections.harm_table(r).set_index("measure_id")
+    rest = table.loc["violence-against-the-person:other"]
+    assert rest["measure"] == (
+        "Violence against the person, other than violence with injury and homicide"
+    )
+    assert rest["offences"] == int(others.sum())
+    assert rest["harm"] == pytest.approx(sum(others[k] * weight[k] for k in others.index))
+    parts = ["violence-against-the-person:other", "violence-with-injury", "homicide"]
+    assert (
+        table.loc[parts, "offences"].sum() == table.loc["violence-against-the-person", "offences"]
+    )
+    assert table.loc["violence-against-the-person", "reason"] == (
+        "shown in parts, so that no offence counts twice: violence with injury and "
+        "homicide in their own rows, its other offences in the next row"
+    )
+    assert table.loc["personal-robbery", "harm_share"] < 40  # 45.7% without the rest
 
 
 def test_harm_table_does_not_weigh_a_measure_the_headline_calls_not_published(real_store):
@@ -505,10 +547,15 @@ def test_harm_table_does_not_weigh_a_measure_the_headline_calls_not_published(re
     assert not knife["weighted"] and pd.isna(knife["offences"])
     assert knife["reason"] == "not published for Apr 2025 to Dec 2025 in the data available"
     weighted = table[table["weighted"]]
-    assert list(weighted.index) == ["violence-with-injury", "homicide", "personal-robbery"]
+    assert list(weighted.index) == [
+        "violence-against-the-person:other",
+        "violence-with-injury",
+        "homicide",
+        "personal-robbery",
+    ]
     share = weighted.loc["violence-with-injury", "harm"] / weighted["harm"].sum() * 100
     assert weighted.loc["violence-with-injury", "harm_share"] == pytest.approx(share)
-    assert round(share, 1) == 52.4
+    assert round(share, 1) == 41.7
     cells = _cells(sections.harm_html(r), "Possession of a knife or bladed article")
     assert cells[:3] == ["n/a", "[x]", "[x]"]
 

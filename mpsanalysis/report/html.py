@@ -35,6 +35,7 @@ __all__ = [
     "format_money",
     "format_money_change",
     "join_in_words",
+    "lower_first",
     "table_html",
     "figure_cell_html",
     "figure_html",
@@ -66,6 +67,17 @@ def join_in_words(items: list[str]) -> str:
     'Rape, other sexual offences and drug possession offences'
     """
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def lower_first(title: str) -> str:
+    """A title inside a sentence, its first letter in lower case.
+
+    Examples
+    --------
+    >>> lower_first("Other sexual offences")
+    'other sexual offences'
+    """
+    return title[:1].lower() + title[1:]
 
 
 def escape(value: object) -> str:

@@ -39,6 +39,7 @@ from mpsanalysis.report.html import (
     format_money_change,
     format_percent,
     join_in_words,
+    lower_first,
     status_html,
     table_html,
 )
@@ -238,11 +239,6 @@ def _assess(result: measures.MeasureResult) -> Assessment:
         )
     position = c.current if complete else c.forecast_run_rate
     return assess_against_target(target, position, direction=m.direction, year_complete=complete)
-
-
-def _lower_first(title: str) -> str:
-    """A title inside a sentence: "Other sexual offences" -> "other sexual offences"."""
-    return title[:1].lower() + title[1:]
 
 
 def _target_text(m, geography: str) -> str | None:
@@ -925,7 +921,7 @@ class ObjectiveReport:
         for row in self.rows:
             r = row.result
             m = r.measure
-            title = _lower_first(m.title)
+            title = lower_first(m.title)
             if not r.supplied or (r.comparison is None and m.unit != "proportion"):
                 continue
             if m.unit == "proportion":
@@ -1194,7 +1190,7 @@ class ObjectiveReport:
         # A measure with figures but no direction of improvement has no chart: say so,
         # rather than leave a reader to wonder where its chart went.
         undirected = [
-            row.result.measure.title if not i else _lower_first(row.result.measure.title)
+            row.result.measure.title if not i else lower_first(row.result.measure.title)
             for i, row in enumerate(
                 r
                 for r in self.rows

@@ -43,6 +43,7 @@ from mpsanalysis.report.html import (
     format_count,
     format_percent,
     join_in_words,
+    lower_first,
     table_html,
 )
 
@@ -1160,12 +1161,17 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
         weighted), ``harm_share`` (float, percent of the harm of the weighted measures,
         which sum to 100; NaN for the others), ``weighted`` (bool) and ``reason`` (why a
         measure is not weighted; "" when it is). ``attrs``: ``window`` (the financial
-        year to date), ``weighted`` and ``measures`` (how many of each). A measure is
-        not weighted when it is not a borough crime count, is not published in the
-        current classification, when that classification does not cover the window,
-        when it contains another measure shown (it would count offences twice) or when
-        a category of it has no severity weight. Shares are never taken over a set that
-        leaves a measure out without the table saying so (``reason``).
+        year to date), ``measures`` (how many measures) and ``weighted`` (how many of
+        them are weighted, whole or in parts). A measure is not weighted when it is not
+        a borough crime count, is not published in the current classification, when
+        that classification does not cover the window, when it contains another measure
+        shown (it would count offences twice) or when a category of it has no severity
+        weight. A measure that contains others is weighted in parts: they have their
+        own rows, and its other offences a row after it (``measure_id``
+        ``"<id>:other"``, e.g. violence against the person other than violence with
+        injury and homicide), so that the shares cover all its offences, each once.
+        Shares are never taken over a set that leaves a measure out without the table
+        saying so (``reason``).
     """
     weights = _read("severity_minor_categories")
     if weights is None:
@@ -1182,6 +1188,16 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
     # data available, e.g. knife possession in the 2024 release) has no offences to weigh.
     published = {row.result.measure.id: row.result.comparison is not None for row in report.rows}
     counted = [m for m in shown if m.source == "borough-crime" and m.categories.get("new")]
+
+    def offences_by_minor(m) -> tuple[pd.Series, pd.DataFrame]:
+        """A measure's offences in the window and area, by (case-folded) minor
+        category, and its rows."""
+        rows = measures.measure_rows(m, "new")
+        inside = rows[rows["month"].between(window.start, window.end)]
+        if report.geography != boroughs.LONDON:
+            inside = inside[inside["borough_name"].eq(report.geography)]
+        return inside.groupby(inside["minor_category"].str.casefold())["count"].sum(), inside
+
     records = []
     for m in shown:
         offences: int | None = None
@@ -1202,17 +1218,39 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
                 else "the current crime classification is not in the store"
             )
         else:
-            rows = measures.measure_rows(m, "new")
-            inside = rows[rows["month"].between(window.start, window.end)]
-            if report.geography != boroughs.LONDON:
-                inside = inside[inside["borough_name"].eq(report.geography)]
-            by_minor = inside.groupby(inside["minor_category"].str.casefold())["count"].sum()
+            by_minor, inside = offences_by_minor(m)
             offences = int(by_minor.sum())
             missing = [k for k in by_minor.index if k not in weight or pd.isna(weight[k])]
             if contained:
                 reason = (
                     f"includes {', '.join(contained)}: left out so that no offence counts twice"
                 )
+                # the parts' categories are inside its own (``_contains``), so taking
+                # their counts away, category by category, leaves its other offences
+                rest_minor = by_minor.copy()
+                for part in (o for o in counted if o.title in contained):
+                    rest_minor = rest_minor.sub(offences_by_minor(part)[0], fill_value=0)
+                rest_minor = rest_minor[rest_minor > 0]
+                if not any(k not in weight or pd.isna(weight[k]) for k in rest_minor.index):
+                    # its other offences get a row of their own, so that the shares
+                    # cover all of it (each offence once), not only the parts shown
+                    others = join_in_words([lower_first(t) for t in contained])
+                    reason = (
+                        f"shown in parts, so that no offence counts twice: {others} in "
+                        "their own rows, its other offences in the next row"
+                    )
+                    records.append((m.id, m.title, offences, harm, False, reason))
+                    records.append(
+                        (
+                            f"{m.id}:other",
+                            f"{m.title}, other than {others}",
+                            int(rest_minor.sum()),
+                            float(sum(rest_minor[k] * weight[k] for k in rest_minor.index)),
+                            True,
+                            "",
+                        )
+                    )
+                    continue
             elif missing:
                 names = sorted(
                     inside.loc[
@@ -1239,7 +1277,10 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
     total = table.loc[table["weighted"], "harm"].sum()
     table["harm_share"] = (table["harm"] / total * 100) if total else float("nan")
     table = table[["measure_id", "measure", "offences", "harm", "harm_share", "weighted", "reason"]]
-    return _with_attrs(table, window=window, weighted=n_weighted, measures=len(table))
+    parts = table["measure_id"].str.endswith(":other")
+    in_parts = {i.removesuffix(":other") for i in table.loc[parts, "measure_id"]}
+    covered = int(table.loc[~parts, "weighted"].sum()) + len(in_parts)
+    return _with_attrs(table, window=window, weighted=covered, measures=int((~parts).sum()))
 
 
 def harm_html(report: ReportLike) -> str:
@@ -1266,6 +1307,8 @@ def harm_html(report: ReportLike) -> str:
         else f"share of the harm of the {weighted} of its {n} measures that are weighted "
         "([x]: not weighted, for the reason given)"
     )
+    if table["measure_id"].str.endswith(":other").any():
+        scope += ", each offence counted once"
     return table_html(
         [
             "Measure",
