@@ -18,6 +18,7 @@ __all__ = [
     "UNKNOWN_CODE",
     "UNKNOWN_NAME",
     "LONDON",
+    "CITY_OF_LONDON",
     "borough_table",
     "borough_names",
     "normalise_borough_name",
@@ -26,13 +27,15 @@ __all__ = [
 ]
 
 LONDON = "London"
+#: The borough with its own police force (the City of London Police), outside the MPS.
+CITY_OF_LONDON = "City of London"
 AIRPORTS_CODE = "X00000001"  # pseudo-code: the airports have no GSS code
 UNKNOWN_CODE = "X00000000"  # pseudo-code: crimes the MPS publishes with borough "Unknown"
 UNKNOWN_NAME = "Unknown"
 _AIRPORTS_NAME = "London Heathrow and London City Airports"
 
 _BOROUGHS: tuple[tuple[str, str], ...] = (
-    ("E09000001", "City of London"),
+    ("E09000001", CITY_OF_LONDON),
     ("E09000002", "Barking and Dagenham"),
     ("E09000003", "Barnet"),
     ("E09000004", "Bexley"),
@@ -76,7 +79,7 @@ _ALIASES = {
     "city of westminster": "Westminster",
     "kingston": "Kingston upon Thames",
     "richmond": "Richmond upon Thames",
-    "city": "City of London",
+    "city": CITY_OF_LONDON,
 }
 
 

@@ -272,3 +272,38 @@ def test_a_small_mean_is_given_to_one_decimal_in_the_chart_text(real_store):
     london = report.ObjectiveReport("serious-violence", "2025-12")
     _, alt, _ = london._spc_figure("violence-with-injury")
     assert "Mean 5,461 a month" in alt  # whole numbers from 10 a month up
+
+
+def test_a_shift_inside_last_years_months_gets_a_like_for_like_comparison(real_store, shared_data):
+    """Session 10: London drug trafficking, Apr to Dec 2025, rose 33.1% on the year to
+    date, but the chart's sustained shift began in Sep 2024, inside last year's months:
+    the rise mixes months before and after the step. The summary now compares only the
+    months after it; expected values from the raw 2024 release."""
+    raw = pd.read_csv(
+        shared_data
+        / "london-datastore"
+        / "borough-crime"
+        / "MPS_Borough_Level_Crime_recent24m_202401-202512.csv"
+    )
+    trafficking = raw[raw["MinorText"].str.casefold() == "trafficking of drugs"]
+
+    def total(first, last):
+        months = pd.period_range(first, last, freq="M").strftime("%Y%m")
+        return int(trafficking[list(months)].to_numpy().sum())
+
+    now, before = total("2025-09", "2025-12"), total("2024-09", "2024-12")
+    assert now < before  # down like for like, while the year to date is up
+    r = report.ObjectiveReport("drugs-supply", "2025-12")
+    assert str(r._row("drug-trafficking").spc_baseline["auto_rebase"]) == "2024-09"
+    sentence = (
+        "The monthly chart&#x27;s shift from Sep 2024 began inside last year&#x27;s "
+        "comparison months (Apr 2024 to Dec 2024), so the year-to-date change mixes months "
+        "before and after it. Comparing only the months after it (Sep 2025 to Dec 2025 "
+        f"against Sep 2024 to Dec 2024): {now:,} against {before:,}, a fall of "
+        f"{(before - now) / before * 100:.1f}%."
+    )
+    assert sentence in r.html("narrative")
+    # no such sentence where the shift is too recent for three months after it
+    # (London personal robbery: shift from Dec 2024, one month after it)
+    robbery = report.ObjectiveReport("robbery", "2025-12")
+    assert "Comparing only the months after it" not in robbery.html("narrative")

@@ -123,6 +123,26 @@ def test_outcomes_section_warns_about_the_filtered_files(london_2020):
     )
 
 
+def test_outcomes_explain_the_city_of_london_row_from_the_raw_files(london_2020, shared_data):
+    """Session 10: the burglary outcomes table of the MPS's London report has a City of
+    London row, a borough the MPS does not police, with nothing saying why. The raw
+    files show these are crimes reported by the MPS whose place falls in a City LSOA."""
+    folder = shared_data / "police-uk" / "met-street-burglary-2017-2018"
+    street = pd.concat(pd.read_csv(f) for f in sorted(folder.glob("*-street.csv")))
+    city = street[street["LSOA name"].str.startswith("City of London", na=False)]
+    assert set(city["Reported by"]) == {"Metropolitan Police Service"}
+    html = sections.outcomes_html(london_2020)
+    assert _cells(html, "City of London")[0] == f"{len(city):,}"
+    assert (
+        f"The City of London row counts {len(city):,} crimes that the MPS recorded at places "
+        "inside the City, which has its own police force"
+    ) in html
+    # a borough's page has no City row, so no such sentence
+    assert "City of London row" not in sections.outcomes_html(
+        report.ObjectiveReport("confidence-and-outcomes", "2020-06", "Camden")
+    )
+
+
 def test_ward_concentration_is_consistent(real_store):
     r = report.ObjectiveReport("robbery", "2025-12")
     html = sections.ward_concentration_html(r, "personal-robbery")

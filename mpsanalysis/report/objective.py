@@ -373,12 +373,63 @@ def _steady_change(row: _Row) -> str:
     )
 
 
+#: The fewest months after a shift that the like-for-like comparison needs.
+LIKE_FOR_LIKE_MIN_MONTHS = 3
+
+
+def _like_for_like(row: _Row) -> str:
+    """When the SPC chart's sustained shift began inside last year's comparison months,
+    the year-to-date change mixes months before and after the step; the sentence
+    compares only the months after it, this year against last ('' otherwise, or with
+    fewer than :data:`LIKE_FOR_LIKE_MIN_MONTHS` such months or any of them missing).
+
+    London drug trafficking, Apr to Dec 2025: up 33.1% on the year to date, after a
+    shift from Sep 2024; Sep to Dec 2025 against Sep to Dec 2024 was down 9.1%.
+    """
+    info, r = row.spc_baseline or {}, row.result
+    shift, c = info.get("auto_rebase"), r.comparison
+    if shift is None or c is None or math.isnan(c.change):
+        return ""
+    window = periods.fytd_window(r.period_end)
+    last = periods.same_period_last_year(window)
+    if not last.months[0] < shift <= last.months[-1]:
+        return ""
+    after = [m for m in window.months if m - 12 >= shift]
+    if len(after) < LIKE_FOR_LIKE_MIN_MONTHS:
+        return ""
+    now = r.monthly.reindex(after)
+    before = r.monthly.reindex([m - 12 for m in after])
+    if now.isna().any() or before.isna().any():
+        return ""
+    total_now, total_before = float(now.sum()), float(before.sum())
+    unit = r.measure.unit
+
+    def span(months) -> str:
+        return f"{months[0].strftime('%b %Y')} to {months[-1].strftime('%b %Y')}"
+
+    if total_now == total_before:
+        change = "the same"
+    elif total_before == 0:
+        change = "up from none"
+    else:
+        pct = (total_now - total_before) / total_before * 100
+        change = f"{'a rise' if pct > 0 else 'a fall'} of {abs(pct):.1f}%"
+    return (
+        f"The monthly chart's shift from {shift.strftime('%b %Y')} began inside last "
+        f"year's comparison months ({last.label}), so the year-to-date change mixes months "
+        f"before and after it. Comparing only the months after it ({span(after)} against "
+        f"{span([m - 12 for m in after])}): {_format_value(unit, total_now)} against "
+        f"{_format_value(unit, total_before)}, {change}."
+    )
+
+
 def _coherence(row: _Row) -> str:
     """Sentences that put the FYTD test and the SPC verdict of one measure side by side,
     explaining where they differ ('' when there is neither)."""
     steady = _steady_change(row)
     parts = _test_and_chart(row, steady_said=bool(steady))
-    return " ".join([*parts, steady] if steady else parts)
+    like = _like_for_like(row)
+    return " ".join([*parts, *(p for p in (steady, like) if p)])
 
 
 def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:

@@ -1021,6 +1021,16 @@ def outcomes_html(report: ReportLike) -> str:
             ),
         )
     )
+    if by_borough["borough_name"].eq(boroughs.CITY_OF_LONDON).any():
+        city = by_borough.loc[by_borough["borough_name"].eq(boroughs.CITY_OF_LONDON), "crimes"]
+        out.append(
+            _p(
+                f"The City of London row counts {_count(city.iloc[0])} crimes that the MPS "
+                "recorded at places inside the City, which has its own police force (the City of "
+                "London Police): data.police.uk places each crime by its location on the "
+                "map, not by the force area of the team that dealt with it."
+            )
+        )
     if not _note(lag):
         out.append(_p(_describe_lag(lag)))
     return "".join(out)
@@ -1030,9 +1040,9 @@ def _describe_lag(lag: pd.DataFrame) -> str:
     """A sentence on how long outcomes take, from compute_outcome_lag's distribution."""
     if lag.empty:
         return "No outcome can be matched to its crime, so the time to an outcome is unknown."
-    if lag.attrs.get("warning"):
-        return str(lag.attrs["warning"])
-    if int(lag["months_to_outcome"].max()) == 0:
+    # The analysts' table keeps compute_outcome_lag's warning (with its share of
+    # outcomes in the crime's month) in attrs; the page says what it means.
+    if lag.attrs.get("warning") or int(lag["months_to_outcome"].max()) == 0:
         return (
             "Every outcome in the files supplied falls in its crime's own month: each "
             "month's outcomes file was cut down to that month's crimes, so how long "
@@ -1198,7 +1208,7 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
             inside = inside[inside["borough_name"].eq(report.geography)]
         return inside.groupby(inside["minor_category"].str.casefold())["count"].sum(), inside
 
-    records = []
+    records: list[tuple[str, str, int | None, float, bool, str]] = []
     for m in shown:
         offences: int | None = None
         harm = float("nan")
@@ -1277,10 +1287,10 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
     total = table.loc[table["weighted"], "harm"].sum()
     table["harm_share"] = (table["harm"] / total * 100) if total else float("nan")
     table = table[["measure_id", "measure", "offences", "harm", "harm_share", "weighted", "reason"]]
-    parts = table["measure_id"].str.endswith(":other")
-    in_parts = {i.removesuffix(":other") for i in table.loc[parts, "measure_id"]}
-    covered = int(table.loc[~parts, "weighted"].sum()) + len(in_parts)
-    return _with_attrs(table, window=window, weighted=covered, measures=int((~parts).sum()))
+    is_rest = table["measure_id"].str.endswith(":other")
+    in_parts = {i.removesuffix(":other") for i in table.loc[is_rest, "measure_id"]}
+    n_covered = int(table.loc[~is_rest, "weighted"].sum()) + len(in_parts)
+    return _with_attrs(table, window=window, weighted=n_covered, measures=int((~is_rest).sum()))
 
 
 def harm_html(report: ReportLike) -> str:
