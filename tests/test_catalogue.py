@@ -202,3 +202,15 @@ def test_shipped_section_arguments_match_the_former_notebook_calls():
     assert objectives["homicide"].sections["forces"]["per"] == 100000
     assert objectives["robbery"].sections["wards"] == {"measure": "personal-robbery"}
     assert objectives["drugs-supply"].sections["map"] == {"measure": "drug-trafficking"}
+
+
+def test_force_comparisons_use_the_rate_base_of_the_objectives_measures():
+    """Session 10: the drugs and sexual offences reports ranked boroughs per 1,000
+    residents and compared forces per 10,000, two rate bases on one page for the same
+    offences. Every force comparison now uses a rate base one of its measures uses."""
+    for objective in catalogue.load_catalogue().values():
+        forces = objective.sections.get("forces")
+        if forces:
+            assert forces.get("per", 1000) in {m.rate_per for m in objective.measures}, (
+                objective.id
+            )
