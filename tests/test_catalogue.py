@@ -211,6 +211,4 @@ def test_force_comparisons_use_the_rate_base_of_the_objectives_measures():
     for objective in catalogue.load_catalogue().values():
         forces = objective.sections.get("forces")
         if forces:
-            assert forces.get("per", 1000) in {m.rate_per for m in objective.measures}, (
-                objective.id
-            )
+            assert forces.get("per", 1000) in {m.rate_per for m in objective.measures}, objective.id

@@ -545,7 +545,10 @@ def test_provenance_footer(exported):
     text = Page(footer).visible_text
     assert "0123456789abcdef0123456789abcdef01234567" in text
     assert "01_serious-violence.ipynb" in text
-    assert "period_end = '2010-10'" in text and "extracts = 'sample'" in text
+    # the parameters in words (session 10: "period_end = '2010-10', ..." was code)
+    assert "Run for the period ending October 2010, London, provisional data" in text
+    assert "period_end" not in text
+    assert "the SYNTHETIC sample extract shipped with mpsanalysis" in text
     assert "MPS_Borough_Level_Crime_Historic.csv" in text and "a" * 64 in text
     assert "PROVENANCE.txt" not in text and "file.csv" not in text
     sample = extracts.sample_extract_path()

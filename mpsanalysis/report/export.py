@@ -8,6 +8,7 @@ needs nothing from the run layer above it.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import threading
@@ -102,6 +103,35 @@ def table_of_contents(nb) -> list[dict]:
     return items
 
 
+def _run_for(parameters: dict) -> str:
+    """The notebook's parameters in words for the footer (the exact values are in the
+    run record, ``manifest.json``); a parameter without words of its own is shown as
+    ``name = value``.
+
+    Examples
+    --------
+    >>> _run_for({"period_end": "2010-10", "geography": "Lambeth", "extracts": "",
+    ...           "provisional": False})
+    'the period ending October 2010, Lambeth, final data'
+    >>> _run_for({"period_end": "2025-12", "geography": "London", "extracts": "sample",
+    ...           "provisional": True, "evaluation_start": "2024-04"})
+    "the period ending December 2025, London, provisional data, evaluation_start = '2024-04'"
+    """
+    words = []
+    for name, value in parameters.items():
+        if name == "period_end":
+            year, month = str(value).split("-")[:2]
+            ending = datetime.date(int(year), int(month), 1).strftime("%B %Y")
+            words.append(f"the period ending {ending}")
+        elif name == "geography":
+            words.append(str(value))
+        elif name == "provisional":
+            words.append("provisional data" if value else "final data")
+        elif name != "extracts":  # its own line, "Internal extracts"
+            words.append(f"{name} = {value!r}")
+    return ", ".join(words)
+
+
 def _footer_html(job: ReportJob, checksums: dict[str, dict], commit: str) -> str:
     """The provenance footer: software and commit, notebook, parameters, the internal
     extract and every published data file read, with full SHA-256 checksums (a reviewer
@@ -127,20 +157,20 @@ def _footer_html(job: ReportJob, checksums: dict[str, dict], commit: str) -> str
     else:
         folder = _extracts.extracts_dir()
         files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-        extract_label = "data/raw/extracts/" + ("" if files else " (none present)")
+        n = sum(1 for path in files if path.is_file())
+        extract_label = (
+            f"{n} file{'s' if n != 1 else ''} from the MPS extracts folder (listed below)"
+            if n
+            else "none provided"
+        )
     for path in files:
         if path.is_file():
             data_rows.append([path.name, "Internal extract", sha256_file(path)])
-    parameters = {
-        **job.parameters,
-        "extracts": ("sample" if source == "sample" else (Path(source).name if source else "")),
-    }
-    params = ", ".join(f"{k} = {v!r}" for k, v in parameters.items())
     meta = [
         ("Produced by", f"mpsanalysis {escape(__version__)}"),
         ("Git commit", f"<code>{escape(commit)}</code>"),
         ("Notebook", f"<code>{escape(Path(job.notebook).name)}</code>"),
-        ("Parameters", f"<code>{escape(params)}</code>"),
+        ("Run for", escape(_run_for(job.parameters))),
         ("Internal extracts", escape(extract_label)),
         (
             "Methods",
