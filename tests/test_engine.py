@@ -461,3 +461,33 @@ def test_html_exporter_is_built_once_per_thread():
     thread.start()
     thread.join()
     assert other[0] is not first
+
+
+def test_a_one_worker_run_skips_the_slow_optional_import_and_still_validates(tmp_path):
+    """Session 10: a run on one worker imported nbformat in ``run_job`` before the kernel
+    started, so ``rfc3987_syntax`` (three Earley grammars compiled at import, about 3 s
+    of CPU) was loaded in that process; the skip only happened in worker processes. In
+    a fresh process, ``run_job`` (here of a notebook that does not exist, which fails
+    before any kernel starts) must leave it unloaded, and notebook validation must
+    still catch an invalid notebook."""
+    script = f"""
+import sys
+from mpsanalysis.run import engine, jobs
+job = jobs.Job("robbery", {str(tmp_path / "missing.ipynb")!r}, "London", "2016-12", "", False)
+result = engine.ReportEngine().run_job(job, {str(tmp_path)!r}, {{}}, "")
+assert not result.ok and "missing.ipynb" in result.error, result.error
+assert sys.modules.get("rfc3987_syntax") is None, "rfc3987_syntax was imported"
+import nbformat
+nb = nbformat.v4.new_notebook()
+nbformat.validate(nb)
+nb.cells.append({{"cell_type": "code", "source": 1}})
+try:
+    nbformat.validate(nb)
+except nbformat.ValidationError:
+    print("invalid caught")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "invalid caught"

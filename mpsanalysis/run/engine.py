@@ -771,6 +771,9 @@ class ReportEngine:
     def run_job(self, job: Job, staging: str, checksums: dict, commit: str) -> JobResult:
         """Execute one job and export its HTML into ``staging`` (the contract of
         :func:`mpsanalysis.run.runner.execute_job`: never raises for a notebook failure)."""
+        # Before nbformat's first import: a run on one worker imports it here, before
+        # the kernel starts (a worker process skips it at its warm-up already).
+        _skip_slow_optional_imports()
         import nbformat
 
         from mpsanalysis.run.jobs import JobResult, describe_failure
