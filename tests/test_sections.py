@@ -552,6 +552,33 @@ def test_harm_table_weighs_a_total_in_parts_from_the_raw_file(real_store, shared
     assert table.loc["personal-robbery", "harm_share"] < 40  # 45.7% without the rest
 
 
+def test_harm_counts_in_another_classification_than_the_headline_say_so(real_store):
+    """Session 10: serious violence, London, Apr to Sep 2010: the headline counts in the
+    previous MPS classification (89,156 offences of violence against the person), the
+    harm table in the current one, whose categories the severity weights are set on
+    (74,733), with nothing saying why the two differ. The note now gives both."""
+    r = report.ObjectiveReport("serious-violence", "2010-09")
+    headline = r.table("headline").set_index("measure")
+    harm = sections.harm_table(r).set_index("measure_id")
+    vap = "violence-against-the-person"
+    assert headline.loc[vap, "current"] != harm.loc[vap, "offences"]
+    html = sections.harm_html(r)
+    assert (
+        "the headline counts violence against the person, violence with injury, homicide "
+        "and robbery of personal property in the previous MPS crime classification"
+    ) in html
+    assert (
+        f"violence against the person: {harm.loc[vap, 'offences']:,} here, "
+        f"{int(headline.loc[vap, 'current']):,} in the headline"
+    ) in html
+    # knife possession is only in the current classification: not listed
+    assert "possession of a knife" not in html.split("The offences here")[1]
+    # 2025/26: both in the current classification, no note
+    assert "The offences here" not in sections.harm_html(
+        report.ObjectiveReport("serious-violence", "2025-12")
+    )
+
+
 def test_harm_table_does_not_weigh_a_measure_the_headline_calls_not_published(real_store):
     """2025/26 Q3 serious violence, London: the 2024 release gives possession of weapons
     only as a whole, so the headline says knife possession is "not published". The

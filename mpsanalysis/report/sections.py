@@ -1333,7 +1333,35 @@ def harm_html(report: ReportLike) -> str:
         "Harm weights each offence by the ONS Crime Severity Score weight of its "
         "category (the average custodial days of sentences, weighted over the "
         "category's Home Office offence codes; see docs/data-sources.md). Counts "
-        "show volume; harm shows where the damage is."
+        "show volume; harm shows where the damage is." + _harm_classification_note(report, table)
+    )
+
+
+def _harm_classification_note(report: ReportLike, table: pd.DataFrame) -> str:
+    """Why the harm table's offences differ from the headline's, when the headline
+    counts a measure in the previous MPS classification: the weights are set on the
+    current classification's categories, so the harm table always counts in it (''
+    when every measure of the headline uses the current classification)."""
+    older = [
+        row.result.measure.title
+        for row in report.rows
+        if row.result.classification not in (None, "new")
+        and row.result.comparison is not None
+        and row.result.measure.id
+        in set(table.loc[table["weighted"], "measure_id"])
+        | {i.removesuffix(":other") for i in table["measure_id"] if i.endswith(":other")}
+    ]
+    if not older:
+        return ""
+    first = next(r for r in report.rows if r.result.measure.title == older[0])
+    counted = table.set_index("measure_id").loc[first.result.measure.id, "offences"]
+    return (
+        f" The offences here are counted in {measures.CLASSIFICATION_LABELS['new']}, whose "
+        "categories the weights are set on; the headline counts "
+        f"{join_in_words([lower_first(t) for t in older])} in "
+        f"{measures.CLASSIFICATION_LABELS['old']}, so the counts differ (for example, "
+        f"{lower_first(older[0])}: {_count(counted)} here, "
+        f"{_count(first.result.comparison.current)} in the headline)."
     )
 
 
