@@ -552,6 +552,24 @@ def test_harm_table_weighs_a_total_in_parts_from_the_raw_file(real_store, shared
     assert table.loc["personal-robbery", "harm_share"] < 40  # 45.7% without the rest
 
 
+def test_funnel_and_ranking_use_the_same_rate_base(real_store):
+    """Session 10: the gun crime page of 2010/11 Q2 ranked boroughs' firearms possession
+    offences per 100,000 residents (the catalogue's ``rate_per``) and drew the funnel
+    per 1,000, two rate bases for one measure on one page. The funnel, its limits and
+    its caption now use the measure's base; the outliers cannot change with it."""
+    r = report.ObjectiveReport("gun-crime", "2010-09")
+    ranking = r.table("borough").set_index("borough")
+    funnel = sections.funnel_table(r, "firearms-possession").set_index("borough")
+    assert ranking.attrs["per"] == funnel.attrs["per"] == 100000
+    expected = funnel["observed"] / funnel["population"] * 100000
+    pd.testing.assert_series_equal(funnel["rate"], expected, check_names=False)
+    shown = ranking["rate_per_100000"].rename(index=str)
+    assert funnel["rate"].to_dict() == pytest.approx(shown.to_dict())
+    html = sections.funnel_html(r, "firearms-possession")
+    assert "borough rates per 100,000 residents, Apr 2010 to Sep 2010" in html
+    assert "per 1,000" not in html
+
+
 def test_harm_counts_in_another_classification_than_the_headline_say_so(real_store):
     """Session 10: serious violence, London, Apr to Sep 2010: the headline counts in the
     previous MPS classification (89,156 offences of violence against the person), the

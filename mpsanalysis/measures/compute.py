@@ -499,7 +499,8 @@ def borough_rates(
     population: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Borough counts this financial year to date and last year, with the population and
-    the rate per 1,000 residents: the one place borough rates are computed.
+    the rate per 1,000 residents (per 100,000 for a measure whose catalogue entry sets
+    ``rate_per: 100000``): the one place borough rates are computed.
 
     Parameters
     ----------
@@ -523,7 +524,8 @@ def borough_rates(
         One row per borough (the 32, in name order) with columns ``borough``,
         ``borough_code``, ``current`` and ``previous`` (int64 counts),
         ``percent_change`` (float, NaN when last year was 0), ``population`` (int64) and
-        ``rate`` (float, offences per 1,000 residents this financial year to date).
+        ``rate`` (float, offences per ``measure.rate_per`` residents this financial year
+        to date, 1,000 unless the catalogue says otherwise); ``attrs["per"]``.
 
     Raises
     ------
@@ -534,7 +536,8 @@ def borough_rates(
 
     Notes
     -----
-    rate = 1,000 × current / population (the HMIC "per 1,000 population" convention).
+    rate = 1,000 × current / population (the HMIC "per 1,000 population" convention), or
+    100,000 × current / population for a rare offence (homicide, firearms possession).
 
     Examples
     --------
@@ -578,5 +581,6 @@ def borough_rates(
             "population": pop.astype("int64"),
         }
     )
-    out["rate"] = out["current"] / out["population"] * 1000
+    out["rate"] = out["current"] / out["population"] * measure.rate_per
+    out.attrs["per"] = measure.rate_per
     return out

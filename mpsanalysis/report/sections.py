@@ -1371,10 +1371,10 @@ _NO_RATES = "No borough rates for this measure and period."
 
 def borough_map_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
     """Borough counts of a measure this financial year to date and last year, with
-    population and rate per 1,000 residents (:func:`mpsanalysis.measures.compute.
-    borough_rates`): ``borough``, ``borough_code``, ``current``, ``previous``,
-    ``population`` (int64), ``percent_change`` and ``rate`` (float). ``attrs``:
-    ``measure`` (its title)."""
+    population and rate per 1,000 residents, or the measure's own ``rate_per``
+    (:func:`mpsanalysis.measures.compute.borough_rates`): ``borough``, ``borough_code``,
+    ``current``, ``previous``, ``population`` (int64), ``percent_change`` and ``rate``
+    (float). ``attrs``: ``measure`` (its title) and ``per``."""
     rows = [r for r in report.rows if r.result.measure.id == measure_id]
     if not rows or rows[0].result.classification is None:
         return _unavailable(_NO_RATES)
@@ -1383,18 +1383,16 @@ def borough_map_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
         table = measures.borough_rates(r.measure, report.period_end, r.classification)
     except (DataValidationError, ValueError):
         return _unavailable(_NO_RATES)
-    return _with_attrs(table, measure=r.measure.title)
+    return _with_attrs(table, measure=r.measure.title, per=r.measure.rate_per)
 
 
 def _map_figure(table: pd.DataFrame, kind: str) -> Figure | None:
     from mpsanalysis.report.maps import plot_borough_choropleth
 
-    title = table.attrs["measure"]
+    title, residents = table.attrs["measure"], _per_residents(table)
     if kind == "rate":
         rate = pd.Series(table["rate"].to_numpy(), index=table["borough_code"])
-        return plot_borough_choropleth(
-            rate, f"{title} per 1,000 residents", label="per 1,000 residents"
-        )
+        return plot_borough_choropleth(rate, f"{title} {residents}", label=residents)
     if kind == "change":
         change = pd.Series(table["percent_change"].to_numpy(), index=table["borough_code"])
         if not change.notna().any():
@@ -1405,6 +1403,11 @@ def _map_figure(table: pd.DataFrame, kind: str) -> Figure | None:
     from mpsanalysis.errors import ParameterError
 
     raise ParameterError(f"kind {kind!r} of the borough map is not 'rate' or 'change'")
+
+
+def _per_residents(table: pd.DataFrame) -> str:
+    """'per 1,000 residents' (or per 100,000) for a table of borough rates."""
+    return f"per {int(table.attrs.get('per', 1000)):,} residents"  # the funnel's is a float
 
 
 def borough_map_figure(report: ReportLike, measure_id: str, kind: str = "rate") -> Figure | None:
@@ -1420,17 +1423,17 @@ def borough_map_html(report: ReportLike, measure_id: str) -> str:
     note = _note(table)
     if note:
         return _p(note)
-    title = table.attrs["measure"]
+    title, residents = table.attrs["measure"], _per_residents(table)
     label = report.window.label
     highest = table.loc[table["rate"].idxmax()]
     fig = _map_figure(table, "rate")
     parts = [
         figure_html(
             fig,
-            f"Map of {title.lower()} per 1,000 residents by "
+            f"Map of {title.lower()} {residents} by "
             f"borough, {label}; highest in {highest['borough']} "
             f"({highest['rate']:.2f}). The values are in the table below the maps.",
-            f"{title} per 1,000 residents, {label}. Colour scale: cividis "
+            f"{title} {residents}, {label}. Colour scale: cividis "
             "(colour-blind safe; darker is lower).",
         )
     ]
@@ -1459,7 +1462,7 @@ def borough_map_html(report: ReportLike, measure_id: str) -> str:
     ]
     parts.append(
         table_html(
-            ["Borough", "Offences", "Per 1,000 residents", "Change on last year"],
+            ["Borough", "Offences", residents.capitalize(), "Change on last year"],
             rows,
             f"{title} by borough, {label}: the values the maps show",
         )
@@ -1474,13 +1477,13 @@ def _funnel(report: ReportLike, measure_id: str) -> pd.DataFrame:
     if _note(rates):
         return rates
     indexed = rates.set_index("borough")
-    funnel = compute_funnel(indexed["current"], indexed["population"], per=1000)
+    funnel = compute_funnel(indexed["current"], indexed["population"], per=rates.attrs["per"])
     funnel.attrs["measure"] = rates.attrs["measure"]
     return funnel
 
 
 def funnel_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
-    """Borough rates per 1,000 residents against funnel limits
+    """Borough rates per 1,000 residents (or the measure's ``rate_per``) against funnel limits
     (:func:`mpsanalysis.stats.funnel.compute_funnel`): ``borough``, ``observed`` and
     ``population`` (int64), ``rate``, ``expected``, ``z``, the 95% and 99.8% limits,
     ``outlier`` and ``phi``. ``attrs``: ``phi``, ``overdispersion_applied``,
@@ -1504,12 +1507,14 @@ def _funnel_figure(funnel: pd.DataFrame, title: str) -> Figure:
     from mpsanalysis.stats.plotting import figure_with_room_below
 
     fig, ax = figure_with_room_below(8, 4.6, FUNNEL_LEGEND_ENTRIES, columns=FUNNEL_LEGEND_COLUMNS)
-    plot_funnel(funnel, title, ax=ax, rate_label="Offences per 1,000 residents")
+    plot_funnel(funnel, title, ax=ax, rate_label=f"Offences {_per_residents(funnel)}")
     return fig
 
 
 def _funnel_title(report: ReportLike, funnel: pd.DataFrame) -> str:
-    return f"{funnel.attrs['measure']}: borough rates per 1,000 residents, {report.window.label}"
+    return (
+        f"{funnel.attrs['measure']}: borough rates {_per_residents(funnel)}, {report.window.label}"
+    )
 
 
 def funnel_figure(report: ReportLike, measure_id: str) -> Figure | None:
