@@ -306,3 +306,17 @@ def test_evaluation_says_when_no_change_is_clear(report):
     assert lockdown["step_ci_high"] < 1 and lockdown["slope_ci_low"] > 1
     text = " ".join(paragraphs(later.html("evaluation", start="2020-04", geography="Westminster")))
     assert "Both changes are clear" in text and "consistent with an effect" in text
+
+
+def test_boroughs_that_only_look_tied_are_told_apart(real_store):
+    """Session 10: drug trafficking per 1,000, Apr to Sep 2010: the chart's text said
+    "lowest: 6 boroughs (0.12)", six different rates that round alike. It now names
+    the borough with the lowest rate, with the decimals that tell it apart."""
+    r = ObjectiveReport("drugs-supply", "2010-09")
+    table = r.table("borough").set_index("borough")
+    rates = table["rate_per_1000"].astype(float)
+    lowest = rates.idxmin()
+    assert (rates.round(2) == round(rates.min(), 2)).sum() > 1  # they look tied
+    assert (rates == rates.min()).sum() == 1  # but are not
+    _, alt, _ = r._borough_figure()
+    assert alt.endswith(f"lowest: {lowest} ({rates.min():.4f}).")
