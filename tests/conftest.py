@@ -41,6 +41,21 @@ def shared_data() -> Path:
     return mirror
 
 
+#: The newest borough crime release in ../shared/data (Jan 2024 to Dec 2025, wide).
+NEWEST_RELEASE = "MPS_Borough_Level_Crime_recent24m_202401-202512.csv"
+
+
+@pytest.fixture(scope="session")
+def newest_release(shared_data):
+    """The newest borough crime release as published, read with pandas alone (one column
+    per month, YYYYMM): expected values for tests, independent of the package's loaders.
+    Each test gets its own copy."""
+    import pandas as pd
+
+    frame = pd.read_csv(shared_data / "london-datastore" / "borough-crime" / NEWEST_RELEASE)
+    return lambda: frame.copy()
+
+
 @pytest.fixture(scope="session")
 def real_store(tmp_path_factory, shared_data):
     """A data folder with the real raw files fetched and the borough store built.

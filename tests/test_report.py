@@ -319,18 +319,13 @@ def test_a_target_set_for_another_year_or_area_says_so_in_the_headline(real_stor
     ] == ("at least 225 in the year (set for 2007/08)")
 
 
-def test_hit_and_miss_gives_the_monthly_target_against_the_limits(real_store, shared_data):
+def test_hit_and_miss_gives_the_monthly_target_against_the_limits(real_store, newest_release):
     """Session 10: London personal robbery, 2025/26 Q3, showed "hit and miss: the target
     lies within the process limits" beside "on track" and a 95% chance of meeting the
     target, with nothing saying why both hold. The SPC paragraph now gives the target
     as a monthly figure, from 2024/25's total read here from the raw file, against the
     chart's limits, and says that the headline status judges the whole year."""
-    raw = pd.read_csv(
-        shared_data
-        / "london-datastore"
-        / "borough-crime"
-        / "MPS_Borough_Level_Crime_recent24m_202401-202512.csv"
-    )
+    raw = newest_release()
     personal = raw[raw["MinorText"].str.casefold() == "robbery of personal property"]
     year = [str(m) for m in pd.period_range("2024-04", "2025-03", freq="M").strftime("%Y%m")]
     last_year = int(personal[year].to_numpy().sum())

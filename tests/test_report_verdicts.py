@@ -274,17 +274,14 @@ def test_a_small_mean_is_given_to_one_decimal_in_the_chart_text(real_store):
     assert "Mean 5,461 a month" in alt  # whole numbers from 10 a month up
 
 
-def test_a_shift_inside_last_years_months_gets_a_like_for_like_comparison(real_store, shared_data):
+def test_a_shift_inside_last_years_months_gets_a_like_for_like_comparison(
+    real_store, newest_release
+):
     """Session 10: London drug trafficking, Apr to Dec 2025, rose 33.1% on the year to
     date, but the chart's sustained shift began in Sep 2024, inside last year's months:
     the rise mixes months before and after the step. The summary now compares only the
     months after it; expected values from the raw 2024 release."""
-    raw = pd.read_csv(
-        shared_data
-        / "london-datastore"
-        / "borough-crime"
-        / "MPS_Borough_Level_Crime_recent24m_202401-202512.csv"
-    )
+    raw = newest_release()
     trafficking = raw[raw["MinorText"].str.casefold() == "trafficking of drugs"]
 
     def total(first, last):

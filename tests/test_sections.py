@@ -512,19 +512,14 @@ def test_harm_table_lists_every_measure_with_a_reason(real_store):
     )
 
 
-def test_harm_table_weighs_a_total_in_parts_from_the_raw_file(real_store, shared_data):
+def test_harm_table_weighs_a_total_in_parts_from_the_raw_file(real_store, newest_release):
     """Session 10: violence against the person contains violence with injury and
     homicide, so it was left out of the harm shares, and the three measures left made
     robbery look like 46% of serious violence's harm. Its other offences now have a row,
     so the shares cover every offence once. Expected values from the raw 2024 release
     and the store's severity weights: the other offences are VAP's minor categories
     except Violence with Injury and Homicide, Apr to Dec 2025, all of London."""
-    raw = pd.read_csv(
-        shared_data
-        / "london-datastore"
-        / "borough-crime"
-        / "MPS_Borough_Level_Crime_recent24m_202401-202512.csv"
-    )
+    raw = newest_release()
     months = [str(m) for m in pd.period_range("2025-04", "2025-12", freq="M").strftime("%Y%m")]
     vap = raw[raw["MajorText"].str.casefold() == "violence against the person"]
     by_minor = vap.groupby(vap["MinorText"].str.casefold())[months].sum().sum(axis=1)
