@@ -648,7 +648,11 @@ def homicide_html(report: ReportLike) -> str:
     out.append(
         _p(
             "Solved status is as published: recent cases have had less time to be "
-            "solved, so the latest years' rates are provisional."
+            "solved, so the latest years' rates are provisional. These tables count "
+            "victims by the calendar year their homicide was recorded, from the MPS "
+            "homicide data; the headline counts homicide offences recorded in the "
+            "financial year, from the recorded crime figures, so the two sets of "
+            "figures differ."
         )
     )
     latest = by_year.attrs["breakdown_years"]
