@@ -217,7 +217,7 @@ def _check_dtypes(table, expected):
             {"measure_id": "personal-robbery"},
             {
                 "current": INT,
-                "previous": INT,
+                "previous": NULLABLE_INT,
                 "population": INT,
                 "percent_change": FLOAT,
                 "rate": FLOAT,
@@ -549,6 +549,30 @@ def test_harm_table_weighs_a_total_in_parts_from_the_raw_file(real_store, newest
         "homicide in their own rows, its other offences in the next row"
     )
     assert table.loc["personal-robbery", "harm_share"] < 40  # 45.7% without the rest
+
+
+def test_borough_changes_are_not_worked_out_from_an_incomplete_year(real_store, shared_data):
+    """Review of session 10: the 2024/25 maps showed "0 of 32 boroughs rose" and a
+    change for every borough (Sutton -5.7%) while the headline said there is no
+    comparison with last year: December 2023 is in no file, so the changes compared 12
+    months with 11. Last year's column is now missing for every borough, there is no
+    change map, and the page says why."""
+    files = sorted((shared_data / "london-datastore" / "borough-crime").glob("*.csv"))
+    headers = " ".join(f.open().readline() for f in files)
+    assert "202312" not in headers  # the gap the test relies on
+    r = report.ObjectiveReport("serious-violence", "2025-03", "Sutton")
+    table = sections.borough_map_table(r, "violence-with-injury")
+    assert table["previous"].isna().all() and table["percent_change"].isna().all()
+    assert (table["current"] > 0).all()
+    html = sections.borough_map_html(r, "violence-with-injury")
+    assert "No map of the change on last year: Apr 2023 to Mar 2024 is not all published" in html
+    assert html.count("<img") == 1 and "boroughs rose" not in html
+    assert "−5.7%" not in html
+    # a complete year still has its changes
+    full = sections.borough_map_table(
+        r.__class__("serious-violence", "2025-12"), "violence-with-injury"
+    )
+    assert full["previous"].notna().all()
 
 
 def test_funnel_and_ranking_use_the_same_rate_base(real_store):

@@ -467,6 +467,11 @@ def borough_breakdown(
 ) -> pd.DataFrame:
     """FYTD and same period last year for every borough, in one classification.
 
+    A period with a month the classification does not publish for the measure (December
+    2023 is in no file) has no total: its column is NaN for every borough, and so are
+    the change and the % change, never a sum over the months that happen to be there
+    (which compared 12 months of 2024/25 with 11 of 2023/24).
+
     Returns
     -------
     pandas.DataFrame
@@ -477,6 +482,7 @@ def borough_breakdown(
     rows = measure_rows(measure, classification, crime)
     window = periods.fytd_window(end)
     last = periods.same_period_last_year(window)
+    published = set(rows["month"].unique())
     table = boroughs.borough_table()
     table = table[table["in_mps"] & ~table["is_pseudo"]].set_index("borough_name")
     out = pd.DataFrame(index=table.index)
@@ -484,6 +490,8 @@ def borough_breakdown(
     for label, w in (("current", window), ("previous", last)):
         inside = rows[rows["month"].between(w.start, w.end)]
         out[label] = inside.groupby("borough_name")["count"].sum().reindex(out.index).fillna(0)
+        if any(m not in published for m in w.months):
+            out[label] = np.nan
     out["change"] = out["current"] - out["previous"]
     out["percent_change"] = [
         metrics.percent_change(c, p) for c, p in zip(out["current"], out["previous"], strict=True)
@@ -522,8 +530,10 @@ def borough_rates(
     -------
     pandas.DataFrame
         One row per borough (the 32, in name order) with columns ``borough``,
-        ``borough_code``, ``current`` and ``previous`` (int64 counts),
-        ``percent_change`` (float, NaN when last year was 0), ``population`` (int64) and
+        ``borough_code``, ``current`` (int64) and ``previous`` (Int64; <NA> for every
+        borough when a month of last year's period is not published in the
+        classification), ``percent_change`` (float, NaN when last year was 0 or is
+        missing), ``population`` (int64) and
         ``rate`` (float, offences per ``measure.rate_per`` residents this financial year
         to date, 1,000 unless the catalogue says otherwise); ``attrs["per"]``.
 
@@ -576,7 +586,7 @@ def borough_rates(
             "borough": table.index.astype(str),
             "borough_code": table["borough_code"].to_numpy(),
             "current": table["current"].astype("int64").to_numpy(),
-            "previous": table["previous"].astype("int64").to_numpy(),
+            "previous": pd.array(table["previous"].round(), dtype="Int64"),
             "percent_change": table["percent_change"].astype(float).to_numpy(),
             "population": pop.astype("int64"),
         }

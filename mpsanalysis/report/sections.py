@@ -1442,6 +1442,15 @@ def borough_map_html(report: ReportLike, measure_id: str) -> str:
         )
     ]
     fig = _map_figure(table, "change")
+    if fig is None and table["previous"].isna().all():
+        last = periods.same_period_last_year(report.window)
+        parts.append(
+            _p(
+                f"No map of the change on last year: {last.label} is not all published in "
+                "the crime categories of this period, so there is no comparison (as in "
+                "the headline)."
+            )
+        )
     if fig is not None:
         change = table["percent_change"]
         rises = int((change > 0).sum())
