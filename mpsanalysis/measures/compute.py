@@ -555,15 +555,20 @@ def borough_rates(
     >>> m = get_objective("robbery").measure("personal-robbery")
     >>> codes = boroughs.borough_table()
     >>> codes = codes[codes["in_mps"] & ~codes["is_pseudo"]]
-    >>> crime = pd.DataFrame({"month": pd.period_range("2016-04", periods=2, freq="M"),
+    >>> months = pd.PeriodIndex(["2015-04", "2015-05", "2016-04", "2016-05"], freq="M")
+    >>> crime = pd.DataFrame({"month": months,
     ...     "borough_name": "Camden", "classification": "new",
     ...     "major_category": "Robbery", "minor_category": "Robbery of Personal Property",
-    ...     "count": [30, 20]})
+    ...     "count": [10, 0, 30, 20]})
     >>> population = pd.DataFrame({"borough_code": codes["borough_code"], "population": 250_000})
     >>> table = borough_rates(m, "2016-05", "new", crime, population)
     >>> table.loc[table["borough"].eq("Camden"), ["current", "previous", "rate"]]
        current  previous  rate
-    5       50         0   0.2
+    5       50        10   0.2
+    >>> gap = borough_rates(m, "2016-05", "new", crime[crime["month"] != "2015-05"], population)
+    >>> gap.loc[gap["borough"].eq("Camden"), ["current", "previous", "percent_change"]]
+       current  previous  percent_change
+    5       50      <NA>             NaN
     """
     end = periods.parse_month(period_end)
     if population is None:
