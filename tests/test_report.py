@@ -216,6 +216,30 @@ def test_a_comparison_across_a_regrouping_says_so(real_store):
     assert not later["note"].fillna("").str.contains("spans").any()
 
 
+def test_a_year_without_a_comparison_says_only_that(real_store):
+    """Review of session 10: 2024/25 Q4 needs December 2023, which no file publishes.
+    The note said "there is no comparison with last year" and then "The comparison with
+    last year spans January 2024 ...: part of the change may come from that", and the
+    robbery target's assessment said "no figure for this period" beside a headline
+    figure of 26,662."""
+    r = report.ObjectiveReport("robbery", "2025-03")
+    headline = r.table("headline").set_index("measure")
+    note = headline.loc["personal-robbery", "note"]
+    assert note == (
+        "No single crime classification covers both Apr 2024 to Mar 2025 and Apr 2023 to "
+        "Mar 2024 (Dec 2023 not in the published data for these categories), so there is "
+        "no comparison with last year."
+    )
+    assert headline.loc["personal-robbery", "current"] > 0
+    row = r._row("personal-robbery")
+    assert row.assessment.status == "not assessed"
+    assert row.assessment.reason == (
+        "there is no comparison with last year (see the note under the headline figures), "
+        "so the reduction target cannot be judged"
+    )
+    assert "no figure for this period" not in r.html("notes")
+
+
 def test_a_tie_at_the_top_or_bottom_of_the_borough_ranking_is_not_given_to_one_borough(
     real_store,
 ):

@@ -287,7 +287,7 @@ def choose_classification(
             gap = ", ".join(m.strftime("%b %Y") for m in missing[:3])
             return classification, (
                 f"No single crime classification covers both {window.label} and "
-                f"{last.label} ({gap} not published in {classification} classification), "
+                f"{last.label} ({gap} not in the published data for these categories), "
                 "so there is no comparison with last year."
             )
     best: list[pd.Period] | None = None
@@ -429,7 +429,7 @@ def compute_measure(
     comparison = metrics.compare_fytd(result.monthly, end)
     result.comparison = comparison
     crossed = _rebase_crossed(measure.rebase_points(classification), end)
-    if crossed is not None:
+    if crossed is not None and not math.isnan(comparison.previous):  # a change to qualify
         said = (
             f"The comparison with last year spans {crossed.strftime('%B %Y')}, "
             f"{REBASE_REASON}: part of the change may come from that."

@@ -207,6 +207,14 @@ def _assess(result: measures.MeasureResult) -> Assessment:
             target, math.nan, direction=m.direction, year_complete=complete
         )
     if target.type == "reduction" and target.percent is not None:
+        if math.isnan(c.previous):  # no comparison: a reduction has nothing to measure
+            return Assessment(
+                "not assessed",
+                math.nan,
+                math.nan,
+                "there is no comparison with last year (see the note under the headline "
+                "figures), so the reduction target cannot be judged",
+            )
         forecast_change = (
             (c.forecast_run_rate - c.last_year_total) / c.last_year_total * 100
             if c.last_year_total and not math.isnan(c.last_year_total)
