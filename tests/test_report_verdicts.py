@@ -304,3 +304,19 @@ def test_a_shift_inside_last_years_months_gets_a_like_for_like_comparison(
     # (London personal robbery: shift from Dec 2024, one month after it)
     robbery = report.ObjectiveReport("robbery", "2025-12")
     assert "Comparing only the months after it" not in robbery.html("narrative")
+
+
+def test_a_month_inside_the_limits_is_not_said_to_stand_out(real_store):
+    """Review of session 10: Hackney violence against the person, Dec 2016: 580, inside
+    the limits of 417 to 675, was "higher than the process" and "stands out"; the
+    signal was a run of months above the average. The summary now says so."""
+    r = report.ObjectiveReport("serious-violence", "2016-12", "Hackney")
+    spc = r._row("violence-against-the-person").spc
+    assert spc["lcl"] < spc["value"] < spc["ucl"] and "run" in spc["rule"]
+    text = r.html("narrative")
+    assert (
+        "The latest month, December 2016, is a special cause (concern): it is inside the "
+        "process limits, but it is one of 7 or more months in a row above the average of "
+        "Apr 2014 to Mar 2016, a sign that the level has shifted."
+    ) in text
+    assert "The month stands out" not in text

@@ -473,9 +473,15 @@ def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:
     lower = improvement == (direction == "down")
     kind = "improvement" if improvement else "concern"
     side = "lower" if lower else "higher"
+    beyond = "limit" in str(spc.get("rule") or "")
     parts.append(
-        f"The latest month, {month}, is a special cause ({kind}): {side} than the "
-        f"process of {span}." + moved
+        f"The latest month, {month}, is a special cause ({kind}): "
+        + (
+            f"{side} than the process of {span}."
+            if beyond
+            else _run_signal(str(spc.get("rule") or ""), not lower, span)
+        )
+        + moved
     )
     change = c.change if c is not None and not math.isnan(c.change) else 0.0
     fytd_up = change > 0
@@ -487,11 +493,41 @@ def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:
             f"to date is {word} on last year."
         )
     elif sig is not None and sig.get("tested") and not sig["significant"] and not steady_said:
+        what = "The month stands out" if beyond else "The chart signals a change"
         parts.append(
-            f"The month stands out against {span}, but the year to date is within normal "
+            f"{what} against {span}, but the year to date is within normal "
             "variation of the same period last year."
         )
     return parts
+
+
+def _run_signal(rule: str, high: bool, span: str) -> str:
+    """Why a month inside the process limits is still a special cause: the run, trend or
+    two-of-three rule it belongs to, in words (Hackney violence, Dec 2016: 580, inside
+    limits of 417 to 675, was "higher than the process" and "stands out", while the
+    signal was nine months in a row above the average).
+
+    Examples
+    --------
+    >>> print(_run_signal("run of 7+ above mean", True, "Apr 2014 to Mar 2016"))
+    it is inside the process limits, but it is one of 7 or more months in a row above the average of Apr 2014 to Mar 2016, a sign that the level has shifted.
+    """
+    if "run" in rule:
+        how = (
+            f"it is one of 7 or more months in a row {'above' if high else 'below'} the "
+            f"average of {span}, a sign that the level has shifted"
+        )
+    elif "trend" in rule:
+        how = (
+            f"it ends 7 or more months in a row each {'higher' if high else 'lower'} than "
+            "the one before"
+        )
+    else:
+        how = (
+            f"it is one of two of the last three months close to the "
+            f"{'upper' if high else 'lower'} limit of {span}"
+        )
+    return f"it is inside the process limits, but {how}."
 
 
 #: Sections computed here from the borough crime series and the extracts.
