@@ -365,3 +365,22 @@ def test_hit_and_miss_gives_the_monthly_target_against_the_limits(real_store, ne
         "The headline status judges the year as a whole."
     ) in html
     assert spc["lcl"] < monthly < spc["ucl"]
+
+
+def test_consistently_fails_does_not_say_no_month_meets_the_target(real_store):
+    """Review of session 10: London personal robbery, 2021/22 Q1: "F – consistently fails
+    ... so no ordinary month meets it" beside a 40% chance of meeting the target for the
+    year, and April 2021 already below the monthly target (a special-cause month). The
+    sentence now says ordinary months miss it and that the year is judged elsewhere."""
+    r = report.ObjectiveReport("robbery", "2021-06")
+    spc = r._row("personal-robbery").spc
+    assert spc["assurance"] == "consistently fails"
+    april = r._row("personal-robbery").result.monthly[pd.Period("2021-04", "M")]
+    assert april < spc["target"] < spc["lcl"]
+    html = r.html("spc")
+    assert "no ordinary month meets it" not in html
+    assert (
+        f"below the lower limit of {spc['lcl']:,.0f}, so ordinary months miss it: meeting it "
+        "needs a lasting change in the level. The headline status and the forecast judge "
+        "the year as a whole."
+    ) in html

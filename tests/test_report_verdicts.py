@@ -320,3 +320,17 @@ def test_a_month_inside_the_limits_is_not_said_to_stand_out(real_store):
         "Apr 2014 to Mar 2016, a sign that the level has shifted."
     ) in text
     assert "The month stands out" not in text
+
+
+def test_three_months_the_same_way_are_not_called_a_moved_level(real_store):
+    """Review of session 10: 2021/22 Q1, London knife possession: "Each of the 3 months
+    was higher than the same month last year, so the level has moved" beside p = 0.79,
+    with two of the three months up by under 2%. Three months the same way happen by
+    chance a quarter of the time; the sentence now needs at least six."""
+    r = report.ObjectiveReport("serious-violence", "2021-06")
+    text = r.html("narrative")
+    assert "Each of the 3 months" not in text and "so the level has moved" not in text
+    # six or more months still get it (London personal robbery, Apr to Dec 2025)
+    assert "so the level has moved" in report.ObjectiveReport("robbery", "2025-12").html(
+        "narrative"
+    )

@@ -315,20 +315,32 @@ def _assurance_sentence(row: _Row) -> str:
             if lower_is_better
             else (f"below the lower limit of {shape(lcl)}")
         )
-        return f"{start} {side}, so every ordinary month meets it."
+        return (
+            f"{start} {side}, so ordinary months meet it. The headline status judges the "
+            "year as a whole."
+        )
     side = (
         f"below the lower limit of {shape(lcl)}"
         if lower_is_better
         else (f"above the upper limit of {shape(ucl)}")
     )
+    # Not "no month meets it": a special-cause month can (London robbery, April 2021,
+    # below the monthly target with a 40% chance of meeting it for the year).
     return (
-        f"{start} {side}, so no ordinary month meets it: meeting it needs the process "
-        "itself to change."
+        f"{start} {side}, so ordinary months miss it: meeting it needs a lasting change in "
+        "the level. The headline status and the forecast judge the year as a whole."
     )
 
 
 def _month_name(month: pd.Period) -> str:
     return month.strftime("%B %Y")
+
+
+#: The fewest months of the year to date behind "so the level has moved": every month
+#: of n moving the same way happens by chance alone with probability 2 x 0.5^n, a
+#: quarter for 3 months (Q1 pages said it of three months, two of them up by under 2%)
+#: and 3% for 6.
+STEADY_MIN_MONTHS = 6
 
 
 def _steady_change(row: _Row) -> str:
@@ -354,7 +366,7 @@ def _steady_change(row: _Row) -> str:
     now = r.monthly.reindex(window.months).to_numpy(dtype=float)
     before = r.monthly.reindex(last.months).to_numpy(dtype=float)
     n = len(now)
-    if n < 3 or np.isnan(now).any() or np.isnan(before).any():
+    if n < STEADY_MIN_MONTHS or np.isnan(now).any() or np.isnan(before).any():
         return ""
     higher = c.change > 0
     same_way = int(((now > before) if higher else (now < before)).sum())
@@ -1056,9 +1068,15 @@ class ObjectiveReport:
                 else:
                     word = "an increase" if c.change > 0 else "a reduction"
                     amount = fmt(abs(c.change))
+                    # from none last year there is no percentage: "an increase of 1"
+                    by = (
+                        f"{format_percent(abs(c.percent_change))} or {amount}"
+                        if not math.isnan(c.percent_change)
+                        else amount
+                    )
                     text += (
                         f", compared with {fmt(c.previous)} in the same period last year: "
-                        f"{word} of {format_percent(abs(c.percent_change))} or {amount}"
+                        f"{word} of {by}"
                     )
             text += "."
             verdicts = _coherence(row)
@@ -1195,8 +1213,8 @@ class ObjectiveReport:
         alt = (
             f"{title}, last {len(shown)} months. Mean {shape.format(mean)} a month, process "
             f"limits {shape.format(max(lcl, 0))} to {shape.format(ucl)}, from {description}. "
-            f"{signals} of {len(shown)} "
-            f"months show special-cause variation. Latest month: {row.spc['variation_label']}."
+            f"{signals} of {len(shown)} months {'shows' if signals == 1 else 'show'} "
+            f"special-cause variation. Latest month: {row.spc['variation_label']}."
         )
         rebased = info.get("rebased")
         caption = (
@@ -1556,18 +1574,18 @@ class ObjectiveReport:
         highlight = None if self.geography == boroughs.LONDON else self.geography
         title = f"{table.attrs['title']} by borough, {self.window.label}"
         fig, alt = charts.plot_borough_comparison(values, title, label, highlight, london)
-        caption = f"{title}. Source: {table.attrs['source_label']}" + (
-            "; population: GLA/ONS borough population (the files are listed under About "
-            "this report)."
-            if has_population
-            else "."
+        # Only the crime files are listed in the footer: the note says which.
+        caption = (
+            f"{title}. Source: {table.attrs['source_label']} (the files are listed under About this report)"
+            + ("; population: GLA/ONS borough population estimates." if has_population else ".")
         )
         unallocated = table.attrs["london_total"] - table.attrs["boroughs_total"]
         if unallocated >= 0.5:  # counts: a whole offence or more
             caption += (
                 f" The {len(table)} boroughs' {format_count(table.attrs['boroughs_total'])} offences "
                 f"are fewer than London's {format_count(table.attrs['london_total'])}: "
-                f"{format_count(unallocated)} were recorded against no borough (in the "
+                f"{format_count(unallocated)} {'was' if unallocated == 1 else 'were'} "
+                "recorded against no borough (in the "
                 "data as 'Unknown' or the airports)."
             )
         return fig, alt, caption
