@@ -334,3 +334,20 @@ def test_three_months_the_same_way_are_not_called_a_moved_level(real_store):
     assert "so the level has moved" in report.ObjectiveReport("robbery", "2025-12").html(
         "narrative"
     )
+
+
+def test_pages_whose_months_fall_in_the_pandemic_say_so(real_store):
+    """Review of session 10: 2021/22 Q1 compared every measure with Apr to Jun 2020, the
+    first lockdown, and no page said so (Westminster personal robbery +155%, called a
+    change "of this size" that "has happened before"). The summary now opens with a
+    note; a report written before the restrictions ended does not name their end."""
+    text = report.ObjectiveReport("robbery", "2021-06", "Westminster").html("narrative")
+    assert (
+        "The same period last year, Apr 2020 to Jun 2020, fell within the COVID-19 "
+        "lockdowns and restrictions (March 2020 to March 2021)"
+    ) in text
+    during = report.ObjectiveReport("robbery", "2020-09").html("narrative")
+    assert "This year to date, Apr 2020 to Sep 2020, falls within the COVID-19 lockdowns" in during
+    assert "(from March 2020)" in during and "March 2021" not in during
+    assert "COVID-19" not in report.ObjectiveReport("robbery", "2019-12").html("narrative")
+    assert "COVID-19" not in report.ObjectiveReport("robbery", "2022-06").html("narrative")

@@ -336,6 +336,57 @@ def _month_name(month: pd.Period) -> str:
     return month.strftime("%B %Y")
 
 
+#: The COVID-19 national lockdowns and restrictions in England, first and last month
+#: (23 March 2020 to the end of the third lockdown's stay-at-home order, 29 March 2021),
+#: when recorded crime of most kinds fell sharply and then recovered.
+PANDEMIC_MONTHS = (pd.Period("2020-03", "M"), pd.Period("2021-03", "M"))
+
+
+def pandemic_note(period_end: pd.Period) -> str:
+    """A note when this year or last year's comparison months fall within
+    :data:`PANDEMIC_MONTHS` ('' otherwise): year-on-year changes, the test's "changes of
+    this size have happened before" and the forecast from last year's pattern then
+    compare with, or are built on, months unlike any other (2021/22 Q1: Westminster
+    personal robbery +155% on Apr to Jun 2020).
+
+    Examples
+    --------
+    >>> print(pandemic_note(pd.Period("2021-06", "M")))  # doctest: +NORMALIZE_WHITESPACE
+    The same period last year, Apr 2020 to Jun 2020, fell within the COVID-19 lockdowns
+    and restrictions (March 2020 to March 2021), when recorded crime of most kinds fell
+    sharply: changes on last year, and the forecast from last year's pattern, reflect
+    those months.
+    >>> pandemic_note(pd.Period("2019-12", "M"))
+    ''
+    """
+    window = periods.fytd_window(period_end)
+    last = periods.same_period_last_year(window)
+    first, final = PANDEMIC_MONTHS
+    # a report written before they ended does not name their end
+    span = (
+        f"{first.strftime('%B %Y')} to {final.strftime('%B %Y')}"
+        if period_end >= final
+        else f"from {first.strftime('%B %Y')}"
+    )
+
+    def overlaps(w) -> bool:
+        return w.start <= final and w.end >= first
+
+    if overlaps(window) and overlaps(last):
+        which = f"Both this year to date, {window.label}, and the same period last year, {last.label}, fall"
+    elif overlaps(window):
+        which = f"This year to date, {window.label}, falls"
+    elif overlaps(last):
+        which = f"The same period last year, {last.label}, fell"
+    else:
+        return ""
+    return (
+        f"{which} within the COVID-19 lockdowns and restrictions ({span}), when recorded "
+        "crime of most kinds fell sharply: changes on last year, and the forecast from "
+        "last year's pattern, reflect those months."
+    )
+
+
 #: The fewest months of the year to date behind "so the level has moved": every month
 #: of n moving the same way happens by chance alone with probability 2 x 0.5^n, a
 #: quarter for 3 months (Q1 pages said it of three months, two of them up by under 2%)
@@ -1113,7 +1164,9 @@ class ObjectiveReport:
         sentences = self.narrative_sentences()
         if not sentences:
             return "<p>No measure has figures for this period.</p>"
-        return "".join(f"<p>{escape(s)}</p>" for s in sentences)
+        pandemic = pandemic_note(self.period_end)
+        lead = callout_html(pandemic, "note") if pandemic else ""
+        return lead + "".join(f"<p>{escape(s)}</p>" for s in sentences)
 
     # ------------------------------------------------------------------ trend
     def _trend_table(self) -> pd.DataFrame:
