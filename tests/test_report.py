@@ -384,3 +384,16 @@ def test_consistently_fails_does_not_say_no_month_meets_the_target(real_store):
         "needs a lasting change in the level. The headline status and the forecast judge "
         "the year as a whole."
     ) in html
+
+
+def test_definitions_name_the_2024_regrouping(real_store):
+    """Review of session 10: the 2024/25 definitions said only "This report uses the
+    current MPS crime classification (from April 2010)", while the figures come from the
+    2024 release, which regrouped the categories (the catalogue's rebase point)."""
+    notes = report.ObjectiveReport("serious-violence", "2025-03").html("notes")
+    assert (
+        "This report uses the current MPS crime classification (from April 2010), in its "
+        "categories as renamed or regrouped in January 2024."
+    ) in notes
+    earlier = report.ObjectiveReport("serious-violence", "2016-12").html("notes")
+    assert "regrouped" not in earlier

@@ -1870,6 +1870,22 @@ class ObjectiveReport:
         table["proxy"] = table["proxy"].astype(bool)
         return table
 
+    def _regrouped(self, note) -> str:
+        """', in its categories as regrouped in January 2024' when a rebase point of the
+        measure's classification (a release that renamed or regrouped its categories)
+        falls within or before this report's period: the 2024/25 pages said only "the
+        current MPS crime classification (from April 2010)", while their figures come
+        from the regrouped 2024 release ('' otherwise)."""
+        measure = self.objective.measure(str(note.measure))
+        points = [
+            pd.Period(p, "M")
+            for p in measure.rebase_points(str(note.classification))
+            if pd.Period(p, "M") <= self.period_end
+        ]
+        if not points:
+            return ""
+        return f", in its categories as renamed or regrouped in {points[-1].strftime('%B %Y')}"
+
     def _render_notes(self) -> str:
         items = []
         for t in self.table("notes").itertuples(index=False):
@@ -1878,7 +1894,7 @@ class ObjectiveReport:
                 text += escape(f"London Datastore categories — {t.definition}.")
                 if pd.notna(t.classification):
                     label = measures.CLASSIFICATION_LABELS[str(t.classification)]
-                    text += escape(f" This report uses {label}.")
+                    text += escape(f" This report uses {label}{self._regrouped(t)}.")
             else:
                 text += escape("internal MPS extract (not published).")
             if t.proxy:
