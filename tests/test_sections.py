@@ -147,6 +147,26 @@ def test_outcomes_explain_the_city_of_london_row_from_the_raw_files(london_2020,
     )
 
 
+def test_outcome_rates_say_how_many_crimes_have_no_outcome(real_store, shared_data):
+    """Review of session 10: the charge rates counted the crimes whose published last
+    outcome is "Status update unavailable" (about 6 in 10) as not charged, and the page
+    did not say so. Expected values from the raw street files (Sutton: LSOA names)."""
+    folder = shared_data / "police-uk" / "met-street-burglary-2017-2018"
+    street = pd.concat(pd.read_csv(f) for f in sorted(folder.glob("*-street.csv")))
+    sutton = street[street["LSOA name"].str.startswith("Sutton ", na=False)]
+    unknown = int(sutton["Last outcome category"].eq("Status update unavailable").sum())
+    r = report.ObjectiveReport("confidence-and-outcomes", "2025-03", "Sutton")
+    html = sections.outcomes_html(r)
+    assert _cells(html, "Sutton")[0] == f"{len(sutton):,}"
+    assert (
+        f"For {unknown / len(sutton) * 100:.1f}% of these crimes ({unknown:,} of "
+        f"{len(sutton):,}) the published data give no outcome"
+    ) in html
+    assert "the rate above is the lowest the true rate can be" in html
+    table = sections.outcomes_table(r)
+    assert table["no_outcome"].tolist() == [unknown]
+
+
 def test_ward_concentration_is_consistent(real_store):
     r = report.ObjectiveReport("robbery", "2025-12")
     html = sections.ward_concentration_html(r, "personal-robbery")

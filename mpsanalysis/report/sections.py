@@ -770,7 +770,16 @@ STOP_SEARCH_COLUMNS = (
     "self_defined_group",
     "officer_defined_ethnicity",
 )
-POLICEUK_CRIME_COLUMNS = ("crime_id", "month", "borough_name", "crime_type", "is_positive_outcome")
+POLICEUK_CRIME_COLUMNS = (
+    "crime_id",
+    "month",
+    "borough_name",
+    "crime_type",
+    "is_positive_outcome",
+    "last_outcome_category",
+)
+#: The last outcome category of a crime whose outcome the published data do not give.
+NO_OUTCOME = "Status update unavailable"
 POLICEUK_OUTCOME_COLUMNS = ("crime_id", "month")
 
 
@@ -933,6 +942,10 @@ def _outcomes_every_borough(period_end: pd.Period) -> dict[str, Any] | str:
         return crimes
     by_borough = compute_positive_outcome_rate(crimes, by=["borough_name"])
     by_borough = by_borough[by_borough["borough_name"].notna()].sort_values("borough_name")
+    unknown = crimes["last_outcome_category"].eq(NO_OUTCOME).groupby(crimes["borough_name"]).sum()
+    by_borough["no_outcome"] = (
+        unknown.reindex(by_borough["borough_name"]).fillna(0).astype("int64").to_numpy()
+    )
     outcomes = _read("policeuk_outcomes", columns=POLICEUK_OUTCOME_COLUMNS)
     if outcomes is None:
         lag = _unavailable(_not_built("data.police.uk outcomes data", "policeuk_street"))
@@ -972,7 +985,8 @@ def outcomes_table(report: ReportLike, part: str = "boroughs") -> pd.DataFrame:
     part : str
         ``"boroughs"`` (default): ``borough_name``, ``crimes``, ``positive_outcomes``
         (int64), ``positive_rate`` (charge or summons) and its Wilson 95% interval
-        (float), for the report's geography. ``"lag"``: the distribution of months from
+        (float), and ``no_outcome`` (int64: crimes whose last outcome is "Status update
+        unavailable", counted as not charged), for the report's geography. ``"lag"``: the distribution of months from
         crime to outcome (``months_to_outcome``, ``outcomes``, ``share``,
         ``cumulative_share``), for London; ``attrs["warning"]`` when it cannot show
         how long outcomes take.
@@ -1025,6 +1039,23 @@ def outcomes_html(report: ReportLike) -> str:
             ),
         )
     )
+    crimes_total, unknown_total = (
+        int(by_borough["crimes"].sum()),
+        int(by_borough["no_outcome"].sum()),
+    )
+    if unknown_total:
+        out.append(
+            _p(
+                f"For {format_percent(unknown_total / crimes_total * 100)} of these crimes "
+                f"({_count(unknown_total)} of {_count(crimes_total)}) the published data "
+                f"give no outcome ('{NO_OUTCOME.lower()}'); they count as not charged, so "
+                + (
+                    "the rates above are the lowest the true rates can be."
+                    if len(by_borough) > 1
+                    else "the rate above is the lowest the true rate can be."
+                )
+            )
+        )
     if by_borough["borough_name"].eq(boroughs.CITY_OF_LONDON).any():
         city = by_borough.loc[by_borough["borough_name"].eq(boroughs.CITY_OF_LONDON), "crimes"]
         out.append(
