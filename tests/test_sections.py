@@ -167,6 +167,27 @@ def test_outcome_rates_say_how_many_crimes_have_no_outcome(real_store, shared_da
     assert table["no_outcome"].tolist() == [unknown]
 
 
+def test_the_ward_table_caption_reads_for_one_ward_and_for_many(real_store):
+    """Review of session 10: "The most challenged ward (the fewest that together hold at
+    least 20% of it)" for a single ward, with "it" before what it stands for."""
+    one = sections.ward_concentration_html(
+        report.ObjectiveReport("serious-violence", "2021-06", "Westminster"), "violence-with-injury"
+    )
+    assert (
+        "The most challenged ward, which alone holds at least 20% of violence with injury in "
+        "Westminster: "
+    ) in one
+    many = sections.ward_concentration_html(
+        report.ObjectiveReport("robbery", "2025-12"), "personal-robbery"
+    )
+    assert re.search(
+        r"The most challenged \d+ wards, the fewest that together hold at least 20% of "
+        r"robbery of personal property in London: \d+\.\d%, Jan 2025 to Dec 2025",
+        many,
+    )
+    assert "of it" not in one + many
+
+
 def test_ward_concentration_is_consistent(real_store):
     r = report.ObjectiveReport("robbery", "2025-12")
     html = sections.ward_concentration_html(r, "personal-robbery")

@@ -347,13 +347,13 @@ def ward_concentration_html(report: ReportLike, measure_id: str, top_share: floa
     alt = f"{title}, {window.label}. {text}"
     top = top_units(by_ward, share=top_share)
     shown = pd.DataFrame({"Ward": top.index, title_case: top["count"].astype(int).to_numpy()})
-    wards = "ward" if len(top) == 1 else f"{len(top)} wards"
-    caption = (
-        f"The most challenged {wards} (the fewest that together hold at least "
-        f"{format_percent(top_share * 100, 0)} of it): "
-        f"{format_percent(top['cumulative_share'].iloc[-1] * 100)} of "
-        f"{title_case.lower()} in {where}, {window.label}"
+    of = f"{format_percent(top_share * 100, 0)} of {title_case.lower()} in {where}"
+    which = (
+        f"The most challenged ward, which alone holds at least {of}"
+        if len(top) == 1
+        else f"The most challenged {len(top)} wards, the fewest that together hold at least {of}"
     )
+    caption = f"{which}: {format_percent(top['cumulative_share'].iloc[-1] * 100)}, {window.label}"
     older = (
         []
         if table.attrs["latest"]
