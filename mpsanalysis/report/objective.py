@@ -524,7 +524,7 @@ def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:
     if spc["variation"] == "common cause":
         parts.append(
             f"The latest month, {month}, is ordinary for this series (common cause: "
-            f"within the process limits set on {span})." + moved
+            f"within the process limits worked out from {span})." + moved
         )
         if sig is not None and sig.get("tested") and sig["significant"]:
             parts.append(
