@@ -349,5 +349,7 @@ def test_pages_whose_months_fall_in_the_pandemic_say_so(real_store):
     during = report.ObjectiveReport("robbery", "2020-09").html("narrative")
     assert "This year to date, Apr 2020 to Sep 2020, falls within the COVID-19 lockdowns" in during
     assert "(from March 2020)" in during and "March 2021" not in during
+    complete = report.ObjectiveReport("robbery", "2021-03").html("narrative")
+    assert "changes on last year reflect those months" in complete  # no forecast to name
     assert "COVID-19" not in report.ObjectiveReport("robbery", "2019-12").html("narrative")
     assert "COVID-19" not in report.ObjectiveReport("robbery", "2022-06").html("narrative")

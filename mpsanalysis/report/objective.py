@@ -372,18 +372,26 @@ def pandemic_note(period_end: pd.Period) -> str:
     def overlaps(w) -> bool:
         return w.start <= final and w.end >= first
 
+    def how(w) -> str:  # wholly within, or in part
+        return "within" if w.start >= first and w.end <= final else "partly within"
+
+    restrictions = f"the COVID-19 lockdowns and restrictions ({span})"
     if overlaps(window) and overlaps(last):
-        which = f"Both this year to date, {window.label}, and the same period last year, {last.label}, fall"
+        which = (
+            f"This year to date, {window.label}, falls {how(window)} {restrictions}, and the "
+            f"same period last year, {last.label}, {how(last)} them"
+        )
     elif overlaps(window):
-        which = f"This year to date, {window.label}, falls"
+        which = f"This year to date, {window.label}, falls {how(window)} {restrictions}"
     elif overlaps(last):
-        which = f"The same period last year, {last.label}, fell"
+        which = f"The same period last year, {last.label}, fell {how(last)} {restrictions}"
     else:
         return ""
+    # a complete year has no forecast to mention
+    forecast = ", and the forecast from last year's pattern," if len(window) < 12 else ""
     return (
-        f"{which} within the COVID-19 lockdowns and restrictions ({span}), when recorded "
-        "crime of most kinds fell sharply: changes on last year, and the forecast from "
-        "last year's pattern, reflect those months."
+        f"{which}, when recorded crime of most kinds fell sharply: changes on last "
+        f"year{forecast} reflect those months."
     )
 
 
