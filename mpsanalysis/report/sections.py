@@ -1234,14 +1234,20 @@ def harm_table(report: ReportLike) -> pd.DataFrame:
     published = {row.result.measure.id: row.result.comparison is not None for row in report.rows}
     counted = [m for m in shown if m.source == "borough-crime" and m.categories.get("new")]
 
+    worked_out: dict[str, tuple[pd.Series, pd.DataFrame]] = {}
+
     def offences_by_minor(m) -> tuple[pd.Series, pd.DataFrame]:
         """A measure's offences in the window and area, by (case-folded) minor
-        category, and its rows."""
-        rows = measures.measure_rows(m, "new")
-        inside = rows[rows["month"].between(window.start, window.end)]
-        if report.geography != boroughs.LONDON:
-            inside = inside[inside["borough_name"].eq(report.geography)]
-        return inside.groupby(inside["minor_category"].str.casefold())["count"].sum(), inside
+        category, and its rows (worked out once a measure: a part of a total is
+        asked for again when the total is split)."""
+        if m.id not in worked_out:
+            rows = measures.measure_rows(m, "new")
+            inside = rows[rows["month"].between(window.start, window.end)]
+            if report.geography != boroughs.LONDON:
+                inside = inside[inside["borough_name"].eq(report.geography)]
+            by_minor = inside.groupby(inside["minor_category"].str.casefold())["count"].sum()
+            worked_out[m.id] = (by_minor, inside)
+        return worked_out[m.id]
 
     records: list[tuple[str, str, int | None, float, bool, str]] = []
     for m in shown:
