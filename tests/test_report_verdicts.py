@@ -141,7 +141,7 @@ def test_a_sustained_shift_is_rebased_and_said(real_store):
     assert row.spc_baseline["auto_rebase"] == pd.Period("2018-10", "M")
     assert r.table("spc", "business-robbery")["month"].min() == pd.Period("2018-10", "M")
     assert "The limits were moved to Oct 2018" in _sentence(r, "business-robbery")
-    assert "rebased automatically at Oct 2018" in r.html("spc")
+    assert "the limits were moved to Oct 2018, after every month" in r.html("spc")
     record = next(m for m in r.summary()["measures"] if m["measure"] == row.result.measure.title)
     assert record["spc_sustained"] is False
 
@@ -160,7 +160,7 @@ def test_a_second_sustained_shift_is_rebased_too(real_store):
     flagged = spc.detect_sustained_signal(once, months=verdicts.SUSTAINED_MONTHS)
     assert flagged["sustained"] and flagged["since"] == pd.Period("2014-02", "M")
     assert row.spc_baseline["auto_rebase"] == pd.Period("2014-02", "M")
-    assert "then rebased automatically at Feb 2014" in row.spc_baseline["description"]
+    assert "; then the limits were moved to Feb 2014" in row.spc_baseline["description"]
     record = next(m for m in r.summary()["measures"] if m["measure"] == row.result.measure.title)
     assert record["spc_sustained"] is False
 
@@ -353,3 +353,24 @@ def test_pages_whose_months_fall_in_the_pandemic_say_so(real_store):
     assert "changes on last year reflect those months" in complete  # no forecast to name
     assert "COVID-19" not in report.ObjectiveReport("robbery", "2019-12").html("narrative")
     assert "COVID-19" not in report.ObjectiveReport("robbery", "2022-06").html("narrative")
+
+
+def test_a_chart_after_the_2024_regrouping_says_why_its_baseline_is_short(real_store):
+    """2025/26 Q3, Waltham Forest: the usual baseline (Apr 2023 to Mar 2025) begins
+    before the January 2024 regrouping, so the limits come from the 15 months January
+    2024 to March 2025 (counted from the store below). The alt text and caption say so in
+    plain words; they used to say "not all available since the rebase at Jan 2024"."""
+    r = report.ObjectiveReport("serious-violence", "2025-12", geography="Waltham Forest")
+    row = r._row("violence-with-injury")
+    assert row.result.monthly.loc["2024-01":"2025-03"].notna().sum() == 15
+    html = r._render_spc()
+    assert (
+        "from the 15 months with data from Jan 2024 to Mar 2025 (the usual baseline, the "
+        "24 months before this financial year, begins before the limits start again in "
+        "Jan 2024)"
+    ) in html
+    assert (
+        "The chart starts in Jan 2024, when the publisher renamed or regrouped its crime "
+        "categories; its limits start again there."
+    ) in html
+    assert "rebase" not in html.lower()

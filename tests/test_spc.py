@@ -519,3 +519,43 @@ def test_the_legend_is_below_the_axes_and_inside_the_figure(size):
     first_line = legend_svg[: legend_svg.index("</g>")]
     assert '<path d="M ' in first_line  # the "Mean" sample is drawn, not clipped away
     plt.close("all")
+
+
+def test_report_xmr_says_in_plain_words_why_the_usual_baseline_was_not_used():
+    """Each fallback of the report's baseline names its months and its reason without
+    the word "rebase" (synthetic series; the baseline months are counted by hand)."""
+    from mpsanalysis.stats.verdicts import report_xmr
+
+    idx = pd.period_range("2012-04", periods=57, freq="M")  # Apr 2012 to Dec 2016
+    values = pd.Series([100.0, 104, 98, 102] * 14 + [100.0], index=idx)
+    # A rebase point inside the usual baseline (Apr 2014 to Mar 2016): the 13 months
+    # from Mar 2015 to Mar 2016 are used.
+    _, info = report_xmr(values, "2016-12", rebase_at=["2015-03"])
+    assert info["rule"] == "since rebase"
+    assert info["description"] == (
+        "the 13 months with data from Mar 2015 to Mar 2016 (the usual baseline, the 24 "
+        "months before this financial year, begins before the limits start again in "
+        "Mar 2015)"
+    )
+    # No rebase, but two months of the usual baseline have no data: the other 22 are used.
+    gappy = values.copy()
+    gappy[pd.Period("2014-07", "M")] = np.nan
+    gappy[pd.Period("2015-01", "M")] = np.nan
+    _, info = report_xmr(gappy, "2016-12")
+    assert info["description"] == (
+        "the 22 months with data from Apr 2014 to Mar 2016 (the usual baseline, the 24 "
+        "months before this financial year, has months with no data)"
+    )
+    # A series that starts inside the usual baseline says so, not "limits start again".
+    late = values["2015-01":]
+    _, info = report_xmr(late, "2016-12")
+    assert info["description"].endswith("begins before the series starts in Jan 2015)")
+    # Fewer than 12 months before the year: the first 12 months since the rebase point.
+    _, info = report_xmr(values, "2016-12", rebase_at=["2015-10"])
+    assert info["rule"] == "first months"
+    assert info["description"] == (
+        "the first 12 months since the limits start again (Oct 2015 to Sep 2016), which "
+        "overlap the year reported"
+    )
+    for rebase in (["2015-03"], ["2015-10"], []):
+        assert "rebase" not in report_xmr(gappy, "2016-12", rebase_at=rebase)[1]["description"]

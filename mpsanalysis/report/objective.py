@@ -1286,7 +1286,8 @@ class ObjectiveReport:
         )
         if rebased is not None and info.get("auto_rebase") is None:
             caption += (
-                f" The chart starts at the rebase at {rebased.strftime('%b %Y')}, {REBASE_REASON}."
+                f" The chart starts in {rebased.strftime('%b %Y')}, {REBASE_REASON}; its "
+                "limits start again there."
             )
         return fig, alt, caption
 

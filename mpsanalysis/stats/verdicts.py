@@ -256,7 +256,7 @@ def report_xmr(
     >>> info["baseline"], info["rule"]
     ((Period('2014-04', 'M'), Period('2016-03', 'M')), 'report')
     >>> report_xmr(values, "2016-12", rebase_at=["2016-06"])[1]["reason"]
-    'fewer than 12 months with data since the rebase at Jun 2016 (7)'
+    'fewer than 12 months with data since the limits start again in Jun 2016 (7)'
 
     A level that drops by 40 from April 2015 is rebased there (rule 2: the 12 months
     from Apr 2015 to Mar 2016):
@@ -307,7 +307,12 @@ def _report_xmr(
     start = _latest_segment_start(series.index, rebase_at)
     rebased = start if start > series.index[0] else None
     series = series[series.index >= start]
-    since = f"the rebase at {start.strftime('%b %Y')}" if rebased else "the series starts"
+    # In words a committee reader knows: a rebase point is where the limits start again.
+    since = (
+        f"the limits start again in {start.strftime('%b %Y')}"
+        if rebased
+        else f"the series starts in {start.strftime('%b %Y')}"
+    )
     first, last = report_baseline(end)
     fy_start = pd.Period(year=financial_year(end), month=4, freq="M")
     present = series.dropna()
@@ -321,22 +326,26 @@ def _report_xmr(
         before = present[(present.index >= max(first, start)) & (present.index < fy_start)]
         if len(before) >= SPC_MIN_BASELINE:
             baseline, rule = (before.index[0], before.index[-1]), "since rebase"
+            gap = f"begins before {since}" if first < start else "has months with no data"
             description = (
                 f"the {len(before)} months with data from {month_range_label(*baseline)} "
-                f"(the 24 months before this financial year are not all available since {since})"
+                f"(the usual baseline, the 24 months before this financial year, {gap})"
             )
         elif len(present) >= SPC_MIN_BASELINE:
             baseline = (present.index[0], present.index[SPC_MIN_BASELINE - 1])
             rule = "first months"
-            description = (
-                f"the first {SPC_MIN_BASELINE} months after {since} "
-                f"({month_range_label(*baseline)}), which overlap the year reported"
-                if baseline[1] >= fy_start
-                else f"the first {SPC_MIN_BASELINE} months after {since} "
+            first_months = (
+                f"the first {SPC_MIN_BASELINE} months "
+                f"{'since the limits start again' if rebased else 'of the series'} "
                 f"({month_range_label(*baseline)})"
             )
+            description = (
+                f"{first_months}, which overlap the year reported"
+                if baseline[1] >= fy_start
+                else first_months
+            )
         else:
-            where = f"since the rebase at {start.strftime('%b %Y')}" if rebased else "in the series"
+            where = f"since {since}" if rebased else "in the series"
             return None, {
                 "baseline": None,
                 "rule": None,
@@ -363,7 +372,7 @@ def _report_xmr(
     # Making Data Count: after a sustained shift, the limits are recalculated from it.
     since = sustained["since"]
     note = (
-        f"; rebased automatically at {since.strftime('%b %Y')}, after every month from "
+        f"; the limits were moved to {since.strftime('%b %Y')}, after every month from "
         f"then to {present.index[-1].strftime('%b %Y')} ({sustained['run']} months) had "
         f"been a special cause ({sustained['signal']}) against the limits of "
         f"{month_range_label(*baseline)}"
@@ -376,6 +385,6 @@ def _report_xmr(
         moved_info["description"] += note
     else:  # a later automatic rebase followed: say both, in order
         moved_info["description"] = moved_info["description"].replace(
-            "; rebased automatically", note + "; then rebased automatically", 1
+            "; the limits were moved", note + "; then the limits were moved", 1
         )
     return moved, moved_info
