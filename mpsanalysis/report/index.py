@@ -743,7 +743,7 @@ def render_index(plan, results, previous: tuple[str, dict] | None = None) -> str
                 ("Objective", ""),
                 ("Geography", ""),
                 ("Measure", ""),
-                ("Figure (FYTD)", ' class="num"'),
+                ("Financial year to date", ' class="num"'),
                 ("Change on last year", ' class="num"'),
                 ("Status", ""),
             )

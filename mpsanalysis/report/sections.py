@@ -1363,7 +1363,7 @@ def harm_html(report: ReportLike) -> str:
     return table_html(
         [
             "Measure",
-            "Offences (FYTD)",
+            "Offences, year to date",
             "Harm (severity-weighted)",
             "Share of harm",
             "Not weighted because",
