@@ -397,3 +397,14 @@ def test_definitions_name_the_2024_regrouping(real_store):
     ) in notes
     earlier = report.ObjectiveReport("serious-violence", "2016-12").html("notes")
     assert "regrouped" not in earlier
+
+
+def test_the_forecast_table_has_no_empty_chance_column(real_store):
+    """2025/26 Q3: no homicide measure has a target, so no row has a chance of meeting
+    one and the column is left out; personal robbery's 7% reduction target keeps it."""
+    homicide = report.ObjectiveReport("homicide", "2025-12")
+    assert homicide.table("forecast")["probability"].isna().all()
+    assert "Chance of meeting target" not in homicide._render_forecast()
+    robbery = report.ObjectiveReport("robbery", "2025-12")
+    assert robbery.table("forecast")["probability"].notna().any()
+    assert "Chance of meeting target" in robbery._render_forecast()

@@ -1537,15 +1537,18 @@ class ObjectiveReport:
                     shown.append(figure_html(*drawn))
         if not rows:
             return "<p>No measure has a forecast for this period.</p>"
+        header = [
+            "Measure",
+            "Present rate",
+            "Last year's pattern",
+            "Seasonal model",
+            "Seasonal model, 80% interval",
+            "Chance of meeting target",
+        ]
+        if not any(row[-1] for row in rows):  # no measure has a chance: no empty column
+            header, rows = header[:-1], [row[:-1] for row in rows]
         html = table_html(
-            [
-                "Measure",
-                "Present rate",
-                "Last year's pattern",
-                "Seasonal model",
-                "Seasonal model, 80% interval",
-                "Chance of meeting target",
-            ],
+            header,
             rows,
             caption=f"Year-end forecasts, {self.geography}, from the year to date "
             f"({self.window.label})",
