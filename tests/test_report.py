@@ -408,3 +408,11 @@ def test_the_forecast_table_has_no_empty_chance_column(real_store):
     robbery = report.ObjectiveReport("robbery", "2025-12")
     assert robbery.table("forecast")["probability"].notna().any()
     assert "Chance of meeting target" in robbery._render_forecast()
+
+
+def test_an_extract_measure_is_not_called_unpublished(real_store):
+    """Public confidence is published (MOPAC's survey), just not in the files this
+    project reads; the definitions used to call every extract measure "not published"."""
+    notes = report.ObjectiveReport("confidence-and-outcomes", "2025-12").html("notes")
+    assert "not published" not in notes
+    assert notes.count("the figure is not in the published files this report reads") == 3

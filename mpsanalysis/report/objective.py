@@ -1908,7 +1908,12 @@ class ObjectiveReport:
                     label = measures.CLASSIFICATION_LABELS[str(t.classification)]
                     text += escape(f" This report uses {label}{self._regrouped(t)}.")
             else:
-                text += escape("internal MPS extract (not published).")
+                # Not "not published": some of these figures are published elsewhere
+                # (public confidence by MOPAC's survey), just not in the files read here.
+                text += escape(
+                    "internal MPS extract (the figure is not in the published files this "
+                    "report reads)."
+                )
             if t.proxy:
                 text += " <em>Proxy measure.</em>"
             if pd.notna(t.notes):
