@@ -39,6 +39,9 @@ DTYPES = {
         "p_value": "float64",
         "dispersion": "float64",
         "earlier_years": "Int64",
+        "like_for_like_from": "period[M]",
+        "like_for_like_current": "float64",
+        "like_for_like_previous": "float64",
     },
     "trend": {
         "measure": "string",

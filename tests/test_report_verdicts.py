@@ -300,10 +300,17 @@ def test_a_shift_inside_last_years_months_gets_a_like_for_like_comparison(
         f"{(before - now) / before * 100:.1f}%."
     )
     assert sentence in r.html("narrative")
+    # The analyst's narrative table holds the same figures.
+    narrative = r.table("narrative").set_index("measure")
+    row = narrative.loc["drug-trafficking"]
+    assert str(row["like_for_like_from"]) == "2025-09"
+    assert (row["like_for_like_current"], row["like_for_like_previous"]) == (now, before)
+    assert narrative.drop("drug-trafficking")["like_for_like_current"].isna().all()
     # no such sentence where the shift is too recent for three months after it
     # (London personal robbery: shift from Dec 2024, one month after it)
     robbery = report.ObjectiveReport("robbery", "2025-12")
     assert "Comparing only the months after it" not in robbery.html("narrative")
+    assert robbery.table("narrative")["like_for_like_from"].isna().all()
 
 
 def test_a_month_inside_the_limits_is_not_said_to_stand_out(real_store):

@@ -456,32 +456,54 @@ def _steady_change(row: _Row) -> str:
 LIKE_FOR_LIKE_MIN_MONTHS = 3
 
 
-def _like_for_like(row: _Row) -> str:
-    """When the SPC chart's sustained shift began inside last year's comparison months,
-    the year-to-date change mixes months before and after the step; the sentence
-    compares only the months after it, this year against last ('' otherwise, or with
-    fewer than :data:`LIKE_FOR_LIKE_MIN_MONTHS` such months or any of them missing).
+def _like_for_like_figures(row: _Row) -> dict | None:
+    """The months after the SPC chart's sustained shift, this year against last, when
+    the shift began inside last year's comparison months (None otherwise, or with fewer
+    than :data:`LIKE_FOR_LIKE_MIN_MONTHS` such months or any of them missing).
 
-    London drug trafficking, Apr to Dec 2025: up 33.1% on the year to date, after a
-    shift from Sep 2024; Sep to Dec 2025 against Sep to Dec 2024 was down 9.1%.
+    Returns a dict: ``shift`` (the month the limits were moved to), ``months`` (this
+    year's months after it), ``current`` and ``previous`` (their totals this year and
+    in the same months last year). London drug trafficking, Apr to Dec 2025: after a
+    shift from Sep 2024, Sep to Dec 2025 had 6,818 against 7,498 in Sep to Dec 2024.
     """
     info, r = row.spc_baseline or {}, row.result
     shift, c = info.get("auto_rebase"), r.comparison
     if shift is None or c is None or math.isnan(c.change):
-        return ""
+        return None
     window = periods.fytd_window(r.period_end)
     last = periods.same_period_last_year(window)
     if not last.months[0] < shift <= last.months[-1]:
-        return ""
+        return None
     after = [m for m in window.months if m - 12 >= shift]
     if len(after) < LIKE_FOR_LIKE_MIN_MONTHS:
-        return ""
+        return None
     now = r.monthly.reindex(after)
     before = r.monthly.reindex([m - 12 for m in after])
     if now.isna().any() or before.isna().any():
+        return None
+    return {
+        "shift": shift,
+        "months": after,
+        "current": float(now.sum()),
+        "previous": float(before.sum()),
+    }
+
+
+def _like_for_like(row: _Row) -> str:
+    """The sentence for :func:`_like_for_like_figures` ('' when there are none): the
+    year-to-date change mixes months before and after the step, so the months after it
+    are compared on their own.
+
+    London drug trafficking, Apr to Dec 2025: up 33.1% on the year to date, after a
+    shift from Sep 2024; Sep to Dec 2025 against Sep to Dec 2024 was down 9.1%.
+    """
+    figures = _like_for_like_figures(row)
+    if figures is None:
         return ""
-    total_now, total_before = float(now.sum()), float(before.sum())
-    unit = r.measure.unit
+    shift, after = figures["shift"], figures["months"]
+    total_now, total_before = figures["current"], figures["previous"]
+    last = periods.same_period_last_year(periods.fytd_window(row.result.period_end))
+    unit = row.result.measure.unit
 
     def span(months) -> str:
         return f"{months[0].strftime('%b %Y')} to {months[-1].strftime('%b %Y')}"
@@ -1081,8 +1103,11 @@ class ObjectiveReport:
     def _narrative_table(self) -> pd.DataFrame:
         """One row per sentence of the summary: the measure it is about, the text, and the
         year-to-date test behind it (p-value, the dispersion of the earlier years'
-        changes and how many there were; missing when the change was not tested)."""
+        changes and how many there were; missing when the change was not tested), and
+        the like-for-like comparison the sentence gives after a shift inside last year's
+        months (the first month compared, this year's total and last year's)."""
         sentences: list[tuple[str, str, dict | None]] = []
+        like: dict[str, dict | None] = {}
         where = "London" if self.geography == boroughs.LONDON else self.geography
         for row in self.rows:
             r = row.result
@@ -1148,6 +1173,8 @@ class ObjectiveReport:
                 )
             tested = row.significance if (row.significance or {}).get("tested") else None
             sentences.append((m.id, text.replace("..", "."), tested))
+            like[m.id] = _like_for_like_figures(row)
+        first = [like.get(s[0]) for s in sentences]
         return pd.DataFrame(
             {
                 "measure": pd.Series([s[0] for s in sentences], dtype="string"),
@@ -1160,6 +1187,18 @@ class ObjectiveReport:
                 ),
                 "earlier_years": pd.Series(
                     [t["df"] if t else None for _, _, t in sentences], dtype="Int64"
+                ),
+                # The like-for-like comparison after a shift inside last year's months
+                # (:func:`_like_for_like_figures`; missing where there is none).
+                "like_for_like_from": pd.Series(
+                    [f["months"][0] if f else pd.NaT for f in first],
+                    dtype=pd.PeriodDtype("M"),
+                ),
+                "like_for_like_current": pd.Series(
+                    [f["current"] if f else np.nan for f in first], dtype="float64"
+                ),
+                "like_for_like_previous": pd.Series(
+                    [f["previous"] if f else np.nan for f in first], dtype="float64"
                 ),
             }
         )
