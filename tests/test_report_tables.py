@@ -303,6 +303,7 @@ def test_evaluation_says_when_no_change_is_clear(report):
     assert a["step_ci_low"] < 1 < a["step_ci_high"] and a["slope_ci_low"] < 1 < a["slope_ci_high"]
     text = " ".join(paragraphs(report.html("evaluation")))
     assert "Neither change is clear: both 95% intervals include no change" in text
+    assert "(95% interval 0.8" in text and "CI" not in text  # no abbreviation
     assert "consistent with an effect" not in text
     later = ObjectiveReport("serious-violence", "2025-12", "London")
     lockdown = later.table("evaluation", start="2020-04", geography="Westminster").attrs

@@ -1815,12 +1815,12 @@ class ObjectiveReport:
         a = e.attrs
         title = self._evaluation_title(found)
         step = (
-            f"level changed by a factor of {a['step_rate_ratio']:.2f} (95% CI "
+            f"level changed by a factor of {a['step_rate_ratio']:.2f} (95% interval "
             f"{a['step_ci_low']:.2f} to {a['step_ci_high']:.2f})"
         )
         slope = (
             f"monthly trend changed by a factor of {a['slope_rate_ratio']:.3f} (95% "
-            f"CI {a['slope_ci_low']:.3f} to {a['slope_ci_high']:.3f})"
+            f"interval {a['slope_ci_low']:.3f} to {a['slope_ci_high']:.3f})"
         )
         evaluated_to = begin + a["months_after"] - 1
         earlier = (
