@@ -883,3 +883,23 @@ def test_young_victims_say_the_data_ends_before_the_period_and_which_years_had_n
     assert "; no victims in 2014, 2015, 2017, 2018 and 2019, so not listed" in html
     within = report.ObjectiveReport("protect-young-people", "2016-12", "London")
     assert "before this report" not in sections.young_victims_html(within)
+
+
+def test_young_victims_say_why_their_small_counts_are_shown(real_store):
+    """Lambeth, 2012/13 Q2: its victims under 25 were 2 to 8 a year, shown in full,
+    while the homicide report withholds counts under 10 in its breakdowns (a reviewer
+    saw the two pages disagree). The table now says why; London, whose yearly counts
+    are all 10 or more, needs no such sentence."""
+    from mpsanalysis.ingest import store
+
+    victims = store.read_table("homicide_victims")
+    lambeth = victims[(victims["borough_name"] == "Lambeth") & victims["year"].le(2011)]
+    assert (lambeth.groupby("year")["victims"].sum() < 10).any()
+    html = sections.young_victims_html(
+        report.ObjectiveReport("protect-young-people", "2012-09", "Lambeth")
+    )
+    assert "Counts under 10 are shown in full here" in html
+    london = report.ObjectiveReport("protect-young-people", "2012-09", "London")
+    table = sections.young_victims_table(london)
+    assert table["young_victims"].min() >= 10
+    assert "Counts under 10" not in sections.young_victims_html(london)

@@ -752,6 +752,20 @@ def young_victims_html(report: ReportLike) -> str:
             caption,
         )
     )
+    from mpsanalysis.stats.disclosure import default_threshold
+
+    threshold = default_threshold()
+    counts = pd.concat([table["young_victims"], table["victims"]])
+    if counts.between(1, threshold - 1).any():
+        # The homicide report withholds counts under the threshold in its breakdowns:
+        # say why these are shown, so the two pages do not seem to disagree.
+        out.append(
+            _p(
+                f"Counts under {threshold} are shown in full here, unlike in the breakdowns "
+                "of the homicide report: victims under 25 are the plan's own measure, and "
+                "the MPS publishes a record of every homicide victim."
+            )
+        )
     return "".join(out)
 
 
