@@ -903,3 +903,26 @@ def test_young_victims_say_why_their_small_counts_are_shown(real_store):
     table = sections.young_victims_table(london)
     assert table["young_victims"].min() >= 10
     assert "Counts under 10" not in sections.young_victims_html(london)
+
+
+def test_stop_search_says_why_its_small_counts_are_shown(real_store):
+    """Sutton, Jan 2017 to Dec 2018: one search with no object recorded and three for
+    "anything to threaten or harm anyone", shown in full beside the [c] of the ward
+    and homicide tables elsewhere. The section now says why; Hackney, whose smallest
+    count is 14, needs no such sentence."""
+    from mpsanalysis.ingest import store
+
+    searches = store.read_table(
+        "stop_search", columns=["month", "borough_name", "object_of_search"]
+    )
+    sutton = searches[
+        searches["borough_name"].eq("Sutton") & searches["month"].le(pd.Period("2018-12", "M"))
+    ]
+    by_object = sutton["object_of_search"].fillna("Not recorded").value_counts()
+    assert by_object.min() < 10
+    html = sections.stop_search_html(
+        report.ObjectiveReport("confidence-and-outcomes", "2018-12", "Sutton")
+    )
+    assert "Counts under 10 are shown in full here" in html
+    hackney = report.ObjectiveReport("confidence-and-outcomes", "2018-12", "Hackney")
+    assert "Counts under 10" not in sections.stop_search_html(hackney)

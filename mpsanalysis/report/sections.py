@@ -936,6 +936,20 @@ def stop_search_html(report: ReportLike) -> str:
                 "(Wilson 95% intervals)",
             )
         )
+    from mpsanalysis.stats.disclosure import default_threshold
+
+    threshold = default_threshold()
+    counts = pd.concat([parts["object"]["searches"], ethnicity["searches"]])
+    if counts.between(1, threshold - 1).any():
+        # Other sections withhold counts under the threshold ([c]): say why these are
+        # shown, so the pages do not seem to disagree.
+        out.append(
+            _p(
+                f"Counts under {threshold} are shown in full here, unlike in the ward and "
+                "homicide tables of these reports: data.police.uk publishes every search "
+                "as a record of its own."
+            )
+        )
     return "".join(out)
 
 
