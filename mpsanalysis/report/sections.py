@@ -455,8 +455,7 @@ def _homicide_breakdown(
     recent: pd.DataFrame, column: str, latest: list[int], categories: list
 ) -> pd.DataFrame:
     """Victims by one characteristic and year, small counts withheld: a long frame with
-    ``category``, ``year`` (Int64; <NA> on each category's total row) and ``victims``
-    (Int64; <NA> where withheld).
+    ``category``, ``year`` (Int64) and ``victims`` (Int64; <NA> where withheld).
 
     Every category of the characteristic is a row (``categories``: those of the whole
     homicide data), with 0 where the geography had none, so that a table does not show
@@ -479,44 +478,48 @@ def _homicide_breakdown(
         else str(v)
         for v in table.index
     ]
-    table["Total"] = table.sum(axis=1)
-    table.loc[ALL_VICTIMS] = table.sum(axis=0)
     # Victims under 25 a year are published too (the protect-young-people objective's
     # young victims): a known subtotal of the age bands.
-    subtotals = {}
+    young: list[str] = []
     if column == "age_group":
         from mpsanalysis.ingest.sources.homicide import YOUNG_AGE_GROUPS
 
         young = [g for g in YOUNG_AGE_GROUPS if g in table.index]
-        table.loc[UNDER_25] = table.loc[young].sum(axis=0)
-        subtotals = {UNDER_25: young}
-    shown = suppress_small_counts(
-        table,
-        [str(y) for y in latest],
-        total_row=ALL_VICTIMS,
-        total_column="Total",
-        total_row_published=True,
-        subtotal_rows=subtotals,
-    )
-    hidden = [ALL_VICTIMS, *subtotals]
-    table, shown = table.drop(index=hidden), shown.drop(index=hidden)
-    withheld = shown[table.columns].eq(SUPPRESSED)
-    years: list[int | None] = [*latest, None]
-    out = pd.DataFrame(
+    # Each year on its own, against its own published totals, and no total over the
+    # years: a year then withholds the same cells in every report that shows it, so
+    # that reports of overlapping years, read side by side, give nothing away (a
+    # reviewer worked a withheld count out from two reports whose three-year windows
+    # overlapped, through their Total columns and differing patterns).
+    withheld: dict[str, pd.Series] = {}
+    for year in table.columns:
+        one = table[[year]].copy()
+        one.loc[ALL_VICTIMS] = one[year].sum()
+        subtotals = {}
+        if young:
+            one.loc[UNDER_25] = one.loc[young, year].sum()
+            subtotals = {UNDER_25: young}
+        shown = suppress_small_counts(
+            one,
+            [year],
+            total_row=ALL_VICTIMS,
+            total_row_published=True,
+            subtotal_rows=subtotals,
+        )
+        withheld[year] = shown[year].drop(index=[ALL_VICTIMS, *subtotals]).eq(SUPPRESSED)
+    return pd.DataFrame(
         {
-            "category": [c for c in table.index for _ in years],
-            "year": pd.array([y for _ in table.index for y in years], dtype="Int64"),
+            "category": [c for c in table.index for _ in latest],
+            "year": pd.array([y for _ in table.index for y in latest], dtype="Int64"),
             "victims": pd.array(
                 [
-                    None if withheld.at[c, column_name] else int(table.at[c, column_name])
+                    None if withheld[str(y)].at[c] else int(table.at[c, str(y)])
                     for c in table.index
-                    for column_name in table.columns
+                    for y in latest
                 ],
                 dtype="Int64",
             ),
         }
     )
-    return out
 
 
 def _homicide_parts(report: ReportLike) -> dict[str, pd.DataFrame] | str:
@@ -603,7 +606,7 @@ def _breakdown_html(frame: pd.DataFrame, title: str, caption: str) -> str:
     for category, group in frame.groupby("category", sort=False):
         cells = [SUPPRESSED if pd.isna(v) else _count(v) for v in group["victims"]]
         rows.append([str(category), *cells])
-    return table_html([title.capitalize(), *map(str, years), "Total"], rows, caption)
+    return table_html([title.capitalize(), *map(str, years)], rows, caption)
 
 
 def homicide_html(report: ReportLike) -> str:
@@ -668,11 +671,19 @@ def homicide_html(report: ReportLike) -> str:
     if all(_nothing_shown(parts[part]) for part in HOMICIDE_BREAKDOWNS):
         from mpsanalysis.stats.disclosure import default_threshold
 
+        threshold = default_threshold()
+        few = by_year[by_year["year"].isin(latest)]["victims"]
+        why = (
+            f"each year had fewer than {threshold} victims, and this report does not "
+            "break down so few"
+            if few.lt(threshold).all()
+            else f"every count of a breakdown is under {threshold}, or would let one be "
+            "worked out from the totals"
+        )
         out.append(
             _p(
                 f"Victims by age group, sex, method and domestic abuse are not shown for "
-                f"{report.geography}, {label}: each year had fewer than "
-                f"{default_threshold()} victims, and this report does not break down so few "
+                f"{report.geography}, {label}: {why} "
                 "(its disclosure rule). The yearly victims and solved cases above, and the "
                 "victims under 25 in the report on protecting young people, are shown in "
                 "full: they are the plan's own measures, and the MPS publishes a record of "
