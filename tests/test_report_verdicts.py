@@ -381,3 +381,26 @@ def test_a_chart_after_the_2024_regrouping_says_why_its_baseline_is_short(real_s
         "categories; its limits start again there."
     ) in html
     assert "rebase" not in html.lower()
+
+
+def test_a_significant_change_names_the_earlier_months_that_were_signals(real_store):
+    """Review of session 11: Hackney personal robbery, Apr to Sep 2020. The change on last
+    year is significant and September is ordinary, and the summary said "no single
+    recent month stands out on its own", while April to July were below the lower limit.
+    The limits are worked out here from the monthly counts of the baseline (Apr 2018 to
+    Mar 2020: mean plus or minus 2.66 mean moving ranges)."""
+    r = report.ObjectiveReport("robbery", "2020-09", "Hackney")
+    row = r._row("personal-robbery")
+    assert row.significance["significant"] and row.spc["variation"] == "common cause"
+    monthly = row.result.monthly
+    base = monthly["2018-04":"2020-03"]
+    lower = base.mean() - 2.66 * base.diff().abs().mean()
+    below = [m.strftime("%B") for m, v in monthly["2020-04":"2020-09"].items() if v < lower]
+    assert below == ["April", "May", "June", "July"]
+    sentence = _sentence(r, "personal-robbery")
+    assert "no month of this year stands out" not in sentence
+    assert (
+        "The year to date differs from last year by more than normal variation: April, May, "
+        "June and July were signals on the chart (special causes), though the latest month "
+        "is ordinary."
+    ) in sentence

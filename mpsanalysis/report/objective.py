@@ -533,6 +533,27 @@ def _coherence(row: _Row) -> str:
     return " ".join([*parts, *(p for p in (steady, like) if p)])
 
 
+def _earlier_signals(row: _Row) -> str:
+    """Beside a significant year-to-date change whose latest month is ordinary: whether
+    earlier months of the year were signals on the chart (Hackney personal robbery,
+    Apr to Sep 2020: April to July below the lower limit, September ordinary)."""
+    lead = "The year to date differs from last year by more than normal variation"
+    xmr = row.xmr
+    window = periods.fytd_window(row.result.period_end).months
+    flagged = []
+    if xmr is not None and "special_cause" in xmr:
+        months = xmr.loc[xmr.index.isin(window)]
+        flagged = list(months.index[months["special_cause"].fillna(False).astype(bool)])
+    if not flagged:
+        return f"{lead}, although no month of this year stands out on its own on the chart."
+    named = join_in_words([m.strftime("%B") for m in flagged])
+    were = "was a signal" if len(flagged) == 1 else "were signals"
+    return (
+        f"{lead}: {named} {were} on the chart (special causes), though the latest month "
+        "is ordinary."
+    )
+
+
 def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:
     sig, spc, info = row.significance, row.spc, row.spc_baseline
     c = row.result.comparison
@@ -557,10 +578,7 @@ def _test_and_chart(row: _Row, steady_said: bool = False) -> list[str]:
             f"within the process limits worked out from {span})." + moved
         )
         if sig is not None and sig.get("tested") and sig["significant"]:
-            parts.append(
-                "The year to date differs from last year by more than normal variation, "
-                "although no single recent month stands out on its own."
-            )
+            parts.append(_earlier_signals(row))
         return parts
     improvement = spc["variation"] == "special cause improvement"
     lower = improvement == (direction == "down")
