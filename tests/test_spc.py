@@ -262,7 +262,7 @@ def test_assurance(direction, target, expected):
         == {
             "consistently passes": "P",
             "consistently fails": "F",
-            "hit and miss": "?",
+            "hit and miss": "H",  # not "?", the reports' symbol for "not assessed"
         }[expected]
     )
 

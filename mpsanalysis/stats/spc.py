@@ -619,7 +619,8 @@ _VARIATION_LABELS = {
 _ASSURANCE_LABELS = {
     "consistently passes": "P – consistently passes the target",
     "consistently fails": "F – consistently fails the target",
-    "hit and miss": "? – hit and miss: the target lies within the process limits",
+    # Not "?" (Making Data Count's icon): on these pages "?" is the status "not assessed".
+    "hit and miss": "H – hit and miss: the target lies within the process limits",
 }
 
 
