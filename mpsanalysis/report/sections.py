@@ -1205,7 +1205,10 @@ def force_comparison_html(report: ReportLike, offences, title: str, per: int = 1
         "equally), and the last column compares each rate with it; the row for the "
         "similar forces together divides their combined offences by their combined "
         "population. The latest year supplied that ends by this report's period end is "
-        f"{year}."
+        f"{year}. The Metropolitan Police's offences here are the Home Office's, by "
+        "Home Office offence code; they can differ from the London Datastore counts "
+        "used elsewhere in this report for the same year, which the MPS extracts at "
+        "another time and groups into its own categories."
     )
 
 
