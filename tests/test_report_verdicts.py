@@ -356,8 +356,18 @@ def test_pages_whose_months_fall_in_the_pandemic_say_so(real_store):
     during = report.ObjectiveReport("robbery", "2020-09").html("narrative")
     assert "This year to date, Apr 2020 to Sep 2020, falls within the COVID-19 lockdowns" in during
     assert "(from March 2020)" in during and "March 2021" not in during
+    # "Most offences fell, while ... drug offences rose": London personal robbery and
+    # drug trafficking, Apr to Sep 2020 against 2019 (each from its own monthly series).
+    assert "most offences fell, while some that police find" in during
+
+    def change(objective, measure):
+        monthly = report.ObjectiveReport(objective, "2020-09")._row(measure).result.monthly
+        return monthly["2020-04":"2020-09"].sum() - monthly["2019-04":"2019-09"].sum()
+
+    assert change("robbery", "personal-robbery") < 0 < change("drugs-supply", "drug-trafficking")
+    assert "Changes on last year, and the year-end forecasts, reflect" in during
     complete = report.ObjectiveReport("robbery", "2021-03").html("narrative")
-    assert "changes on last year reflect those months" in complete  # no forecast to name
+    assert "Changes on last year reflect those months" in complete  # no forecast to name
     assert "COVID-19" not in report.ObjectiveReport("robbery", "2019-12").html("narrative")
     assert "COVID-19" not in report.ObjectiveReport("robbery", "2022-06").html("narrative")
 

@@ -338,7 +338,7 @@ def _month_name(month: pd.Period) -> str:
 
 #: The COVID-19 national lockdowns and restrictions in England, first and last month
 #: (23 March 2020 to the end of the third lockdown's stay-at-home order, 29 March 2021),
-#: when recorded crime of most kinds fell sharply and then recovered.
+#: when most recorded crime fell sharply and then recovered (drug offences rose).
 PANDEMIC_MONTHS = (pd.Period("2020-03", "M"), pd.Period("2021-03", "M"))
 
 
@@ -353,9 +353,10 @@ def pandemic_note(period_end: pd.Period) -> str:
     --------
     >>> print(pandemic_note(pd.Period("2021-06", "M")))  # doctest: +NORMALIZE_WHITESPACE
     The same period last year, Apr 2020 to Jun 2020, fell within the COVID-19 lockdowns
-    and restrictions (March 2020 to March 2021), when recorded crime of most kinds fell
-    sharply: changes on last year, and the forecast from last year's pattern, reflect
-    those months.
+    and restrictions (March 2020 to March 2021), when recorded crime changed sharply:
+    most offences fell, while some that police find through their own activity, such as
+    drug offences, rose. Changes on last year, and the year-end forecasts, reflect those
+    months.
     >>> pandemic_note(pd.Period("2019-12", "M"))
     ''
     """
@@ -388,10 +389,13 @@ def pandemic_note(period_end: pd.Period) -> str:
     else:
         return ""
     # a complete year has no forecast to mention
-    forecast = ", and the forecast from last year's pattern," if len(window) < 12 else ""
+    forecast = ", and the year-end forecasts," if len(window) < 12 else ""
+    # Not "crime fell": drug offences, found mostly by police activity, rose (London
+    # drug trafficking, Apr to Sep 2020: +62% on 2019).
     return (
-        f"{which}, when recorded crime of most kinds fell sharply: changes on last "
-        f"year{forecast} reflect those months."
+        f"{which}, when recorded crime changed sharply: most offences fell, while some "
+        "that police find through their own activity, such as drug offences, rose. "
+        f"Changes on last year{forecast} reflect those months."
     )
 
 
