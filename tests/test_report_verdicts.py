@@ -191,8 +191,9 @@ def test_a_boroughs_homicides_are_too_chunky_for_an_xmr_chart(real_store):
     # mean, which a reader checking the 4 changes of 1 takes for a wrong figure.
     assert (
         "Homicide, Barnet: no XmR chart. The counts are too small for process limits (a "
-        "mean of 0.13 a month): the limits would sit on the mean itself, so they would "
-        "mark ordinary months as unusual (chunky data)."
+        "mean of 0.13 a month). Worked out from the month-to-month changes, the limits "
+        "would sit on the mean itself, so they would mark ordinary months as unusual "
+        "(chunky data)."
     ) in spc_html
     assert "average 0.00" not in spc_html
     assert "latest month" not in _sentence(r, "homicide")

@@ -1370,9 +1370,12 @@ class ObjectiveReport:
         # consequence, not the screened average, which read as a wrong figure.
         return (
             f"{row.result.measure.title}, {self.geography}: no XmR chart. The counts are "
-            f"too small for process limits (a mean of {chunky['mean']:.2f} a month): "
-            f"{limits}, so they would mark ordinary months as unusual (chunky data). The "
-            "monthly counts are in the section This year against last."
+            f"too small for process limits (a mean of {chunky['mean']:.2f} a month). "
+            # The allowed changes follow from the month-to-month changes, not from the
+            # mean: a reviewer read 0.79 a month allowing fewer than 0.46 as a mistake.
+            f"Worked out from the month-to-month changes, {limits}, so they would mark "
+            "ordinary months as unusual (chunky data). The monthly counts are in the "
+            "section This year against last."
         )
 
     def _no_chart_sentence(self, row: _Row) -> str:
