@@ -125,7 +125,9 @@ def test_outcomes_section_warns_about_the_filtered_files(london_2020):
     assert "does not show how long outcomes take" in html or "cannot be measured" in html
     # The table's own caption says its months (2017-2018) end before the period (the
     # 2024/25 and 2025/26 reports showed it with nothing in the table saying so).
-    caption = re.search(r"<caption[^>]*>([^<]*positive outcomes by borough[^<]*)</caption>", html)
+    caption = re.search(
+        r"<caption[^>]*>([^<]*charged or summonsed, by borough[^<]*)</caption>", html
+    )
     assert caption and caption.group(1).endswith(
         "Jan 2017 to Dec 2018 (data.police.uk): these months end before this report&#x27;s period"
     )

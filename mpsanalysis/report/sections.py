@@ -1069,7 +1069,7 @@ def outcomes_html(report: ReportLike) -> str:
         table_html(
             ["Borough", "Crimes", "Charge or summons", "95% interval (Wilson)"],
             rows,
-            f"{', '.join(types)}: positive outcomes by borough, {_month(first)} to "
+            f"{', '.join(types)}: crimes charged or summonsed, by borough, {_month(first)} to "
             f"{_month(last)} (data.police.uk)"
             + (
                 ": these months end before this report's period"
