@@ -696,3 +696,25 @@ def test_index_names_the_objective_that_holds_a_measures_target(tmp_path):
     # the robbery objective not in the run: the cell still names it, without a status
     text = render_index(_Plan(), [violence])
     assert "no target</span><br>target set under Reduce personal robbery</td>" in text
+
+
+def test_the_status_key_says_why_a_fall_beyond_the_target_can_be_at_risk(tmp_path):
+    """Review of session 11: the 2025/26 Q3 index showed Barnet personal robbery, down
+    8.7% against a 7% reduction target, "at risk", with nothing on the index to say why
+    (the present-rate forecast for the year was up 0.5%). The status key now gives the
+    rule, which is the assessment's own, checked here on those figures."""
+    from mpsanalysis.measures.assessment import Target, assess_against_target
+
+    def status(position, forecast):
+        return assess_against_target(
+            Target("reduction", percent=7), position, direction="down",
+            year_complete=False, forecast=forecast,
+        ).status  # fmt: skip
+
+    assert status(-8.7, 0.5) == "at risk"  # the year so far meets it, the forecast not
+    assert status(-8.7, -8.0) == "on track"  # both meet it
+    text = render_index(_Plan(), [_Result(_job(tmp_path), summary={"measures": []})])
+    assert (
+        "a target is on track when both the year so far and the year-end forecast at the "
+        "present rate meet it, and at risk when only the year so far does"
+    ) in text

@@ -762,6 +762,13 @@ def render_index(plan, results, previous: tuple[str, dict] | None = None) -> str
         '<h2 id="status-key">Status key</h2><ul class="status-key">'
         + "".join(f"<li>{status_html(s)}</li>" for s in STATUSES if s in STATUS_ICONS)
         + "</ul><p>Status is carried by the icon and the word; colour only helps. "
+        # The rule a reader needs to read an 8.7% fall against a 7% reduction target
+        # marked "at risk" (Barnet personal robbery, 2025/26 Q3).
+        "Before the year ends, a target is on track when both the year so far and the "
+        "year-end forecast at the present rate meet it, and at risk when only the year "
+        "so far does, or when the shortfall is small or within normal variation; so a "
+        "fall larger than a reduction target is at risk when the forecast for the whole "
+        "year misses it. "
         "The rules are in each report's <em>Definitions and caveats</em>.</p>"
     )
     about = (
