@@ -167,6 +167,16 @@ def test_the_gun_boroughs_target_is_shown_and_not_assessed(real_store):
     assert r.table("headline").set_index("measure").loc["gun-enabled-crime", "target"] == (
         "5% reduction on last year"
     )
+    # Review of session 11: the proxy carried the same target and was assessed for London
+    # and each borough ("on track", "at risk"), beside "not assessed" for the plan's own
+    # measure. It is not assessed either, for the same reason.
+    for geography in ("London", "Lambeth"):
+        proxy = report.ObjectiveReport("gun-crime", "2020-09", geography)._row(
+            "firearms-possession"
+        )
+        assert proxy.assessment.status == "not assessed"
+        assert "not for London or a single borough" in proxy.assessment.reason
+        assert proxy.spc is None or proxy.spc.get("assurance") is None  # no monthly target
 
 
 def test_a_measure_named_as_offences_reads_as_it_is(real_store):
