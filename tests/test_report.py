@@ -426,3 +426,16 @@ def test_an_extract_measure_is_not_called_unpublished(real_store):
     notes = report.ObjectiveReport("confidence-and-outcomes", "2025-12").html("notes")
     assert "not published" not in notes
     assert notes.count("the figure is not in the published files this report reads") == 3
+
+
+def test_the_header_says_a_past_periods_figures_are_as_revised_since(real_store):
+    """Review of session 11: a report for Apr to Sep 2020 said "Data available to
+    December 2025" with nothing to say whether its figures were 2020's or as revised
+    since. The latest report's header gives the month alone."""
+    past = report.ObjectiveReport("robbery", "2020-09").html("header")
+    assert (
+        "December 2025: this period&#x27;s figures as published up to then, with any "
+        "revisions to its months"
+    ) in past
+    latest = report.ObjectiveReport("robbery", "2025-12").html("header")
+    assert "<dd>December 2025</dd>" in latest

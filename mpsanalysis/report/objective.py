@@ -987,13 +987,25 @@ class ObjectiveReport:
             ("Lead", o.lead),
             ("Period", f"financial year {fy} to date: {self.window.label}"),
             ("Geography", self.geography),
-            ("Data available to", self.last_month.strftime("%B %Y")),
+            ("Data available to", self._vintage()),
             ("Status", summary),
         ]
         rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
         return (
             f'<header class="report-header"><h1>{escape(o.title)}</h1>'
             f'<dl class="report-meta">{rows}</dl></header>{self._banner()}'
+        )
+
+    def _vintage(self) -> str:
+        """The header's data vintage; for a past period it says that the figures are as
+        revised since (a reviewer asked whether a 2020 report showed 2020's figures as
+        known then or as revised to 2025)."""
+        latest = self.last_month.strftime("%B %Y")
+        if self.last_month <= self.period_end:
+            return latest
+        return (
+            f"{latest}: this period's figures as published up to then, with any "
+            "revisions to its months"
         )
 
     # ------------------------------------------------------------------ headline
