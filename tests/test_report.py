@@ -439,3 +439,22 @@ def test_the_header_says_a_past_periods_figures_are_as_revised_since(real_store)
     ) in past
     latest = report.ObjectiveReport("robbery", "2025-12").html("header")
     assert "<dd>December 2025</dd>" in latest
+
+
+def test_every_sanction_detection_rate_says_what_a_sanction_detection_is(real_store):
+    """Review of session 11: "sanction detection rate" was never defined on any page.
+    Each such measure's definition now says what counts as one."""
+    from mpsanalysis.measures import catalogue
+
+    rates = [
+        (objective.id, m.id)
+        for objective in catalogue.load_catalogue().values()
+        for m in objective.measures
+        if "sanction-detection" in m.id
+    ]
+    assert len(rates) == 4
+    for objective_id, measure_id in rates:
+        notes = report.ObjectiveReport(objective_id, "2025-12").html("notes")
+        title = catalogue.get_objective(objective_id).measure(measure_id).title
+        item = notes.split(f"<strong>{title}</strong>")[1].split("</li>")[0]
+        assert "A sanction detection is an offence cleared up with a formal sanction" in item
