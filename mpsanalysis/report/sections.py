@@ -763,21 +763,26 @@ def young_victims_html(report: ReportLike) -> str:
             caption,
         )
     )
+    out.append(
+        _small_counts_shown(
+            [table["young_victims"], table["victims"]],
+            "unlike in the breakdowns of the homicide report: victims under 25 are the "
+            "plan's own measure, and the MPS publishes a record of every homicide victim",
+        )
+    )
+    return "".join(out)
+
+
+def _small_counts_shown(counts: list[pd.Series], why: str) -> str:
+    """The sentence saying why a table shows counts under the disclosure threshold in
+    full ('' when it shows none): other tables of the reports withhold such counts
+    ([c]), so without it two pages seem to disagree."""
     from mpsanalysis.stats.disclosure import default_threshold
 
     threshold = default_threshold()
-    counts = pd.concat([table["young_victims"], table["victims"]])
-    if counts.between(1, threshold - 1).any():
-        # The homicide report withholds counts under the threshold in its breakdowns:
-        # say why these are shown, so the two pages do not seem to disagree.
-        out.append(
-            _p(
-                f"Counts under {threshold} are shown in full here, unlike in the breakdowns "
-                "of the homicide report: victims under 25 are the plan's own measure, and "
-                "the MPS publishes a record of every homicide victim."
-            )
-        )
-    return "".join(out)
+    if not pd.concat(counts).between(1, threshold - 1).any():
+        return ""
+    return _p(f"Counts under {threshold} are shown in full here, {why}.")
 
 
 # --------------------------------------------------------------------------- stop and search
@@ -947,20 +952,13 @@ def stop_search_html(report: ReportLike) -> str:
                 "(Wilson 95% intervals)",
             )
         )
-    from mpsanalysis.stats.disclosure import default_threshold
-
-    threshold = default_threshold()
-    counts = pd.concat([parts["object"]["searches"], ethnicity["searches"]])
-    if counts.between(1, threshold - 1).any():
-        # Other sections withhold counts under the threshold ([c]): say why these are
-        # shown, so the pages do not seem to disagree.
-        out.append(
-            _p(
-                f"Counts under {threshold} are shown in full here, unlike in the ward and "
-                "homicide tables of these reports: data.police.uk publishes every search "
-                "as a record of its own."
-            )
+    out.append(
+        _small_counts_shown(
+            [parts["object"]["searches"], ethnicity["searches"]],
+            "unlike in the ward and homicide tables of these reports: data.police.uk "
+            "publishes every search as a record of its own",
         )
+    )
     return "".join(out)
 
 
