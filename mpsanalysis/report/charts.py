@@ -16,7 +16,12 @@ from mpsanalysis import periods
 from mpsanalysis.report.html import format_count
 from mpsanalysis.stats.plotting import label_thousands
 
-__all__ = ["plot_financial_year_months", "plot_borough_comparison", "setup_style"]
+__all__ = [
+    "plot_financial_year_months",
+    "plot_borough_comparison",
+    "borough_comparison_html",
+    "setup_style",
+]
 
 _THIS_YEAR: dict[str, Any] = {"color": "#1d3c78", "linestyle": "-", "marker": "o", "linewidth": 2.2}
 _LAST_YEAR: dict[str, Any] = {
@@ -133,6 +138,12 @@ def _extreme(data: pd.Series, fmt: str, value: float) -> str:
     return f"{tied[0]} ({shown})" if len(tied) == 1 else f"{len(tied)} boroughs ({shown})"
 
 
+#: Bar colours of the borough ranking: every borough, and the page's own borough (which
+#: is also hatched, so it stands out in greyscale).
+_BAR_COLOUR = "#9db0d3"
+_OWN_BAR_COLOUR = "#1d3c78"
+
+
 def plot_borough_comparison(
     values: pd.Series,
     title: str,
@@ -146,12 +157,53 @@ def plot_borough_comparison(
     -------
     (matplotlib.figure.Figure, str)
     """
-    import matplotlib.pyplot as plt
+    data = values.dropna().sort_values()
+    return _comparison_figure(data, title, xlabel, highlight, london_value), _comparison_alt(
+        data, title, xlabel
+    )
+
+
+def borough_comparison_html(
+    values: pd.Series,
+    title: str,
+    xlabel: str,
+    highlight: str | None,
+    london_value: float | None,
+    caption: str,
+) -> str:
+    """The chart of :func:`plot_borough_comparison` as the report's ``<figure>`` HTML.
+
+    The chart is the same on London's page and on every borough's page except for the
+    highlighted bar, so it is drawn once per chart and kernel and each borough's bar is
+    highlighted in the drawing (:func:`mpsanalysis.report.html.highlighted_figure_html`):
+    the bytes are those of drawing it for that borough.
+    """
+    from mpsanalysis.report.html import highlighted_figure_html
 
     setup_style()
     data = values.dropna().sort_values()
+    names = list(data.index)
+    position = names.index(highlight) if highlight in names else None
+
+    def build(shown: int | None):
+        return _comparison_figure(
+            data, title, xlabel, None if shown is None else names[shown], london_value
+        )
+
+    key = ([(str(n), float(v)) for n, v in data.items()], title, xlabel, london_value)
+    return highlighted_figure_html(
+        build, position, len(data), _BAR_COLOUR, key, _comparison_alt(data, title, xlabel), caption
+    )
+
+
+def _comparison_figure(
+    data: pd.Series, title: str, xlabel: str, highlight: str | None, london_value: float | None
+):
+    import matplotlib.pyplot as plt
+
+    setup_style()
     fig, ax = plt.subplots(figsize=(8, max(4.5, 0.22 * len(data))))
-    colours = ["#1d3c78" if name == highlight else "#9db0d3" for name in data.index]
+    colours = [_OWN_BAR_COLOUR if name == highlight else _BAR_COLOUR for name in data.index]
     hatches = ["//" if name == highlight else "" for name in data.index]
     bars = ax.barh(data.index, data.to_numpy(), color=colours, edgecolor="#333333", linewidth=0.4)
     for bar, hatch in zip(bars, hatches, strict=True):
@@ -169,13 +221,15 @@ def plot_borough_comparison(
     ax.set_xlabel(xlabel)
     ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="y", visible=False)
+    return fig
+
+
+def _comparison_alt(data: pd.Series, title: str, xlabel: str) -> str:
     if len(data):
         whole = bool((data % 1 == 0).all())
         fmt = "{:,.0f}" if whole else "{:,.2f}"
-        alt = (
+        return (
             f"{title}: {len(data)} boroughs ranked by {_unit(xlabel)}. Highest: "
             f"{_extreme(data, fmt, data.iloc[-1])}; lowest: {_extreme(data, fmt, data.iloc[0])}."
         )
-    else:
-        alt = f"{title}: no borough figures for this period."
-    return fig, alt
+    return f"{title}: no borough figures for this period."

@@ -38,6 +38,7 @@ __all__ = [
     "lower_first",
     "table_html",
     "figure_cell_html",
+    "highlighted_figure_html",
     "figure_html",
     "forget_drawn_charts",
     "callout_html",
@@ -523,8 +524,25 @@ class _DrawingPickler(pickle.Pickler):
 
 
 def forget_drawn_charts() -> None:
-    """Drop the charts kept by :func:`figure_html` (tests and benchmarks)."""
+    """Drop the charts kept by :func:`figure_html` and :func:`highlighted_figure_html`
+    (tests and benchmarks)."""
     _DRAWN.clear()
+    _HIGHLIGHTS.clear()
+
+
+def _svg_drawing(fig) -> tuple[bytes, float, float] | None:
+    """The figure drawn once as SVG cropped to its ink, with its size in 96 dpi pixels;
+    None when it draws something the one-pass crop cannot measure (``report/svg.py``)."""
+    import matplotlib
+
+    from mpsanalysis.report.svg import Unmeasured, tight_svg
+
+    try:
+        with matplotlib.rc_context(_SVG_RC):
+            data, crop = tight_svg(fig, metadata=_SVG_METADATA)
+    except Unmeasured:
+        return None
+    return data, crop.width * 96, crop.height * 96
 
 
 def _draw(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str:
@@ -533,17 +551,10 @@ def _draw(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if as_svg:
-        from mpsanalysis.report.svg import Unmeasured, tight_svg
-
-        try:
-            # One drawing, cropped to its ink (``report/svg.py``).
-            with matplotlib.rc_context(_SVG_RC):
-                data, crop = tight_svg(fig, metadata=_SVG_METADATA)
-            return _figure_element(
-                data, "image/svg+xml", crop.width * 96, crop.height * 96, alt, caption
-            )
-        except Unmeasured:
-            pass  # measured and drawn as before
+        drawn = _svg_drawing(fig)  # one drawing, cropped to its ink
+        if drawn is not None:
+            return _figure_element(drawn[0], "image/svg+xml", drawn[1], drawn[2], alt, caption)
+        # else measured and drawn as before
     # The tight bounding box is measured at the figure's own resolution and given to
     # savefig: with bbox_inches="tight" savefig lays the figure out a second time at
     # ``dpi`` just to measure it, which cost as much as drawing it. Text extents in
@@ -558,6 +569,150 @@ def _draw(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str:
         )
     data, width, height = _chart_png(fig, bbox, dpi)
     return _figure_element(data, "image/png", width * 96 / dpi, height * 96 / dpi, alt, caption)
+
+
+class _Highlight:
+    """How a bar chart's SVG changes when one of its bars is highlighted, learnt from
+    two real drawings of the chart (none highlighted, one highlighted).
+
+    Highlighting bar ``k`` changes that bar's fill (``fill: PLAIN`` becomes, say, a
+    hatch pattern ``fill: url(#h…)``) and adds what the new fill needs (the pattern's
+    ``<defs>``) at one place after every bar. :meth:`svg` makes the SVG of any bar
+    highlighted from the plain drawing by the same two edits.
+    """
+
+    __slots__ = ("plain", "fills", "old", "new", "insert_at", "insert", "width", "height")
+
+    def __init__(self, plain: bytes, fills: list[int], old: bytes, new: bytes,
+                 insert_at: int, insert: bytes, width: float, height: float) -> None:
+        self.plain, self.fills, self.old, self.new = plain, fills, old, new
+        self.insert_at, self.insert, self.width, self.height = insert_at, insert, width, height
+
+    @classmethod
+    def learn(cls, plain: tuple[bytes, float, float], highlighted: tuple[bytes, float, float],
+              position: int, count: int, fill: str) -> _Highlight | None:
+        """The edits that turn ``plain`` (no bar highlighted) into ``highlighted`` (bar
+        ``position`` of ``count``, whose plain fill is ``fill``); None when the two
+        drawings differ in any other way, so the chart must be drawn each time."""
+        s0, s1 = plain[0], highlighted[0]
+        old = f"fill: {fill}".encode()
+        fills = [m.start() for m in re.finditer(re.escape(old), s0)]
+        if len(fills) != count or plain[1:] != highlighted[1:]:
+            return None
+        at = fills[position]
+        end = s1.find(b";", at)
+        if s1[:at] != s0[:at] or end < 0 or s0[at + len(old) : at + len(old) + 1] != b";":
+            return None
+        new = s1[at:end]
+        rest0, rest1 = s0[at + len(old) :], s1[end:]
+        grown = len(rest1) - len(rest0)
+        common = _common_prefix_length(rest0, rest1)
+        if grown < 0 or rest1[common + grown :] != rest0[common:]:
+            return None
+        found = cls(s0, fills, old, new, at + len(old) + common, rest1[common : common + grown],
+                    plain[1], plain[2])
+        if found.insert_at < fills[-1] + len(old) or found.svg(position) != s1:
+            return None
+        return found
+
+    def svg(self, position: int) -> bytes:
+        """The SVG with bar ``position`` highlighted."""
+        at, s0 = self.fills[position], self.plain
+        return b"".join(
+            (s0[:at], self.new, s0[at + len(self.old) : self.insert_at], self.insert,
+             s0[self.insert_at :])
+        )
+
+
+def _common_prefix_length(a: bytes, b: bytes) -> int:
+    """The length of the longest common prefix of two byte strings (halving search).
+
+    Examples
+    --------
+    >>> _common_prefix_length(b"abcdef", b"abcxef"), _common_prefix_length(b"ab", b"ab")
+    (3, 2)
+    """
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+#: Learnt highlights by chart (:func:`highlighted_figure_html`); ``None`` marks a chart
+#: whose highlight is not two plain edits, which is then always drawn.
+_HIGHLIGHTS: OrderedDict[str, _Highlight | None] = OrderedDict()
+HIGHLIGHT_MAX_CHARTS = 16
+
+
+def highlighted_figure_html(
+    build, position: int | None, count: int, fill: str, key: object, alt: str, caption: str
+) -> str:
+    """:func:`figure_html` of ``build(position)``: a bar chart of ``count`` bars whose bar
+    ``position`` is highlighted (``None``: no bar), drawn once for all positions.
+
+    The borough ranking is the same chart on London's page and on every borough's page,
+    except that a borough's page highlights its own bar. Drawing it is a tenth of a full
+    run, so it is drawn twice per chart and kernel (no bar highlighted, and the first
+    borough's), the two SVGs are compared, and every other borough's SVG is the plain one
+    with the same two edits (the bar's fill, and the pattern the fill refers to). When
+    the two drawings differ in any other way, or the charts are PNG, every page's chart
+    is drawn as before. The result is byte for byte the drawing of ``build(position)``:
+    ``tests/test_html.py`` checks it for every borough.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(position)`` returns the figure with that bar highlighted (or none).
+    position, count : int
+        The highlighted bar (in drawing order) and the number of bars.
+    fill : str
+        The colour of a bar that is not highlighted, as the SVG writes it (``#9db0d3``).
+    key : object
+        Everything ``build`` depends on besides ``position`` (picklable): the data,
+        titles and labels. Matplotlib's settings, the alt text and the caption are added.
+    alt, caption : str
+        As for :func:`figure_html`; the same for every position.
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    if position is None or chart_format() != "svg":
+        return figure_html(build(position), alt, caption)
+    try:
+        settings = sorted((name, repr(value)) for name, value in matplotlib.rcParams.items())
+        digest = hashlib.sha256(
+            pickle.dumps((key, settings, matplotlib.__version__, alt, caption, count, fill))
+        ).hexdigest()
+    except Exception:  # a key that cannot be pickled: drawn as before
+        return figure_html(build(position), alt, caption)
+    if digest not in _HIGHLIGHTS:
+        drawn = []
+        for shown in (None, position):
+            fig = build(shown)
+            try:
+                drawn.append(None if _many_shapes(fig) else _svg_drawing(fig))
+            finally:
+                plt.close(fig)
+        plain, highlighted = drawn
+        learnt = None
+        if plain is not None and highlighted is not None:
+            learnt = _Highlight.learn(plain, highlighted, position, count, fill)
+        _HIGHLIGHTS[digest] = learnt
+        while len(_HIGHLIGHTS) > HIGHLIGHT_MAX_CHARTS:
+            _HIGHLIGHTS.popitem(last=False)
+        if learnt is None and highlighted is not None:
+            return _figure_element(highlighted[0], "image/svg+xml", *highlighted[1:], alt, caption)
+    _HIGHLIGHTS.move_to_end(digest)
+    learnt = _HIGHLIGHTS[digest]
+    if learnt is None:
+        return figure_html(build(position), alt, caption)
+    return _figure_element(
+        learnt.svg(position), "image/svg+xml", learnt.width, learnt.height, alt, caption
+    )
 
 
 def _figure_element(

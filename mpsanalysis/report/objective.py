@@ -1698,7 +1698,9 @@ class ObjectiveReport:
         london = measures.measure_monthly(measure, boroughs.LONDON, classification)
         return float(london.reindex(self.window.months).sum(min_count=1))
 
-    def _borough_figure(self, measure_id: str | None = None):
+    def _borough_chart(self, measure_id: str | None = None) -> dict | None:
+        """What the borough ranking shows: the arguments of
+        :func:`~mpsanalysis.report.charts.plot_borough_comparison` and the caption."""
         table = self.table("borough", measure_id)
         if "measure" not in table.attrs:
             return None
@@ -1714,7 +1716,6 @@ class ObjectiveReport:
             label, london = "Offences, financial year to date", None
         highlight = None if self.geography == boroughs.LONDON else self.geography
         title = f"{table.attrs['title']} by borough, {self.window.label}"
-        fig, alt = charts.plot_borough_comparison(values, title, label, highlight, london)
         # Only the crime files are listed in the footer: the note says which.
         caption = (
             f"{title}. Source: {table.attrs['source_label']} (the files are listed under About this report)"
@@ -1729,13 +1730,28 @@ class ObjectiveReport:
                 "recorded against no borough (in the "
                 "data as 'Unknown' or the airports)."
             )
+        return dict(
+            values=values,
+            title=title,
+            xlabel=label,
+            highlight=highlight,
+            london_value=london,
+            caption=caption,
+        )
+
+    def _borough_figure(self, measure_id: str | None = None):
+        chart = self._borough_chart(measure_id)
+        if chart is None:
+            return None
+        caption = chart.pop("caption")
+        fig, alt = charts.plot_borough_comparison(**chart)
         return fig, alt, caption
 
     def _render_borough(self, measure_id: str | None = None) -> str:
-        drawn = self._borough_figure(measure_id)
-        if drawn is None:
+        chart = self._borough_chart(measure_id)
+        if chart is None:
             return "<p>No borough-level measure is available for this period.</p>"
-        return figure_html(*drawn)
+        return charts.borough_comparison_html(**chart)
 
     # ------------------------------------------------------------------ evaluation
     def _evaluate(

@@ -1456,15 +1456,57 @@ def borough_map_table(report: ReportLike, measure_id: str) -> pd.DataFrame:
     (:func:`mpsanalysis.measures.compute.borough_rates`): ``borough``, ``borough_code``,
     ``current``, ``previous``, ``population`` (int64), ``percent_change`` and ``rate``
     (float). ``attrs``: ``measure`` (its title) and ``per``."""
+    found = _rates_measure(report, measure_id)
+    if found is None:
+        return _unavailable(_NO_RATES)
+    return _rates_table(found[0], report.period_end, found[1])
+
+
+def _rates_measure(report: ReportLike, measure_id: str) -> tuple[Any, str] | None:
+    """The measure and its classification this period, when borough rates can be shown."""
     rows = [r for r in report.rows if r.result.measure.id == measure_id]
     if not rows or rows[0].result.classification is None:
-        return _unavailable(_NO_RATES)
-    r = rows[0].result
+        return None
+    return rows[0].result.measure, rows[0].result.classification
+
+
+def _rates_table(measure, period_end, classification: str) -> pd.DataFrame:
     try:
-        table = measures.borough_rates(r.measure, report.period_end, r.classification)
+        table = measures.borough_rates(measure, period_end, classification)
     except (DataValidationError, ValueError):
         return _unavailable(_NO_RATES)
-    return _with_attrs(table, measure=r.measure.title, per=r.measure.rate_per)
+    return _with_attrs(table, measure=measure.title, per=measure.rate_per)
+
+
+def _same_on_every_page(render: Callable[..., str], report: ReportLike, measure_id: str) -> str:
+    """A section about all boroughs that is the same on London's page and on every
+    borough's page of an objective (the borough maps, the funnel plot), worked out once
+    per kernel for all of them.
+
+    ``render(measure, period_end, classification, label, drawing)`` must depend only on
+    its arguments and the store: :func:`mpsanalysis.ingest.store.remembered` keeps its
+    HTML, keyed on them and on the store files it read (a rebuilt table is read again),
+    and notes the same files as this report's inputs when it gives the HTML back.
+    ``drawing`` is only part of the key: the chart format and matplotlib's settings,
+    which the charts depend on. The borough boundaries are read once per process
+    (:func:`mpsanalysis.ingest.sources.maps.read_borough_boundaries`) either way.
+    """
+    import matplotlib
+
+    from mpsanalysis.report.html import chart_format
+
+    found = _rates_measure(report, measure_id)
+    if found is None:
+        return _p(_NO_RATES)
+    drawing = (
+        chart_format(),
+        matplotlib.__version__,
+        sorted((name, repr(value)) for name, value in matplotlib.rcParams.items()),
+    )
+    measure, classification = found
+    return store.remembered(
+        render, measure, report.period_end, classification, report.window.label, drawing
+    )
 
 
 def _map_figure(table: pd.DataFrame, kind: str) -> Figure | None:
@@ -1499,13 +1541,17 @@ def borough_map_figure(report: ReportLike, measure_id: str, kind: str = "rate") 
 
 
 def borough_map_html(report: ReportLike, measure_id: str) -> str:
-    """Borough maps of the FYTD rate per 1,000 and of the change on last year."""
-    table = borough_map_table(report, measure_id)
+    """Borough maps of the FYTD rate per 1,000 and of the change on last year (the same on
+    every page of the objective: :func:`_same_on_every_page`)."""
+    return _same_on_every_page(_borough_map_html, report, measure_id)
+
+
+def _borough_map_html(measure, period_end, classification: str, label: str, drawing) -> str:
+    table = _rates_table(measure, period_end, classification)
     note = _note(table)
     if note:
         return _p(note)
     title, residents = table.attrs["measure"], _per_residents(table)
-    label = report.window.label
     highest = table.loc[table["rate"].idxmax()]
     fig = _map_figure(table, "rate")
     parts = [
@@ -1520,7 +1566,7 @@ def borough_map_html(report: ReportLike, measure_id: str) -> str:
     ]
     fig = _map_figure(table, "change")
     if fig is None and table["previous"].isna().all():
-        last = periods.same_period_last_year(report.window)
+        last = periods.same_period_last_year(periods.fytd_window(period_end))
         parts.append(
             _p(
                 f"No map of the change on last year: {last.label} is not all published in "
@@ -1561,9 +1607,13 @@ def borough_map_html(report: ReportLike, measure_id: str) -> str:
 
 
 def _funnel(report: ReportLike, measure_id: str) -> pd.DataFrame:
+    return _funnel_of(borough_map_table(report, measure_id))
+
+
+def _funnel_of(rates: pd.DataFrame) -> pd.DataFrame:
+    """The funnel of a table of borough rates (:func:`_rates_table`), or its note."""
     from mpsanalysis.stats.funnel import compute_funnel
 
-    rates = borough_map_table(report, measure_id)
     if _note(rates):
         return rates
     indexed = rates.set_index("borough")
@@ -1601,10 +1651,8 @@ def _funnel_figure(funnel: pd.DataFrame, title: str) -> Figure:
     return fig
 
 
-def _funnel_title(report: ReportLike, funnel: pd.DataFrame) -> str:
-    return (
-        f"{funnel.attrs['measure']}: borough rates {_per_residents(funnel)}, {report.window.label}"
-    )
+def _funnel_title(label: str, funnel: pd.DataFrame) -> str:
+    return f"{funnel.attrs['measure']}: borough rates {_per_residents(funnel)}, {label}"
 
 
 def funnel_figure(report: ReportLike, measure_id: str) -> Figure | None:
@@ -1612,18 +1660,23 @@ def funnel_figure(report: ReportLike, measure_id: str) -> Figure | None:
     funnel = _funnel(report, measure_id)
     if _note(funnel):
         return None
-    return _funnel_figure(funnel, _funnel_title(report, funnel))
+    return _funnel_figure(funnel, _funnel_title(report.window.label, funnel))
 
 
 def funnel_html(report: ReportLike, measure_id: str) -> str:
     """Funnel plot: borough rates per 1,000 with 95% and 99.8% limits allowing for
     over-dispersion by FunnelPlotR's additive random effects (τ², DerSimonian–Laird on
-    winsorised z-scores; Spiegelhalter 2005), outlying boroughs named, the method stated."""
-    funnel = _funnel(report, measure_id)
+    winsorised z-scores; Spiegelhalter 2005), outlying boroughs named, the method stated
+    (the same on every page of the objective: :func:`_same_on_every_page`)."""
+    return _same_on_every_page(_funnel_html, report, measure_id)
+
+
+def _funnel_html(measure, period_end, classification: str, label: str, drawing) -> str:
+    funnel = _funnel_of(_rates_table(measure, period_end, classification))
     note = _note(funnel)
     if note:
         return _p(note)
-    title = _funnel_title(report, funnel)
+    title = _funnel_title(label, funnel)
     fig = _funnel_figure(funnel, title)
     high = [str(b) for b, o in funnel["outlier"].items() if o == "high"]
     low = [str(b) for b, o in funnel["outlier"].items() if o == "low"]
