@@ -11,6 +11,7 @@ checks a finished page for anything that would still reach outside it.
 from __future__ import annotations
 
 import base64
+import copyreg
 import hashlib
 import html
 import io
@@ -458,18 +459,50 @@ def _drawing_key(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str | N
     from matplotlib.figure import Figure
     from matplotlib.transforms import TransformNode
 
+    # First the fast way: the bookkeeping is left out through a dispatch table, which
+    # the C pickler consults by type, so no Python code runs for the other objects.
+    # A figure holding an instance of a local class cannot be pickled so; it is then
+    # pickled the slow way, which calls back for every object (:class:`_DrawingPickler`).
     buffer = io.BytesIO()
-    pickler = _DrawingPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.trimmed_types = (TransformNode, Figure)
+    fast = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    table = dict(copyreg.dispatch_table)
+    for kind in (*_with_subclasses(TransformNode), *_with_subclasses(Figure)):
+        table[kind] = _trimmed_reduce
+    fast.dispatch_table = table
     try:
-        pickler.dump(fig)
-    except Exception:  # a figure holding a local function or an open resource
-        return None
+        fast.dump(fig)
+    except Exception:
+        buffer = io.BytesIO()
+        pickler = _DrawingPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.trimmed_types = (TransformNode, Figure)
+        try:
+            pickler.dump(fig)
+        except Exception:  # a figure holding a local function or an open resource
+            return None
     digest = hashlib.sha256(buffer.getvalue())
     settings = sorted((name, repr(value)) for name, value in matplotlib.rcParams.items())
     digest.update(repr(settings).encode())
     digest.update(repr((matplotlib.__version__, as_svg, dpi, alt, caption)).encode())
     return digest.hexdigest()
+
+
+def _with_subclasses(kind: type) -> list[type]:
+    """``kind`` and every class derived from it that is defined so far."""
+    found, todo = [], [kind]
+    while todo:
+        cls = todo.pop()
+        if cls not in found:
+            found.append(cls)
+            todo.extend(cls.__subclasses__())
+    return found
+
+
+def _trimmed_reduce(obj: Any) -> Any:
+    """How a transform or a figure is pickled for its key: as by ``__reduce_ex__``,
+    without the bookkeeping that :class:`_DrawingPickler` leaves out."""
+    reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    state = {k: v for k, v in reduced[2].items() if k not in _DrawingPickler._VOLATILE}
+    return (reduced[0], reduced[1], state, *reduced[3:])
 
 
 def _own_behaviour(member: Any) -> bool:
@@ -583,14 +616,29 @@ class _Highlight:
 
     __slots__ = ("plain", "fills", "old", "new", "insert_at", "insert", "width", "height")
 
-    def __init__(self, plain: bytes, fills: list[int], old: bytes, new: bytes,
-                 insert_at: int, insert: bytes, width: float, height: float) -> None:
+    def __init__(
+        self,
+        plain: bytes,
+        fills: list[int],
+        old: bytes,
+        new: bytes,
+        insert_at: int,
+        insert: bytes,
+        width: float,
+        height: float,
+    ) -> None:
         self.plain, self.fills, self.old, self.new = plain, fills, old, new
         self.insert_at, self.insert, self.width, self.height = insert_at, insert, width, height
 
     @classmethod
-    def learn(cls, plain: tuple[bytes, float, float], highlighted: tuple[bytes, float, float],
-              position: int, count: int, fill: str) -> _Highlight | None:
+    def learn(
+        cls,
+        plain: tuple[bytes, float, float],
+        highlighted: tuple[bytes, float, float],
+        position: int,
+        count: int,
+        fill: str,
+    ) -> _Highlight | None:
         """The edits that turn ``plain`` (no bar highlighted) into ``highlighted`` (bar
         ``position`` of ``count``, whose plain fill is ``fill``); None when the two
         drawings differ in any other way, so the chart must be drawn each time."""
@@ -609,8 +657,16 @@ class _Highlight:
         common = _common_prefix_length(rest0, rest1)
         if grown < 0 or rest1[common + grown :] != rest0[common:]:
             return None
-        found = cls(s0, fills, old, new, at + len(old) + common, rest1[common : common + grown],
-                    plain[1], plain[2])
+        found = cls(
+            s0,
+            fills,
+            old,
+            new,
+            at + len(old) + common,
+            rest1[common : common + grown],
+            plain[1],
+            plain[2],
+        )
         if found.insert_at < fills[-1] + len(old) or found.svg(position) != s1:
             return None
         return found
@@ -619,8 +675,13 @@ class _Highlight:
         """The SVG with bar ``position`` highlighted."""
         at, s0 = self.fills[position], self.plain
         return b"".join(
-            (s0[:at], self.new, s0[at + len(self.old) : self.insert_at], self.insert,
-             s0[self.insert_at :])
+            (
+                s0[:at],
+                self.new,
+                s0[at + len(self.old) : self.insert_at],
+                self.insert,
+                s0[self.insert_at :],
+            )
         )
 
 
