@@ -593,6 +593,28 @@ def test_empty_notebook_exports(tmp_path):
     assert '<nav class="toc"' not in text and 'id="provenance"' in text
 
 
+def test_the_export_validates_the_notebook_once_and_still_refuses_an_invalid_one(
+    tmp_path, monkeypatch
+):
+    checked: list[int] = []
+    real = nbformat.validate
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("## A section"))
+    broken = nbformat.v4.new_code_cell("1")
+    broken.outputs = [nbformat.NotebookNode(output_type="not an output type")]
+
+    def validate(*args, **kwargs):
+        checked.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(nbformat, "validate", validate)
+    export.export_html(nb, _job(tmp_path, extracts=""), {}, "c", False)
+    assert len(checked) == 1  # not once after each of nbconvert's preprocessors
+    nb.cells.append(broken)
+    with pytest.raises(nbformat.ValidationError):
+        export.export_html(nb, _job(tmp_path, extracts=""), {}, "c", False)
+
+
 # ----------------------------------------------------------------------------- index
 
 
