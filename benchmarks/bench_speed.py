@@ -7,14 +7,15 @@ worktree, builds that code's own processed store from the same raw data, and run
 ``mpsanalysis run --quarter latest --geography all`` (297 reports) with the same workers
 and libraries, in the same benchmark run, on the same machine; then this checkout's run
 of the same command into an empty reports folder (so its cache has nothing to reuse).
-The order is old, new. Each run first waits for two free cores.
+Each side runs twice, in the order old, new, new, old (:data:`ORDER`), and the ratios
+are of the two runs' sums. Each run first waits for two free cores.
 
 Measured per report: the wall time of the whole command (start-up included) over the
 reports it wrote, and the CPU of every process over the same. Peak memory is the
 resident memory of the whole process tree (command, workers, kernels), sampled.
 
 Needs git and the repository's history (a shallow clone without the commit skips the
-benchmark with a note). Takes about twice a full run.
+benchmark with a note). Takes about four full runs.
 """
 
 from __future__ import annotations
@@ -33,6 +34,24 @@ from benchmarks.common import ROOT, Section, at_most, info, wait_for_free_cores
 BASELINE_COMMIT = "29d047523812730c509a621c28360f7f2968bc63"
 TARGET_TIME = 1 / 3
 TARGET_MEMORY = 1.0
+
+
+#: The runs, in order: the old code and this code twice each, the second pair in the
+#: other order, so that a machine that speeds up or slows down during the benchmark
+#: (this shared one moves by 10-20% over minutes) weighs on both sides alike.
+ORDER = ("before", "now", "now", "before")
+
+
+def _summed(runs: list[dict]) -> dict:
+    """Runs of one side added up: seconds, CPU and reports summed, the highest peak."""
+    return {
+        "seconds": sum(r["seconds"] for r in runs),
+        "cpu_s": sum(r["cpu_s"] for r in runs),
+        "reports": sum(r["reports"] for r in runs),
+        "peak_mb": max(r["peak_mb"] for r in runs),
+        "failed": [f for r in runs for f in r.get("failed", [])],
+        "each": runs,
+    }
 
 
 def _git(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -76,13 +95,12 @@ def bench_speed() -> Section:
                     check=True,
                     capture_output=True,
                 )
-            runs = {}
-            for label, extra, program, cwd in (
-                ("before", old_env, python, tree),
-                ("now", {}, (), None),
-            ):
+            setups = {"before": (old_env, python, tree), "now": ({}, (), None)}
+            rounds: dict[str, list[dict]] = {"before": [], "now": []}
+            for number, label in enumerate(ORDER):
+                extra, program, cwd = setups[label]
                 wait_for_free_cores()
-                reports = scratch / f"reports-{label}"
+                reports = scratch / f"reports-{number}-{label}"
                 run = run_cli(
                     reports,
                     workers,
@@ -92,9 +110,10 @@ def bench_speed() -> Section:
                     cwd=cwd,
                 )
                 run["reports"] = _reports(reports)
-                runs[label] = run
+                rounds[label].append(run)
         finally:
             _git("worktree", "remove", "--force", str(tree))
+    runs = {label: _summed(done) for label, done in rounds.items()}
     before, now = runs["before"], runs["now"]
     per_before = before["seconds"] / before["reports"]
     per_now = now["seconds"] / now["reports"]
@@ -102,16 +121,16 @@ def bench_speed() -> Section:
     cpu_now = now["cpu_s"] / now["reports"]
     section.figures += [
         info(
-            f"speed: full run before ({BASELINE_COMMIT[:7]}), {before['reports']} reports",
-            before["seconds"],
+            f"speed: full run before ({BASELINE_COMMIT[:7]}), mean of {len(rounds['before'])}",
+            before["seconds"] / len(rounds["before"]),
             "s",
-            f"CPU {before['cpu_s']:.0f} s; {workers} workers",
+            f"{_each(rounds['before'])}; {workers} workers",
         ),
         info(
-            f"speed: full run now, {now['reports']} reports, empty cache",
-            now["seconds"],
+            f"speed: full run now, empty cache, mean of {len(rounds['now'])}",
+            now["seconds"] / len(rounds["now"]),
             "s",
-            f"CPU {now['cpu_s']:.0f} s; {workers} workers",
+            f"{_each(rounds['now'])}; {workers} workers",
         ),
         at_most(
             "speed: time per report, now / before",
@@ -134,5 +153,11 @@ def bench_speed() -> Section:
             f"{now['peak_mb']:,.0f} MB against {before['peak_mb']:,.0f} MB (all processes)",
         ),
     ]
-    section.notes = {"baseline_commit": BASELINE_COMMIT, "runs": runs}
+    section.notes = {"baseline_commit": BASELINE_COMMIT, "order": list(ORDER), "runs": runs}
     return section
+
+
+def _each(runs: list[dict]) -> str:
+    return ", ".join(
+        f"{r['seconds']:.1f} s (CPU {r['cpu_s']:.0f} s, {r['reports']} reports)" for r in runs
+    )

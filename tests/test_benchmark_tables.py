@@ -100,3 +100,48 @@ def test_fanout_speed_up_counts_the_target_runs_and_repeats_a_busy_one(monkeypat
     assert [r["seconds"] for r in section.notes["discarded_runs"]] == [60.0]
     free = figures["fan-out: free cores before each run (busy loop: 2 at once against 1)"]
     assert "kept after two busy probes" not in free.detail  # the repeat was not busy
+
+
+def test_speed_runs_each_side_twice_in_the_order_old_new_new_old(monkeypatch, tmp_path):
+    """bench_speed with git and the command replaced: the order of the runs, and ratios of
+    sums (a machine slowing down during the benchmark weighs on both sides alike)."""
+    import subprocess
+
+    import benchmarks.bench_speed as speed
+
+    calls = []
+    # (seconds, CPU, peak MB) per run, in ORDER: old, new, new, old; the machine slows.
+    measured = iter(
+        [
+            (200.0, 380.0, 2000.0),
+            (90.0, 170.0, 1700.0),
+            (110.0, 200.0, 1750.0),
+            (240.0, 450.0, 1980.0),
+        ]
+    )
+
+    def run_cli(folder, workers, environment=None, program=(), **_):
+        calls.append("before" if program else "now")
+        folder.mkdir(parents=True)
+        for i in range(297):
+            (folder / f"{i}.html").write_text("page")
+        seconds, cpu, peak = next(measured)
+        return {"seconds": seconds, "cpu_s": cpu, "peak_mb": peak, "failed": []}
+
+    class Done:
+        returncode, stdout, stderr = 0, "", ""
+
+    monkeypatch.setattr(speed, "_git", lambda *args, **kwargs: Done())
+    monkeypatch.setattr(subprocess, "run", lambda *args, **kwargs: Done())
+    monkeypatch.setattr(speed, "run_cli", run_cli)
+    monkeypatch.setattr(speed, "wait_for_free_cores", lambda: 1.95)
+    section = speed.bench_speed()
+    figures = {f.benchmark: f for f in section.figures}
+    assert calls == ["before", "now", "now", "before"]
+    time = figures["speed: time per report, now / before"]
+    assert abs(time.value - (90 + 110) / (200 + 240)) < 1e-9  # 0.4545
+    assert time.passed is False
+    assert abs(figures["speed: CPU per report, now / before"].value - 370 / 830) < 1e-9
+    memory = figures["speed: peak memory, now / before"]
+    assert abs(memory.value - 1750 / 2000) < 1e-9 and memory.passed is True
+    assert "mean of 2" in " ".join(figures)
