@@ -60,10 +60,10 @@ def _check_share(share: float) -> float:
 
 def _ranked(values: pd.Series) -> pd.Series:
     """Units from highest to lowest count; ties in name order, so results are stable."""
-    frame = pd.DataFrame({"unit": values.index, "count": values.to_numpy()})
-    frame["_key"] = frame["unit"].astype(str)
-    frame = frame.sort_values(["count", "_key"], ascending=[False, True], kind="mergesort")
-    return pd.Series(frame["count"].to_numpy(), index=pd.Index(frame["unit"], name="unit"))
+    counts = values.to_numpy()
+    names = np.array([str(unit) for unit in values.index], dtype=str)
+    order = np.lexsort((names, -counts))  # the last key sorts first; stable
+    return pd.Series(counts[order], index=pd.Index(values.index[order], name="unit"))
 
 
 def compute_lorenz(counts: pd.Series) -> pd.DataFrame:
