@@ -174,8 +174,12 @@ def _twin_axes_with_offset() -> Figure:
 def test_ticks_laid_out_once_draw_the_same_bytes(make, monkeypatch):
     monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")
     """The tick layout kept during a drawing changes nothing drawn: the same SVG bytes
-    as matplotlib laying the ticks out every time it is asked."""
+    as matplotlib laying the ticks out every time it is asked, and making every tick."""
+    copies = []
+    copy_tick = svg._copied_tick
+    monkeypatch.setattr(svg, "_copied_tick", lambda tick: copies.append(1) or copy_tick(tick))
     kept, _ = svg.tight_svg(make(), metadata={"Date": None})
+    assert copies  # the drawing added ticks, copied
     calls = []
     update = matplotlib.axis.Axis._update_ticks
 
@@ -205,6 +209,32 @@ def test_ticks_laid_out_once_leaves_the_axes_their_own_after_an_error():
         raise RuntimeError("drawing failed")
     assert "_update_ticks" not in vars(ax.xaxis)
     assert "_get_ticklabel_bboxes" not in vars(ax.yaxis)
+    assert "_get_tick" not in vars(ax.yaxis)
+
+
+def test_a_copied_tick_shares_nothing_either_tick_changes():
+    fig = _line_chart()
+    ax = fig.axes[0]
+    original = ax.yaxis._get_tick(major=True)
+    copied = svg._copied_tick(original)
+    assert type(copied) is type(original)
+    copied.label1.set_fontsize(21)
+    copied.label1.set_color("red")
+    copied.label1.set_text("copied")
+    copied.tick1line.set_markersize(9)
+    copied.gridline.set_linestyle(":")
+    copied.update_position(3.0)
+    copied.label1.sticky_edges.x.append(1.0)
+    seen = []
+    copied.label1.add_callback(lambda artist: seen.append(artist))
+    original.label1.set_text("original")  # a change to the original reaches no copy
+    assert seen == []
+    assert original.label1.get_fontsize() != 21
+    assert original.label1.get_color() != "red"
+    assert original.tick1line.get_markersize() != 9
+    assert original.gridline.get_linestyle() != ":"
+    assert original.get_loc() != 3.0 and original.label1.sticky_edges.x == []
+    assert copied.label1.get_text() == "copied"
 
 
 def test_ticks_laid_out_once_leaves_an_axis_without_those_methods_alone():
