@@ -210,13 +210,19 @@ def _counting_draws(monkeypatch) -> list:
 def test_the_same_chart_is_drawn_once_and_its_html_reused_byte_for_byte(monkeypatch, chart_format):
     monkeypatch.setenv("MPSANALYSIS_CHART_FORMAT", chart_format)
     draws = _counting_draws(monkeypatch)
+    keys = []
+    real_key = h._drawing_key
+    monkeypatch.setattr(h, "_drawing_key", lambda *a: keys.append(1) or real_key(*a))
     first = h.figure_html(_figure(), "Counts fell.", "Test chart.")
+    assert keys == []  # words not seen before: the chart cannot be kept, so no key
     second = h.figure_html(_figure(), "Counts fell.", "Test chart.")  # a new, equal figure
-    assert draws == ["Counts fell."]
-    assert second == first
+    third = h.figure_html(_figure(), "Counts fell.", "Test chart.")
+    assert draws == ["Counts fell.", "Counts fell."]  # the second is keyed and kept
+    assert len(keys) == 2
+    assert second == first and third == first
     h.forget_drawn_charts()
     assert h.figure_html(_figure(), "Counts fell.", "Test chart.") == first  # a fresh drawing
-    assert len(draws) == 2
+    assert len(draws) == 3
 
 
 def test_a_chart_that_differs_in_anything_drawn_is_drawn_again(monkeypatch):
@@ -225,6 +231,7 @@ def test_a_chart_that_differs_in_anything_drawn_is_drawn_again(monkeypatch):
     monkeypatch.delenv("MPSANALYSIS_CHART_FORMAT", raising=False)
     draws = _counting_draws(monkeypatch)
     base = h.figure_html(_figure(), "a", "b")
+    assert h.figure_html(_figure(), "a", "b") == base  # now kept
     changed_data = _figure()
     changed_data.axes[0].lines[0].set_ydata([5, 4, 2])
     pages = [
@@ -234,7 +241,7 @@ def test_a_chart_that_differs_in_anything_drawn_is_drawn_again(monkeypatch):
     ]
     with matplotlib.rc_context({"axes.edgecolor": "red"}):  # a setting read when drawing
         pages.append(h.figure_html(_figure(), "a", "b"))
-    assert len(draws) == 5
+    assert len(draws) == 6
     assert all(page != base for page in pages)
     assert len(set(pages)) == 4
 
@@ -258,9 +265,10 @@ def test_a_map_is_keyed_through_geopandas_local_collection_class(monkeypatch):
         return fig
 
     first = h.figure_html(a_map(2.0), "a map", "b")
-    assert h.figure_html(a_map(2.0), "a map", "b") == first
+    assert h.figure_html(a_map(2.0), "a map", "b") == first  # keyed and kept
+    assert h.figure_html(a_map(2.0), "a map", "b") == first  # reused
     assert h.figure_html(a_map(5.0), "a map", "b") != first  # the middle box's colour
-    assert len(draws) == 2
+    assert len(draws) == 3
 
 
 def test_a_local_class_with_methods_of_its_own_is_never_keyed(monkeypatch):

@@ -400,7 +400,10 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
     (:func:`chart_format`). The figure is closed afterwards.
 
     A chart already drawn in this process (the same figure, settings, alt text and
-    caption: :func:`_drawing_key`) is not drawn again: its HTML is reused.
+    caption: :func:`_drawing_key`) is not drawn again: its HTML is reused. Working out
+    the key costs a tenth of a drawing, and most charts are on one page only (their alt
+    text names the page's borough and measure), so a chart is keyed only from the second
+    time its alt text and caption are seen: the first time it cannot have been drawn.
 
     Parameters
     ----------
@@ -419,6 +422,13 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
         raise ValueError("a chart needs alt text that states its message")
     try:
         as_svg = chart_format() == "svg" and not _many_shapes(fig)
+        words = (alt, caption, dpi, as_svg)
+        if words not in _WORDS_SEEN:
+            _WORDS_SEEN[words] = None
+            while len(_WORDS_SEEN) > WORDS_SEEN_MAX:
+                _WORDS_SEEN.popitem(last=False)
+            return _draw(fig, alt, caption, dpi, as_svg)
+        _WORDS_SEEN.move_to_end(words)
         key = _drawing_key(fig, alt, caption, dpi, as_svg)
         if key is None:  # a figure that cannot be keyed is simply drawn
             return _draw(fig, alt, caption, dpi, as_svg)
@@ -441,6 +451,12 @@ def figure_html(fig, alt: str, caption: str, dpi: int = 144) -> str:
 #: another one shows. At most :data:`DRAWN_MAX_CHARTS` (about 100 KB each) are kept.
 _DRAWN: OrderedDict[str, str] = OrderedDict()
 DRAWN_MAX_CHARTS = 64
+#: The alt texts and captions (with the resolution and format) of the charts drawn in
+#: this process, most recent last: a chart whose words are not here cannot be in
+#: :data:`_DRAWN`, whose keys include them. At most :data:`WORDS_SEEN_MAX` are kept (a
+#: full run draws about 1,000 charts); one forgotten only costs a drawing.
+_WORDS_SEEN: OrderedDict[tuple, None] = OrderedDict()
+WORDS_SEEN_MAX = 4096
 
 
 def _drawing_key(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str | None:
@@ -560,6 +576,7 @@ def forget_drawn_charts() -> None:
     """Drop the charts kept by :func:`figure_html` and :func:`highlighted_figure_html`
     (tests and benchmarks)."""
     _DRAWN.clear()
+    _WORDS_SEEN.clear()
     _HIGHLIGHTS.clear()
 
 
