@@ -40,6 +40,7 @@ __all__ = [
     "table_html",
     "figure_cell_html",
     "highlighted_figure_html",
+    "drawing_settings",
     "figure_html",
     "forget_drawn_charts",
     "callout_html",
@@ -471,7 +472,6 @@ def _drawing_key(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str | N
     transforms that depend on it (keyed by ``id()``), which say nothing about the drawing
     and differ between two otherwise equal figures.
     """
-    import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.transforms import TransformNode
 
@@ -496,10 +496,29 @@ def _drawing_key(fig, alt: str, caption: str, dpi: int, as_svg: bool) -> str | N
         except Exception:  # a figure holding a local function or an open resource
             return None
     digest = hashlib.sha256(buffer.getvalue())
-    settings = sorted((name, repr(value)) for name, value in matplotlib.rcParams.items())
-    digest.update(repr(settings).encode())
-    digest.update(repr((matplotlib.__version__, as_svg, dpi, alt, caption)).encode())
+    digest.update(repr(drawing_settings()).encode())
+    digest.update(repr((as_svg, dpi, alt, caption)).encode())
     return digest.hexdigest()
+
+
+def drawing_settings() -> tuple[str, list[tuple[str, str]]]:
+    """What a chart's drawing depends on besides the figure: matplotlib's version and its
+    settings (``rcParams``, read at drawing time), as comparable text.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> version, settings = drawing_settings()
+    >>> version == matplotlib.__version__
+    True
+    >>> dict(settings)["font.size"] == repr(matplotlib.rcParams["font.size"])
+    True
+    """
+    import matplotlib
+
+    return matplotlib.__version__, sorted(
+        (name, repr(value)) for name, value in matplotlib.rcParams.items()
+    )
 
 
 def _with_subclasses(kind: type) -> list[type]:
@@ -739,7 +758,7 @@ def highlighted_figure_html(
     with the same two edits (the bar's fill, and the pattern the fill refers to). When
     the two drawings differ in any other way, or the charts are PNG, every page's chart
     is drawn as before. The result is byte for byte the drawing of ``build(position)``:
-    ``tests/test_html.py`` checks it for every borough.
+    ``tests/test_drawn_once.py`` checks it for every borough.
 
     Parameters
     ----------
@@ -755,15 +774,13 @@ def highlighted_figure_html(
     alt, caption : str
         As for :func:`figure_html`; the same for every position.
     """
-    import matplotlib
     import matplotlib.pyplot as plt
 
     if position is None or chart_format() != "svg":
         return figure_html(build(position), alt, caption)
     try:
-        settings = sorted((name, repr(value)) for name, value in matplotlib.rcParams.items())
         digest = hashlib.sha256(
-            pickle.dumps((key, settings, matplotlib.__version__, alt, caption, count, fill))
+            pickle.dumps((key, drawing_settings(), alt, caption, count, fill))
         ).hexdigest()
     except Exception:  # a key that cannot be pickled: drawn as before
         return figure_html(build(position), alt, caption)

@@ -1491,18 +1491,12 @@ def _same_on_every_page(render: Callable[..., str], report: ReportLike, measure_
     which the charts depend on. The borough boundaries are read once per process
     (:func:`mpsanalysis.ingest.sources.maps.read_borough_boundaries`) either way.
     """
-    import matplotlib
-
-    from mpsanalysis.report.html import chart_format
+    from mpsanalysis.report.html import chart_format, drawing_settings
 
     found = _rates_measure(report, measure_id)
     if found is None:
         return _p(_NO_RATES)
-    drawing = (
-        chart_format(),
-        matplotlib.__version__,
-        sorted((name, repr(value)) for name, value in matplotlib.rcParams.items()),
-    )
+    drawing = (chart_format(), drawing_settings())
     measure, classification = found
     return store.remembered(
         render, measure, report.period_end, classification, report.window.label, drawing
