@@ -194,6 +194,39 @@ def test_reset_frees_a_reports_garbage_cycles_and_freezes_only_survivors(tmp_pat
     assert after.cells[-1].outputs[0]["text"].split() == ["True", "True"]
 
 
+GC_CHANGER = """\
+import gc
+gc.set_threshold(7, 7, 7)
+print(gc.get_threshold())
+"""
+
+GC_PROBE = """\
+import gc
+print(*gc.get_threshold())
+"""
+
+
+def test_reports_run_with_the_kernel_gc_thresholds_whatever_the_last_one_set(
+    tmp_path, fresh_engine
+):
+    """A report runs with the engine's collection thresholds (fewer collections while
+    it runs; the reset collects everything), and one that changes them does not pass
+    its own to the next."""
+    from mpsanalysis.run.engine import KERNEL_GC_THRESHOLDS
+
+    changer = _write(tmp_path / "changer.ipynb", _notebook(GC_CHANGER))
+    probe = _write(tmp_path / "probe.ipynb", _notebook(GC_PROBE))
+    out = str(tmp_path / "out.ipynb")
+    first = fresh_engine.execute_notebook(probe, out, {})
+    fresh_engine.execute_notebook(changer, out, {})
+    after = fresh_engine.execute_notebook(probe, out, {})
+    assert fresh_engine.kernels_started == 1
+    expected = [str(n) for n in KERNEL_GC_THRESHOLDS]
+    assert first.cells[-1].outputs[0]["text"].split() == expected
+    assert after.cells[-1].outputs[0]["text"].split() == expected
+    assert KERNEL_GC_THRESHOLDS != (700, 10, 10)  # not Python's defaults
+
+
 def test_injected_parameters_and_metadata_match_papermill(tmp_path, fresh_engine):
     import papermill
 

@@ -9,6 +9,7 @@ match the heading ids, code hidden, the stamps and the provenance footer.
 from __future__ import annotations
 
 import base64
+import json
 import io
 import re
 import struct
@@ -591,6 +592,58 @@ def test_script_outputs_are_replaced_by_a_note(tmp_path):
     text = export.export_html(nb, _job(tmp_path), {}, "c", False)
     assert "alert(1)" not in text and "<script" not in text
     assert "An interactive output was removed" in text
+
+
+def _notebook_with_charts() -> nbformat.NotebookNode:
+    """Two charts as the reports embed them (a real SVG and PNG, base64 in an ``<img>``
+    of an HTML output), one of them twice, beside a table."""
+    from matplotlib.figure import Figure
+
+    nb = _notebook()
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().plot([1, 3, 2])
+    images = []
+    for kind, fmt in (("svg+xml", "svg"), ("png", "png")):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=fmt, metadata={"Date": None} if fmt == "svg" else None)
+        data = base64.b64encode(buffer.getvalue()).decode("ascii")
+        images.append(f'<img src="data:image/{kind};base64,{data}" alt="A {fmt} chart">')
+    chart = nbformat.v4.new_code_cell("report.show('trend')")
+    chart.outputs = [_html_output(f"<figure>{images[0]}{images[1]}</figure><p>{images[0]}</p>")]
+    nb.cells.append(chart)
+    return nb
+
+
+def test_images_set_aside_give_the_page_exported_with_them(tmp_path):
+    """The export sets the images' base64 data aside while nbconvert parses the page
+    and puts it back: the page is byte for byte the one exported with the data in."""
+    nb = _notebook_with_charts()
+    job = _job(tmp_path)
+    aside = export._exported(nb, job, {}, "c", False, images_aside=True)
+    whole = export._exported(nb, job, {}, "c", False, images_aside=False)
+    assert aside == whole
+    assert aside.count("data:image/svg+xml;base64,") == 2
+    assert "mpsanalysis-image-" not in aside
+    assert export.export_html(nb, job, {}, "c", False) == whole
+    # and the notebook given to the export is left as it was
+    assert "mpsanalysis-image-" not in json.dumps(nb)
+
+
+def test_an_image_token_not_found_once_exports_the_page_with_its_data(tmp_path, monkeypatch):
+    """A token that does not come back exactly once (here: one more than was set aside)
+    is never guessed at: the page is exported again with the images in."""
+    nb = _notebook_with_charts()
+    job = _job(tmp_path)
+    whole = export._exported(nb, job, {}, "c", False, images_aside=False)
+    real = export._set_images_aside
+
+    def one_too_many(notebook):
+        payloads, nonce = real(notebook)
+        return [*payloads, "QUJD"], nonce
+
+    monkeypatch.setattr(export, "_set_images_aside", one_too_many)
+    assert export._exported(nb, job, {}, "c", False, images_aside=True) is None
+    assert export.export_html(nb, job, {}, "c", False) == whole
 
 
 def test_empty_notebook_exports(tmp_path):

@@ -244,3 +244,43 @@ def test_ticks_laid_out_once_leaves_an_axis_without_those_methods_alone():
     axis = OtherAxis()
     svg._keep_tick_layout(axis)
     assert vars(axis) == {}
+
+
+@pytest.mark.parametrize(
+    "make", [_line_chart, _bar_chart, _band_and_points, _twin_axes_with_offset]
+)
+def test_kept_line_metrics_draw_the_same_bytes_as_matplotlibs_own(make, monkeypatch):
+    """The renderer's font line metrics (kept a process) are the ones matplotlib reads
+    from the font's tables itself: the same SVG with and without them, and each font
+    is read once."""
+    monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")
+    svg._LINE_METRICS.clear()
+    svg.tight_svg(make(), metadata={"Date": None})  # some fonts kept already
+    kept, kept_crop = svg.tight_svg(make(), metadata={"Date": None})
+    assert svg._LINE_METRICS
+    monkeypatch.delattr(svg._InkRenderer, "_get_font_height_metrics")
+    plain, plain_crop = svg.tight_svg(make(), metadata={"Date": None})
+    assert kept == plain
+    assert kept_crop.extents.tolist() == plain_crop.extents.tolist()
+
+
+def test_line_metrics_follow_the_font_chosen_by_the_rc_settings(monkeypatch):
+    """The same font properties name another file when ``font.sans-serif`` changes; the
+    kept metrics are that file's (worked out independently from its tables)."""
+    from matplotlib.font_manager import FontProperties, fontManager, get_font
+
+    prop = FontProperties(family="sans-serif", size=12)
+    monkeypatch.setitem(matplotlib.rcParams, "font.sans-serif", ["DejaVu Sans"])
+    sans = svg._line_metrics(prop, 72)
+    monkeypatch.setitem(matplotlib.rcParams, "font.sans-serif", ["STIXGeneral"])
+    stix = svg._line_metrics(prop, 72)
+    font = get_font(fontManager._find_fonts_by_props(prop))  # STIX, by the rc now
+    os2 = font.get_sfnt_table("OS/2")
+    scale = 12 / font.get_sfnt_table("head")["unitsPerEm"]
+    assert stix == (
+        os2["sTypoAscender"] * scale,
+        -os2["sTypoDescender"] * scale,
+        os2["sTypoLineGap"] * scale,
+    )
+    assert stix != sans
+    assert svg._line_metrics(prop, 144)[0] == pytest.approx(2 * stix[0])

@@ -241,6 +241,24 @@ def export_html(
     NotebookRunError
         The page is not self-contained, or a heading cannot be linked from the contents.
     """
+    page = _exported(nb, job, checksums, commit, synthetic, images_aside=True)
+    if page is None:  # an image's token was not found once: export with the images in
+        page = _exported(nb, job, checksums, commit, synthetic, images_aside=False)
+    assert page is not None  # only a page whose images were set aside can be None
+    return page
+
+
+def _exported(
+    nb,
+    job: ReportJob,
+    checksums: dict[str, dict],
+    commit: str,
+    synthetic: bool,
+    images_aside: bool,
+) -> str | None:
+    """:func:`export_html`, with the images' data set aside while nbconvert works
+    (:func:`_set_images_aside`) when ``images_aside``; ``None`` when they cannot be put
+    back exactly."""
     import copy
 
     from mpsanalysis.report.html import (
@@ -277,13 +295,60 @@ def export_html(
         "report_index_link": True,
         "metadata": {"name": job.stem},
     }
+    payloads, nonce = _set_images_aside(nb) if images_aside else ([], "")
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     problems = find_external_references(body)
     if problems:
         raise NotebookRunError(
             f"the report would fetch from outside itself: {'; '.join(problems[:5])}"
         )
-    return body
+    return _images_put_back(body, payloads, nonce) if payloads else body
+
+
+#: The base64 data of an embedded image (``data:image/...;base64,``), in HTML outputs.
+_IMAGE_DATA = re.compile(r"(data:image/[a-z0-9.+-]+;base64,)([A-Za-z0-9+/]+={0,2})")
+
+
+def _set_images_aside(nb) -> tuple[list[str], str]:
+    """Replace the base64 data of every embedded image in the notebook's HTML outputs
+    with a short token, in place; return the data, in token order, and the tokens'
+    nonce.
+
+    nbconvert's HTML exporter parses and writes out the whole page with BeautifulSoup
+    (to give images alt text and cells tab stops), and the images' data were most of
+    what it parsed: about two thirds of a chart-heavy page's export. Base64 data and
+    the tokens are made only of characters that neither the parser nor the writer
+    changes anywhere in a page (no ``&``, ``<``, ``>`` or quotes), so the page with
+    the data put back is byte for byte the page exported with them.
+    """
+    import uuid
+
+    nonce = uuid.uuid4().hex
+    payloads: list[str] = []
+
+    def aside(match: re.Match) -> str:
+        payloads.append(match.group(2))
+        return f"{match.group(1)}mpsanalysis-image-{nonce}-{len(payloads) - 1}"
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = output.get("data", {})
+            html = data.get("text/html")
+            if isinstance(html, list):
+                html = "".join(html)
+            if isinstance(html, str) and "base64," in html:
+                data["text/html"] = _IMAGE_DATA.sub(aside, html)
+    return payloads, nonce
+
+
+def _images_put_back(body: str, payloads: list[str], nonce: str) -> str | None:
+    """The page with each token replaced by its image data, or ``None`` when a token is
+    not in the page exactly once (nothing is then guessed: the caller exports again)."""
+    token = re.compile(f"mpsanalysis-image-{nonce}-([0-9]+)")
+    found = [int(index) for index in token.findall(body)]
+    if sorted(found) != list(range(len(payloads))):
+        return None
+    return token.sub(lambda match: payloads[int(match.group(1))], body)
 
 
 def summary_from(nb) -> dict | None:

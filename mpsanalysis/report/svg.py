@@ -95,13 +95,77 @@ class _KeptGlyphs(TextToPath):
 _GLYPH_LAYOUT = _KeptGlyphs()
 
 
+#: A font's line metrics (ascent, descent and line gap in pixels) by font, size, dpi and
+#: the rcParams that choose a font file, as :meth:`matplotlib.text.Text._get_layout`
+#: reads them from the font's tables; emptied at :data:`_LINE_METRICS_MAX` entries.
+_LINE_METRICS: dict[tuple, tuple[float | None, float | None, float | None]] = {}
+_LINE_METRICS_MAX = 1024
+_FONT_FAMILY_RC = (
+    "font.serif",
+    "font.sans-serif",
+    "font.cursive",
+    "font.fantasy",
+    "font.monospace",
+)
+
+
+def _line_metrics(prop, dpi: float) -> tuple[float | None, float | None, float | None]:
+    """``(min_ascent, min_descent, line_gap)`` of a font at ``dpi``, worked out exactly
+    as :meth:`matplotlib.text.Text._get_layout` works them out for a renderer without
+    metrics of its own (matplotlib 3.11): from the font file's ``OS/2`` table, else its
+    ``hhea`` table; ``(None, None, None)`` when it has neither (matplotlib then measures
+    the string "lp").
+
+    Every text of a chart is laid out several times while it draws (measured for the
+    title's place, the axis label's place, the legend's box and then drawn), and each
+    layout looked the font file up and read two of its tables again: about a twentieth
+    of a chart's drawing. The tables of a font file do not change, so each font, size
+    and dpi is read once a process.
+
+    Examples
+    --------
+    >>> from matplotlib.font_manager import FontProperties
+    >>> ascent, descent, gap = _line_metrics(FontProperties(family="DejaVu Sans", size=10), 72)
+    >>> round(ascent, 3), round(descent, 3), round(gap, 3)
+    (7.598, 2.402, 2.002)
+    """
+    from matplotlib.font_manager import fontManager, get_font
+
+    rc = matplotlib.rcParams
+    key = (prop, dpi, id(fontManager), tuple(tuple(rc[name]) for name in _FONT_FAMILY_RC))
+    metrics = _LINE_METRICS.get(key)
+    if metrics is not None:
+        return metrics
+    metrics = (None, None, None)
+    font = get_font(fontManager._find_fonts_by_props(prop))
+    for table_name, gap_key, ascent_key, descent_key in (
+        ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
+        ("hhea", "lineGap", "ascent", "descent"),
+    ):
+        table = font.get_sfnt_table(table_name)
+        if table is None:
+            continue
+        size = prop.get_size_in_points()
+        units_per_em = font.get_sfnt_table("head")["unitsPerEm"]
+        scale = 1 / units_per_em * size * dpi / 72
+        metrics = (table[ascent_key] * scale, -table[descent_key] * scale, table[gap_key] * scale)
+        break
+    if len(_LINE_METRICS) >= _LINE_METRICS_MAX:
+        _LINE_METRICS.clear()
+    _LINE_METRICS[(prop.copy(), *key[1:])] = metrics  # a copy: fonts are mutable
+    return metrics
+
+
 class _InkRenderer(RendererSVG):
     """An SVG renderer that also records the extent of what it draws, in points from
     the lower left corner (the figure's display coordinates at 72 dpi)."""
 
-    def __init__(self, width: float, height: float, out, image_dpi: float, metadata) -> None:
+    def __init__(
+        self, width: float, height: float, out, image_dpi: float, metadata, figure=None
+    ) -> None:
         super().__init__(width, height, out, image_dpi=image_dpi, metadata=metadata)
         self._text2path = _GLYPH_LAYOUT  # the same glyphs, each string laid out once
+        self._figure = figure
         self.ink = [math.inf, math.inf, -math.inf, -math.inf]
         self._background_seen = False
 
@@ -203,6 +267,14 @@ class _InkRenderer(RendererSVG):
                 _TEXT_SIZES.clear()
             _TEXT_SIZES[(s, prop.copy(), str(ismath))] = size  # a copy: fonts are mutable
         return size
+
+    def _get_font_height_metrics(self, prop):
+        # Asked by Text._get_layout (matplotlib 3.11) before it reads the font's tables
+        # itself, at the dpi of the text's root figure: the figure drawn (a renderer of
+        # no figure answers nothing, and matplotlib reads the tables as before).
+        if self._figure is None:
+            return None, None, None
+        return _line_metrics(prop, self._figure.dpi)
 
     def draw_image(self, *args: Any, **kwargs: Any):
         raise Unmeasured("an image")
@@ -370,7 +442,9 @@ def tight_svg(fig, metadata: dict | None = None, pad_inches: float | None = None
     dpi = fig.dpi
     fig.dpi = 72  # as FigureCanvasSVG.print_svg: SVG units are points
     try:
-        ink = _InkRenderer(width * 72, height * 72, out, image_dpi=dpi, metadata=metadata)
+        ink = _InkRenderer(
+            width * 72, height * 72, out, image_dpi=dpi, metadata=metadata, figure=fig
+        )
         renderer = MixedModeRenderer(fig, width, height, dpi, ink)
         with ticks_laid_out_once(fig):
             fig.draw(renderer)

@@ -9,7 +9,14 @@ from pathlib import Path
 from mpsanalysis import boroughs, paths
 from mpsanalysis.errors import ParameterError
 
-__all__ = ["Job", "JobResult", "describe_failure", "find_notebook", "slugify"]
+__all__ = [
+    "Job",
+    "JobResult",
+    "describe_failure",
+    "find_notebook",
+    "published_notebook_record",
+    "slugify",
+]
 
 _NOTEBOOK_NAME = re.compile(r"^(\d{2})_([a-z0-9-]+)\.ipynb$")
 
@@ -83,6 +90,28 @@ class JobResult:
     input_checksums: dict[str, str] | None = None
     #: SHA-256 of the lock file of the run that produced a report kept from an earlier run.
     lock_sha256: str | None = None
+
+
+def published_notebook_record(nb, job: Job, file_name: str | None = None) -> None:
+    """Make papermill's record of where the executed notebook was read and written
+    (``metadata.papermill``) the published one, in place: the notebook in the
+    repository's ``notebooks/`` folder and the report's own file name (``file_name``,
+    by default ``<stem>.ipynb``). The staging
+    folder is gone once a run ends, and local paths do not belong in reports.
+
+    Examples
+    --------
+    >>> job = Job("robbery", "/tmp/x/notebooks/08_robbery.ipynb", "Lambeth", "2025-12", "", False)
+    >>> nb = {"metadata": {"papermill": {"input_path": "/tmp/x/notebooks/08_robbery.ipynb",
+    ...                                  "output_path": "/tmp/s/robbery-lambeth.ipynb"}}}
+    >>> published_notebook_record(nb, job)
+    >>> nb["metadata"]["papermill"]
+    {'input_path': 'notebooks/08_robbery.ipynb', 'output_path': 'robbery-lambeth.ipynb'}
+    """
+    record = nb.get("metadata", {}).get("papermill")
+    if isinstance(record, dict):
+        record["input_path"] = f"notebooks/{Path(job.notebook).name}"
+        record["output_path"] = file_name or f"{job.stem}.ipynb"
 
 
 def describe_failure(exc: BaseException, job: Job) -> str:

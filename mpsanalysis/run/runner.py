@@ -38,7 +38,7 @@ from mpsanalysis.errors import MpsAnalysisError, ParameterError
 from mpsanalysis.ingest import store
 from mpsanalysis.measures import catalogue
 from mpsanalysis.run.cache import ReportCache, lock_sha256
-from mpsanalysis.run.jobs import Job, JobResult, find_notebook
+from mpsanalysis.run.jobs import Job, JobResult, find_notebook, published_notebook_record
 from mpsanalysis.run.schedule import ObjectiveAffinity
 
 __all__ = [
@@ -436,15 +436,13 @@ def execute_plan(
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
     started = time.time()
 
-    def publish_notebook(source: Path, target: Path, job: Job) -> None:
-        """Move an executed notebook into place, with papermill's record of where it
-        was read and written made relative (the staging folder no longer exists and
-        local paths do not belong in reports)."""
+    def publish_failed_notebook(source: Path, target: Path, job: Job) -> None:
+        """Move a failed notebook into place, with papermill's record of where it was
+        read and written made relative (a report's notebook is written so by its
+        worker already, :meth:`mpsanalysis.run.engine.ReportEngine.run_job`)."""
         nb = json.loads(source.read_text(encoding="utf-8"))
-        record = nb.get("metadata", {}).get("papermill")
-        if isinstance(record, dict):
-            record["input_path"] = f"notebooks/{Path(job.notebook).name}"
-            record["output_path"] = target.name
+        if isinstance(nb.get("metadata", {}).get("papermill"), dict):
+            published_notebook_record(nb, job, target.name)
             source.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         os.replace(source, target)
 
@@ -527,14 +525,12 @@ def execute_plan(
                 os.replace(staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb")
                 os.replace(staging / f"{stem}.html", plan.output_dir / f"{stem}.html")
                 (plan.output_dir / f"{stem}.failed.ipynb").unlink(missing_ok=True)
-            elif result.ok:
-                publish_notebook(
-                    staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb", result.job
-                )
+            elif result.ok:  # written as published by its worker
+                os.replace(staging / f"{stem}.ipynb", plan.output_dir / f"{stem}.ipynb")
                 os.replace(staging / f"{stem}.html", plan.output_dir / f"{stem}.html")
                 (plan.output_dir / f"{stem}.failed.ipynb").unlink(missing_ok=True)
             elif (staging / f"{stem}.failed.ipynb").exists():
-                publish_notebook(
+                publish_failed_notebook(
                     staging / f"{stem}.failed.ipynb",
                     plan.output_dir / f"{stem}.failed.ipynb",
                     result.job,
@@ -554,6 +550,7 @@ def execute_plan(
         )
         index = write_index(plan, listed, previous_quarter_manifest(plan))
         lock_hash = lock_sha256()
+        this_run = {id(r) for r in results}  # by identity: comparing results is slow
         manifest: dict[str, Any] = {
             "parameters": plan.parameters,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
@@ -575,10 +572,10 @@ def execute_plan(
                     "error": r.error,
                     "synthetic": r.synthetic,
                     "summary": r.summary,
-                    "from_earlier_run": r not in results,
+                    "from_earlier_run": id(r) not in this_run,
                     "status": r.status or ("executed" if r.ok else "failed"),
                     "inputs": r.input_checksums,
-                    "lock_sha256": lock_hash if r in results else r.lock_sha256,
+                    "lock_sha256": lock_hash if id(r) in this_run else r.lock_sha256,
                 }
                 for r in listed
             ],
