@@ -9,8 +9,8 @@ match the heading ids, code hidden, the stamps and the provenance footer.
 from __future__ import annotations
 
 import base64
-import json
 import io
+import json
 import re
 import struct
 from html.parser import HTMLParser

@@ -7,6 +7,7 @@ markers, bars, filled bands, scatter points, rotated labels, legends and titles.
 
 from __future__ import annotations
 
+import io
 import re
 
 import matplotlib
@@ -253,7 +254,10 @@ def test_kept_line_metrics_draw_the_same_bytes_as_matplotlibs_own(make, monkeypa
     """The renderer's font line metrics (kept a process) are the ones matplotlib reads
     from the font's tables itself: the same SVG with and without them, and each font
     is read once."""
+    from matplotlib.text import Text
+
     monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")
+    monkeypatch.setattr(Text, "_get_layout", Text._get_layout.__wrapped__)  # every layout
     svg._LINE_METRICS.clear()
     svg.tight_svg(make(), metadata={"Date": None})  # some fonts kept already
     kept, kept_crop = svg.tight_svg(make(), metadata={"Date": None})
@@ -284,3 +288,57 @@ def test_line_metrics_follow_the_font_chosen_by_the_rc_settings(monkeypatch):
     )
     assert stix != sans
     assert svg._line_metrics(prop, 144)[0] == pytest.approx(2 * stix[0])
+
+
+@pytest.mark.parametrize(
+    "make", [_line_chart, _bar_chart, _band_and_points, _twin_axes_with_offset]
+)
+def test_kept_text_layouts_draw_the_same_bytes_as_matplotlibs_own(make, monkeypatch):
+    """Text layouts kept from earlier charts (and from earlier in the same drawing) give
+    exactly the SVG of matplotlib laying out every text every time."""
+    from matplotlib.text import Text
+
+    monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")
+    svg._LAYOUTS.clear()
+    for other in (_line_chart, _bar_chart, _band_and_points, _twin_axes_with_offset):
+        svg.tight_svg(other(), metadata={"Date": None})  # tick labels, titles kept
+    assert svg._LAYOUTS
+    kept, kept_crop = svg.tight_svg(make(), metadata={"Date": None})
+    monkeypatch.setattr(Text, "_get_layout", Text._get_layout.__wrapped__)
+    plain, plain_crop = svg.tight_svg(make(), metadata={"Date": None})
+    assert kept == plain
+    assert kept_crop.extents.tolist() == plain_crop.extents.tolist()
+
+
+def test_a_kept_layout_is_only_for_the_ink_renderer_and_changes_nothing_kept():
+    """Another renderer (Agg, for PNG charts and an analyst's own figures) lays out as
+    matplotlib does; a layout handed out and changed leaves the kept one as it was; a
+    text laid out again after a change of font size, rotation or alignment is laid
+    out afresh."""
+    fig = _line_chart()
+    title = fig.axes[0].title
+    svg._LAYOUTS.clear()
+    FigureCanvasAgg(fig).draw()
+    assert not svg._LAYOUTS  # nothing kept for Agg
+    svg.tight_svg(fig)
+    assert svg._LAYOUTS
+    renderer = svg.MixedModeRenderer(
+        fig, 8, 3.6, 72, svg._InkRenderer(576, 259.2, io.StringIO(), 72, None, fig)
+    )
+    fig.dpi = 72
+    first = title._get_layout(renderer)
+    first[0].set_points([[0, 0], [1, 1]])  # a caller changing what it got
+    first[1].clear()
+    again = title._get_layout(renderer)
+    fresh = type(title)._get_layout.__wrapped__(title, renderer)
+    assert again[0].bounds == fresh[0].bounds and again[1] == fresh[1] and again[2] == fresh[2]
+    for change in (
+        lambda: title.set_fontsize(20),
+        lambda: title.set_rotation(30),
+        lambda: title.set_horizontalalignment("right"),
+        lambda: title.set_text("Another title"),
+    ):
+        change()
+        kept = title._get_layout(renderer)
+        fresh = type(title)._get_layout.__wrapped__(title, renderer)
+        assert kept[0].bounds == fresh[0].bounds and kept[1] == fresh[1] and kept[2] == fresh[2]

@@ -29,6 +29,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_mixed import MixedModeRenderer
 from matplotlib.backends.backend_svg import RendererSVG
+from matplotlib.text import Text
 from matplotlib.textpath import TextToPath
 from matplotlib.transforms import Affine2D, Bbox
 
@@ -154,6 +155,65 @@ def _line_metrics(prop, dpi: float) -> tuple[float | None, float | None, float |
         _LINE_METRICS.clear()
     _LINE_METRICS[(prop.copy(), *key[1:])] = metrics  # a copy: fonts are mutable
     return metrics
+
+
+#: Text layouts (:meth:`matplotlib.text.Text._get_layout`) already worked out in this
+#: process for an :class:`_InkRenderer`, by everything a layout depends on; emptied at
+#: :data:`_LAYOUTS_MAX` entries.
+_LAYOUTS: dict[tuple, tuple] = {}
+_LAYOUTS_MAX = 8192
+
+
+def _layout_key(text, renderer) -> tuple | None:
+    """What :meth:`matplotlib.text.Text._get_layout` (matplotlib 3.11) computes a text's
+    layout from, when it is drawn by an :class:`_InkRenderer`; ``None`` otherwise (then
+    matplotlib lays it out itself). The layout is relative to the text's anchor, so its
+    position is not part of it; a wrapped text's lines depend on its position and the
+    figure, and TeX on other settings, so neither is kept."""
+    ink = getattr(renderer, "_renderer", renderer)
+    if type(ink) is not _InkRenderer or text.get_wrap() or text.get_usetex():
+        return None
+    rc = matplotlib.rcParams
+    return (
+        text.get_text(),
+        text._fontproperties,  # compared by value
+        text.get_figure(root=True).dpi,
+        text.get_parse_math(),
+        text._linespacing,
+        text._get_multialignment(),
+        text.get_rotation(),
+        text.get_rotation_mode(),
+        text._horizontalalignment,
+        text._verticalalignment,
+        id(matplotlib.font_manager.fontManager),
+        tuple(tuple(rc[name]) for name in _FONT_FAMILY_RC),
+        rc["text.parse_math"],
+    )
+
+
+def _kept_layout(get_layout):
+    """``Text._get_layout`` with each layout for an :class:`_InkRenderer` worked out once
+    a process: the same text is laid out four to six times while a chart draws (the
+    title's place, the axis label's place, the tick labels' boxes, the legend's box,
+    then drawing), and tick labels, titles and legend entries repeat across charts.
+    What is given back is a copy, so a caller changing it changes nothing kept."""
+
+    def layout(self, renderer):
+        key = _layout_key(self, renderer)
+        if key is None:
+            return get_layout(self, renderer)
+        kept = _LAYOUTS.get(key)
+        if kept is None:
+            kept = get_layout(self, renderer)
+            if len(_LAYOUTS) >= _LAYOUTS_MAX:
+                _LAYOUTS.clear()
+            key = (key[0], key[1].copy(), *key[2:])  # a copy: fonts are mutable
+            _LAYOUTS[key] = (kept[0].frozen(), tuple(kept[1]), kept[2])
+        bbox, lines, corner = kept
+        return bbox.frozen(), list(lines), corner
+
+    layout.__wrapped__ = get_layout  # type: ignore[attr-defined]
+    return layout
 
 
 class _InkRenderer(RendererSVG):
@@ -481,3 +541,8 @@ def tight_svg(fig, metadata: dict | None = None, pad_inches: float | None = None
                 f'height="{_number(box_h)}" style="fill: {colour}; opacity: {_number(alpha)}"/>'
             )
     return (text[:start] + tag + ">" + background + text[end + 1 :]).encode("utf-8"), crop
+
+
+# Installed once, for every Text: it lays out as matplotlib does for any other renderer.
+if not hasattr(Text._get_layout, "__wrapped__"):
+    Text._get_layout = _kept_layout(Text._get_layout)

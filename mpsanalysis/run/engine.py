@@ -688,10 +688,16 @@ class ReportEngine:
     preload : sequence of str
         Modules the kernel imports before the first report.
     max_runs_per_kernel : int
-        Start a new kernel after this many reports (bounds memory growth).
+        Start a new kernel after this many reports (bounds memory growth). 400: a
+        full quarter (297 reports) runs without a restart whatever the number of
+        workers; at 200, the worker that ran about two thirds of a 2-worker run
+        restarted its kernel near the end of the run (a new warm-up, and the tables,
+        remembered figures and imports of its objective worked out again), while its
+        kernel's memory had stopped growing (it stays within the run's peak with 400,
+        ``docs/performance.md``, session 13).
     """
 
-    def __init__(self, preload: tuple[str, ...] = PRELOAD, max_runs_per_kernel: int = 200):
+    def __init__(self, preload: tuple[str, ...] = PRELOAD, max_runs_per_kernel: int = 400):
         self.preload = tuple(preload)
         self.max_runs_per_kernel = max_runs_per_kernel
         self.kernel: WarmKernel | None = None
