@@ -692,9 +692,9 @@ class ReportEngine:
         full quarter (297 reports) runs without a restart whatever the number of
         workers; at 200, the worker that ran about two thirds of a 2-worker run
         restarted its kernel near the end of the run (a new warm-up, and the tables,
-        remembered figures and imports of its objective worked out again), while its
-        kernel's memory had stopped growing (it stays within the run's peak with 400,
-        ``docs/performance.md``, session 13).
+        remembered figures and imports of its objective worked out again). The run's
+        peak memory of all processes was the same with 400 (1,683 MB against 1,680
+        MB; ``docs/performance.md``, session 13).
     """
 
     def __init__(self, preload: tuple[str, ...] = PRELOAD, max_runs_per_kernel: int = 400):
