@@ -127,3 +127,23 @@ def test_measure_rows_from_the_store_are_worked_out_once_and_equal_the_tables(
     store.forget_shared_tables()
     measures.measure_rows(measure, "new")
     assert len(selections) == 1
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_casefolded_category_names_equal_pandas_casefold(dtype):
+    """Folding each distinct name once and spreading it back gives pandas' own
+    ``str.casefold()`` of every row: values, missing rows, dtype and index (a missing
+    name of an object column is NaN rather than None; either matches no category)."""
+    from mpsanalysis.measures.compute import _casefolded
+
+    names = pd.Series(
+        ["Theft", "THEFT", None, "Straße", "Robbery", "theft", None, "ROBBERY"] * 3,
+        index=range(100, 124),
+        name="minor_category",
+        dtype=dtype,
+    )
+    folded = _casefolded(names)
+    expected = names.str.casefold()
+    pd.testing.assert_series_equal(folded.fillna("-"), expected.fillna("-"))
+    assert folded.isna().tolist() == names.isna().tolist()
+    assert folded.iloc[3] == "strasse"

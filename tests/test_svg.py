@@ -342,3 +342,28 @@ def test_a_kept_layout_is_only_for_the_ink_renderer_and_changes_nothing_kept():
         kept = title._get_layout(renderer)
         fresh = type(title)._get_layout.__wrapped__(title, renderer)
         assert kept[0].bounds == fresh[0].bounds and kept[1] == fresh[1] and kept[2] == fresh[2]
+
+
+def test_kept_fonts_draw_the_same_bytes_and_follow_the_rc_settings(monkeypatch):
+    """The font a text is drawn with is looked up once per properties and rc choice:
+    the same SVG as matplotlib's own look-up, and another file after the generic
+    family's rc setting changes."""
+    from matplotlib.font_manager import FontProperties, fontManager
+    from matplotlib.textpath import TextToPath
+
+    monkeypatch.setitem(matplotlib.rcParams, "svg.hashsalt", "test")
+    svg._FONTS.clear()
+    svg.tight_svg(_line_chart(), metadata={"Date": None})
+    assert svg._FONTS
+    kept = svg.tight_svg(_line_chart(), metadata={"Date": None})[0]
+    monkeypatch.setattr(svg._KeptGlyphs, "_get_font", TextToPath._get_font)
+    assert svg.tight_svg(_line_chart(), metadata={"Date": None})[0] == kept
+    monkeypatch.undo()
+
+    prop = FontProperties(family="sans-serif", size=10)
+    monkeypatch.setitem(matplotlib.rcParams, "font.sans-serif", ["DejaVu Sans"])
+    sans = svg._GLYPH_LAYOUT._get_font(prop)
+    monkeypatch.setitem(matplotlib.rcParams, "font.sans-serif", ["STIXGeneral"])
+    stix = svg._GLYPH_LAYOUT._get_font(prop)
+    assert sans.fname != stix.fname
+    assert stix.fname == fontManager._find_fonts_by_props(prop)[0]

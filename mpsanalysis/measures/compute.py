@@ -49,8 +49,10 @@ def _casefolded(values: pd.Series) -> pd.Series:
     """``values.str.casefold()``, folding each distinct value once.
 
     The crime table repeats about 130 category names over its 440,000 rows, so folding
-    the distinct names and spreading them back is about three times faster (40 ms
-    against 135 ms a column).
+    the distinct names and spreading them back (a ``take`` of the column's own array
+    type, in Arrow for a string column) is several times faster than folding every
+    row: about 40 ms a column, against 135 ms folding each row and 80-160 ms building
+    the column from Python strings.
 
     Examples
     --------
@@ -58,8 +60,13 @@ def _casefolded(values: pd.Series) -> pd.Series:
     ['burglary', 'burglary', nan, 'robbery']
     """
     codes, distinct = pd.factorize(values)
-    folded = np.array([text.casefold() for text in distinct] + [np.nan], dtype=object)
-    return pd.Series(folded[codes], index=values.index, name=values.name, dtype=values.dtype)
+    folded = pd.array([text.casefold() for text in distinct], dtype=values.dtype)
+    return pd.Series(
+        folded.take(codes, allow_fill=True),
+        index=values.index,
+        name=values.name,
+        dtype=values.dtype,
+    )
 
 
 def _with_category_keys(crime: pd.DataFrame) -> pd.DataFrame:

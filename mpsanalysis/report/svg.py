@@ -65,6 +65,23 @@ class _KeptGlyphs(TextToPath):
     the result is what :meth:`TextToPath.get_glyphs_with_font` returns for it.
     """
 
+    def _get_font(self, prop):
+        # TextToPath._get_font (matplotlib 3.11) looks the font file up again for every
+        # text drawn; the same properties under the same choice are the same file.
+        import threading
+
+        from matplotlib.font_manager import fontManager, get_font
+
+        key = (prop, *_font_choice(), threading.get_ident())
+        font = _FONTS.get(key)
+        if font is None:
+            font = get_font(fontManager._find_fonts_by_props(prop))
+            if len(_FONTS) >= _FONTS_MAX:
+                _FONTS.clear()
+            _FONTS[(prop.copy(), *key[1:])] = font  # a copy: fonts are mutable
+        font.set_size(self.FONT_SCALE, self.DPI)
+        return font
+
     def get_glyphs_with_font(
         self,
         font,
@@ -110,6 +127,21 @@ _FONT_FAMILY_RC = (
 )
 
 
+def _font_choice() -> tuple:
+    """What decides, besides a text's font properties, which font file matplotlib
+    draws it with: the font manager and the rcParams of the generic families."""
+    from matplotlib.font_manager import fontManager
+
+    rc = matplotlib.rcParams
+    return (id(fontManager), tuple(tuple(rc[name]) for name in _FONT_FAMILY_RC))
+
+
+#: The font (an ``FT2Font``) for font properties, by :func:`_font_choice` and thread
+#: (matplotlib's fonts are per thread), as ``TextToPath`` finds it for every text drawn.
+_FONTS: dict[tuple, Any] = {}
+_FONTS_MAX = 256
+
+
 def _line_metrics(prop, dpi: float) -> tuple[float | None, float | None, float | None]:
     """``(min_ascent, min_descent, line_gap)`` of a font at ``dpi``, worked out exactly
     as :meth:`matplotlib.text.Text._get_layout` works them out for a renderer without
@@ -132,8 +164,7 @@ def _line_metrics(prop, dpi: float) -> tuple[float | None, float | None, float |
     """
     from matplotlib.font_manager import fontManager, get_font
 
-    rc = matplotlib.rcParams
-    key = (prop, dpi, id(fontManager), tuple(tuple(rc[name]) for name in _FONT_FAMILY_RC))
+    key = (prop, dpi, *_font_choice())
     metrics = _LINE_METRICS.get(key)
     if metrics is not None:
         return metrics
@@ -173,7 +204,6 @@ def _layout_key(text, renderer) -> tuple | None:
     ink = getattr(renderer, "_renderer", renderer)
     if type(ink) is not _InkRenderer or text.get_wrap() or text.get_usetex():
         return None
-    rc = matplotlib.rcParams
     return (
         text.get_text(),
         text._fontproperties,  # compared by value
@@ -185,9 +215,8 @@ def _layout_key(text, renderer) -> tuple | None:
         text.get_rotation_mode(),
         text._horizontalalignment,
         text._verticalalignment,
-        id(matplotlib.font_manager.fontManager),
-        tuple(tuple(rc[name]) for name in _FONT_FAMILY_RC),
-        rc["text.parse_math"],
+        *_font_choice(),
+        matplotlib.rcParams["text.parse_math"],
     )
 
 
