@@ -118,7 +118,7 @@ _GLYPH_LAYOUT = _KeptGlyphs()
 #: reads them from the font's tables; emptied at :data:`_LINE_METRICS_MAX` entries.
 _LINE_METRICS: dict[tuple, tuple[float | None, float | None, float | None]] = {}
 _LINE_METRICS_MAX = 1024
-_FONT_FAMILY_RC = (
+_FONT_FAMILY_RC: tuple[Any, ...] = (
     "font.serif",
     "font.sans-serif",
     "font.cursive",
@@ -169,7 +169,7 @@ def _line_metrics(prop, dpi: float) -> tuple[float | None, float | None, float |
     if metrics is not None:
         return metrics
     metrics = (None, None, None)
-    font = get_font(fontManager._find_fonts_by_props(prop))
+    font: Any = get_font(fontManager._find_fonts_by_props(prop))
     for table_name, gap_key, ascent_key, descent_key in (
         ("OS/2", "sTypoLineGap", "sTypoAscender", "sTypoDescender"),
         ("hhea", "lineGap", "ascent", "descent"),
@@ -241,7 +241,7 @@ def _kept_layout(get_layout):
         bbox, lines, corner = kept
         return bbox.frozen(), list(lines), corner
 
-    layout.__wrapped__ = get_layout  # type: ignore[attr-defined]
+    layout.__wrapped__ = get_layout
     return layout
 
 
@@ -573,5 +573,5 @@ def tight_svg(fig, metadata: dict | None = None, pad_inches: float | None = None
 
 
 # Installed once, for every Text: it lays out as matplotlib does for any other renderer.
-if not hasattr(Text._get_layout, "__wrapped__"):
-    Text._get_layout = _kept_layout(Text._get_layout)
+if not hasattr(Text._get_layout, "__wrapped__"):  # type: ignore[attr-defined]
+    Text._get_layout = _kept_layout(Text._get_layout)  # type: ignore[attr-defined]

@@ -33,7 +33,9 @@ warm-up, before anything from a report was loaded (:func:`_kernel_reset`):
 * process-wide settings a notebook could change are put back: working directory,
   environment variables, ``sys.path``, warning filters (and the "already warned"
   registries), matplotlib's rcParams and open figures, pandas options and NumPy's print
-  and error settings.
+  and error settings;
+* the report's garbage is collected, what survives (imported code) is frozen, and the
+  collector's thresholds are set to :data:`KERNEL_GC_THRESHOLDS` for the next report.
 
 What stays is imported code, which is exactly what a fresh kernel would import. A kernel
 is never reused after a notebook fails, when the reset finds something left over, when
