@@ -22,6 +22,7 @@ import copy
 import io
 import math
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,8 +69,6 @@ class _KeptGlyphs(TextToPath):
     def _get_font(self, prop):
         # TextToPath._get_font (matplotlib 3.11) looks the font file up again for every
         # text drawn; the same properties under the same choice are the same file.
-        import threading
-
         from matplotlib.font_manager import fontManager, get_font
 
         key = (prop, *_font_choice(), threading.get_ident())
@@ -151,8 +150,8 @@ def _line_metrics(prop, dpi: float) -> tuple[float | None, float | None, float |
 
     Every text of a chart is laid out several times while it draws (measured for the
     title's place, the axis label's place, the legend's box and then drawn), and each
-    layout looked the font file up and read two of its tables again: about a twentieth
-    of a chart's drawing. The tables of a font file do not change, so each font, size
+    layout looked the font file up and read two of its tables again: about a tenth of
+    a chart's drawing. The tables of a font file do not change, so each font, size
     and dpi is read once a process.
 
     Examples

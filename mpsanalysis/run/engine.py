@@ -274,9 +274,10 @@ def _kernel_snapshot() -> None:
 #: The kernel's garbage collection thresholds (:func:`gc.set_threshold`) while a report
 #: runs: a young collection every 50,000 net allocations instead of Python's 700, and
 #: older generations scanned 20 and 100 times less often than that. Python's defaults
-#: made about 60 collections a report, walking the report's own objects again and
-#: again (matplotlib makes and drops tens of thousands per chart): 4 to 6% of a
-#: report's CPU, against under 1% with these. Nothing waits longer for its memory than
+#: made 50 to 60 collections a report, walking the report's own objects again and
+#: again (matplotlib makes and drops tens of thousands per chart): 5 to 8% of the CPU
+#: of a report and its reset, against under 4% with these, most of it the reset's own
+#: collection (``docs/performance.md``, session 13). Nothing waits longer for its memory than
 #: the end of the report, when the reset collects everything
 #: (:func:`_collect_and_freeze`); garbage without cycles is freed at once, as always.
 KERNEL_GC_THRESHOLDS = (50_000, 20, 100)
