@@ -367,3 +367,22 @@ def test_kept_fonts_draw_the_same_bytes_and_follow_the_rc_settings(monkeypatch):
     stix = svg._GLYPH_LAYOUT._get_font(prop)
     assert sans.fname != stix.fname
     assert stix.fname == fontManager._find_fonts_by_props(prop)[0]
+
+
+def test_kept_text_sizes_follow_the_rc_settings_that_choose_the_font(monkeypatch):
+    """A string measured in one font file is measured again when ``font.sans-serif``
+    names another: its size is that file's, as matplotlib's own renderer measures it."""
+    from matplotlib.font_manager import FontProperties
+
+    prop = FontProperties(family="sans-serif", size=10)
+    ink = svg._InkRenderer(100, 100, io.StringIO(), 72, None)
+    svg._TEXT_SIZES.clear()
+    monkeypatch.setitem(matplotlib.rcParams, "font.sans-serif", ["DejaVu Sans"])
+    sans = ink.get_text_width_height_descent("Robbery 2025/26", prop, False)
+    monkeypatch.setitem(matplotlib.rcParams, "font.sans-serif", ["STIXGeneral"])
+    stix = ink.get_text_width_height_descent("Robbery 2025/26", prop, False)
+    own = svg.RendererSVG(100, 100, io.StringIO()).get_text_width_height_descent(
+        "Robbery 2025/26", prop, False
+    )
+    assert stix == own
+    assert stix != sans

@@ -43,7 +43,8 @@ class Unmeasured(Exception):
 
 #: Sizes (width, height, descent in points) of strings already measured in this process,
 #: by string and font (FontProperties compare by family, style, variant, weight,
-#: stretch, size and file); emptied when it reaches :data:`_TEXT_SIZES_MAX` entries.
+#: stretch, size and file) and the font choice (:func:`_font_choice`); emptied when it
+#: reaches :data:`_TEXT_SIZES_MAX` entries.
 _TEXT_SIZES: dict[tuple, tuple[float, float, float]] = {}
 _TEXT_SIZES_MAX = 4096
 
@@ -346,14 +347,15 @@ class _InkRenderer(RendererSVG):
         # Labels repeat within a chart and across charts, and an SVG's text size depends
         # only on the string, the font and the math mode (never on the renderer, which
         # measures at 72 dpi): measure each once a process, for the layout (matplotlib
-        # caches sizes per renderer only) and for the ink.
-        key = (s, prop, str(ismath))  # fonts compare by value
+        # caches sizes per renderer only) and for the ink. The rc settings that choose
+        # the font file are part of the key, as for the line metrics and layouts.
+        key = (s, prop, str(ismath), *_font_choice())  # fonts compare by value
         size = _TEXT_SIZES.get(key)
         if size is None:
             size = super().get_text_width_height_descent(s, prop, ismath)
             if len(_TEXT_SIZES) >= _TEXT_SIZES_MAX:
                 _TEXT_SIZES.clear()
-            _TEXT_SIZES[(s, prop.copy(), str(ismath))] = size  # a copy: fonts are mutable
+            _TEXT_SIZES[(s, prop.copy(), *key[2:])] = size  # a copy: fonts are mutable
         return size
 
     def _get_font_height_metrics(self, prop):
