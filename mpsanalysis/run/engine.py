@@ -183,14 +183,26 @@ def _skip_slow_optional_imports() -> None:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None blocks an import
 
 
+#: The values of ``MPSANALYSIS_ENGINE`` (see :func:`engine_name`).
+ENGINES = ("warm", "kernel", "papermill")
+
+
 def engine_name() -> str:
-    """Which engine :func:`mpsanalysis.run.runner.execute_job` uses: ``warm`` (default) or
-    ``papermill`` (set ``MPSANALYSIS_ENGINE=papermill``)."""
+    """Which engine :func:`mpsanalysis.run.runner.execute_job` uses (``MPSANALYSIS_ENGINE``):
+
+    * ``warm`` (default): warm, reset between reports; a worker process started by the
+      runner runs the cells itself (:mod:`mpsanalysis.run.inprocess`), and the runner's
+      own process and Dask's worker threads drive a warm kernel process;
+    * ``kernel``: a warm kernel process everywhere (the engine until session 14);
+    * ``papermill``: ``papermill.execute_notebook`` with a fresh kernel per report.
+    """
     from mpsanalysis.errors import ParameterError
 
     name = os.environ.get("MPSANALYSIS_ENGINE", "warm").strip().lower() or "warm"
-    if name not in ("warm", "papermill"):
-        raise ParameterError(f"MPSANALYSIS_ENGINE {name!r} is not 'warm' or 'papermill'")
+    if name not in ENGINES:
+        raise ParameterError(
+            f"MPSANALYSIS_ENGINE {name!r} is not one of {', '.join(map(repr, ENGINES))}"
+        )
     return name
 
 
@@ -700,10 +712,18 @@ class ReportEngine:
         MB; ``docs/performance.md``, session 13).
     """
 
-    def __init__(self, preload: tuple[str, ...] = PRELOAD, max_runs_per_kernel: int = 400):
+    def __init__(
+        self,
+        preload: tuple[str, ...] = PRELOAD,
+        max_runs_per_kernel: int = 400,
+        kernel_class: type | None = None,
+    ):
         self.preload = tuple(preload)
         self.max_runs_per_kernel = max_runs_per_kernel
-        self.kernel: WarmKernel | None = None
+        #: :class:`WarmKernel` (a kernel process) or
+        #: :class:`mpsanalysis.run.inprocess.InProcessKernel` (this process).
+        self.kernel_class = kernel_class or WarmKernel
+        self.kernel: Any = None
         self.kernels_started = 0
         self.reports = 0
         self.closed = False
@@ -718,7 +738,7 @@ class ReportEngine:
         cwd = str(cwd or paths.notebooks_dir())
         _skip_slow_optional_imports()
         if self.kernel is None:
-            self.kernel = WarmKernel(cwd, self.preload).start()
+            self.kernel = self.kernel_class(cwd, self.preload).start()
             self.kernels_started += 1
             import nbformat  # noqa: F401  (the worker's imports, while the kernel boots)
             import papermill.clientwrap  # noqa: F401
@@ -821,7 +841,11 @@ class ReportEngine:
             if executed.exists():
                 os.replace(executed, failed)
             return JobResult(
-                job, False, time.perf_counter() - started, error=describe_failure(exc, job)
+                job,
+                False,
+                time.perf_counter() - started,
+                error=describe_failure(exc, job),
+                retire_worker=self.worker_spent(),
             )
         finally:
             self.reports += 1
@@ -832,7 +856,20 @@ class ReportEngine:
             result.inputs = inputs
         finished = time.perf_counter()
         self.timings = {"execute": executed_at - started, "export": finished - executed_at}
+        result.retire_worker = self.worker_spent()
         return result
+
+    def worker_spent(self) -> bool:
+        """Whether this process must not run another report: its in-process kernel was
+        discarded or has run :attr:`max_runs_per_kernel` reports (the runner then starts
+        a new worker). Always false for a kernel process, which is simply replaced."""
+        from mpsanalysis.run.inprocess import InProcessKernel
+
+        if self.kernel_class is not InProcessKernel:
+            return False
+        return InProcessKernel.spent or (
+            self.kernel is not None and self.kernel.runs >= self.max_runs_per_kernel
+        )
 
     def close(self) -> None:
         self.discard_kernel()
@@ -845,12 +882,13 @@ _lock = threading.Lock()
 _atexit_registered = False
 
 
-def get_engine() -> ReportEngine:
-    """This thread's engine (created on first use; its kernel starts on first job)."""
+def get_engine(kernel_class: type | None = None) -> ReportEngine:
+    """This thread's engine (created on first use, with ``kernel_class``; its kernel
+    starts on first job)."""
     global _atexit_registered
     engine = getattr(_local, "engine", None)
     if engine is None or engine.closed:
-        engine = ReportEngine()
+        engine = ReportEngine(kernel_class=kernel_class)
         _local.engine = engine
         with _lock:
             _engines.append(engine)
@@ -870,8 +908,10 @@ def close_engines() -> int:
     return len(engines)
 
 
-def start_worker(cwd: str | None = None) -> None:
-    """Initialiser of a worker process: start its warm kernel before the first job.
+def start_worker(cwd: str | None = None, in_process: bool = False) -> None:
+    """Initialiser of a worker process: start its warm kernel before the first job; with
+    ``in_process``, the worker runs the cells itself
+    (:class:`mpsanalysis.run.inprocess.InProcessKernel`).
 
     A failure here is not raised (it would break the whole pool): the first job starts
     the kernel again and reports the error as that job's failure.
@@ -879,8 +919,13 @@ def start_worker(cwd: str | None = None) -> None:
     import multiprocessing.util
 
     multiprocessing.util.Finalize(None, close_engines, exitpriority=10)
+    kernel_class = None
+    if in_process:
+        from mpsanalysis.run.inprocess import InProcessKernel
+
+        kernel_class = InProcessKernel
     try:
-        get_engine().start(cwd)
+        get_engine(kernel_class).start(cwd)
     except Exception as exc:
         print(
             f"mpsanalysis worker: warm kernel not started ({exc}); "

@@ -90,6 +90,9 @@ class JobResult:
     input_checksums: dict[str, str] | None = None
     #: SHA-256 of the lock file of the run that produced a report kept from an earlier run.
     lock_sha256: str | None = None
+    #: The worker process that ran the job must not run another (its in-process kernel
+    #: was discarded or is used up): the runner replaces it.
+    retire_worker: bool = False
 
 
 def published_notebook_record(nb, job: Job, file_name: str | None = None) -> None:

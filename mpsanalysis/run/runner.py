@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,42 +259,69 @@ def _run_workers(plan: RunPlan, staging: Path, checksums, commit, workers: int, 
     from mpsanalysis.run import engine
 
     context = multiprocessing.get_context("spawn")
-    cwd = str(Path(plan.jobs[0].notebook).parent)
-    initializer = engine.start_worker if engine.engine_name() == "warm" else None
-    queue = ObjectiveAffinity(plan.jobs)
-    results: list[JobResult] = []
-    pools = [
-        ProcessPoolExecutor(
+    cwd = str(Path(plan.jobs[0].notebook).parent.resolve())
+    name = engine.engine_name()
+    in_process = name == "warm"  # the worker runs the cells (mpsanalysis.run.inprocess)
+    staging_path = str(Path(staging).resolve())  # an in-process worker works elsewhere
+
+    def new_pool() -> ProcessPoolExecutor:
+        if name == "papermill":
+            return ProcessPoolExecutor(max_workers=1, mp_context=context)
+        return ProcessPoolExecutor(
             max_workers=1,
             mp_context=context,
-            initializer=initializer,
-            initargs=(cwd,) if initializer else (),  # type: ignore[arg-type]
+            initializer=engine.start_worker,
+            initargs=(cwd, in_process),
         )
-        for _ in range(workers)
-    ]
-    running: dict[Future, int] = {}
+
+    queue = ObjectiveAffinity(plan.jobs)
+    results: list[JobResult] = []
+    pools = [new_pool() for _ in range(workers)]
+    retired: list[ProcessPoolExecutor] = []
+    running: dict[Future, tuple[int, Job]] = {}
+
+    def submit(worker: int) -> None:
+        job = queue.next_for(worker)
+        if job is not None:
+            future = pools[worker].submit(execute_job, job, staging_path, checksums, commit)
+            running[future] = (worker, job)
+
+    def replace(worker: int) -> None:
+        retired.append(pools[worker])
+        pools[worker].shutdown(wait=False)
+        pools[worker] = new_pool()
+
     try:
-        for worker, pool in enumerate(pools):
-            job = queue.next_for(worker)
-            if job is not None:
-                running[pool.submit(execute_job, job, str(staging), checksums, commit)] = worker
+        for worker in range(workers):
+            submit(worker)
         while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                worker = running.pop(future)
-                results.append(future.result())
+                worker, job = running.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool as exc:  # the report ended its worker process
+                    result = JobResult(
+                        job,
+                        False,
+                        0.0,
+                        error=(
+                            f"{job.objective_id} ({job.geography}): the worker process "
+                            f"running this report stopped ({exc}); a new worker runs the "
+                            "remaining reports"
+                        ),
+                        retire_worker=True,
+                    )
+                results.append(result)
                 if bar:
                     bar.update()
-                job = queue.next_for(worker)
-                if job is not None:
-                    submitted = pools[worker].submit(
-                        execute_job, job, str(staging), checksums, commit
-                    )
-                    running[submitted] = worker
+                if result.retire_worker:
+                    replace(worker)
+                submit(worker)
     finally:
         for future in running:
             future.cancel()
-        for pool in pools:
+        for pool in pools + retired:
             pool.shutdown(wait=True, cancel_futures=True)
     return results
 
