@@ -437,9 +437,10 @@ def test_every_objective_html_identical_to_papermill(real_store, tmp_path):
 
 @pytest.mark.realdata
 def test_execute_job_contract_unchanged(real_store, tmp_path, monkeypatch):
-    """runner.execute_job writes <stem>.html and <stem>.ipynb, with either engine."""
+    """runner.execute_job writes <stem>.html and <stem>.ipynb, with any engine (in this
+    process, ``warm`` and ``kernel`` both use a kernel process)."""
     job = runner.plan_run(period_end="2010-10", objectives=["homicide"]).jobs[0]
-    for name in ("warm", "papermill"):
+    for name in ("warm", "kernel", "papermill"):
         monkeypatch.setenv("MPSANALYSIS_ENGINE", name)
         staging = tmp_path / name
         staging.mkdir()
@@ -448,16 +449,17 @@ def test_execute_job_contract_unchanged(real_store, tmp_path, monkeypatch):
         assert result.summary and result.summary["objective"] == "homicide"
         assert {p.name for p in staging.iterdir()} == {"homicide.html", "homicide.ipynb"}
     engine.close_engines()
-    assert (tmp_path / "warm" / "homicide.html").read_bytes() == (
-        tmp_path / "papermill" / "homicide.html"
-    ).read_bytes()
+    for name in ("warm", "kernel"):
+        assert (tmp_path / name / "homicide.html").read_bytes() == (
+            tmp_path / "papermill" / "homicide.html"
+        ).read_bytes()
 
 
 def test_unknown_engine_name_is_refused(monkeypatch):
     from mpsanalysis.errors import ParameterError
 
     monkeypatch.setenv("MPSANALYSIS_ENGINE", "turbo")
-    with pytest.raises(ParameterError, match="'warm' or 'papermill'"):
+    with pytest.raises(ParameterError, match="'warm', 'kernel', 'papermill'"):
         engine.engine_name()
 
 

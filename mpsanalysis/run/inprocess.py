@@ -345,6 +345,7 @@ class InProcessKernel:
             raise RuntimeError(
                 "this worker's in-process kernel was discarded; the worker must be replaced"
             )
+        from ipykernel.compiler import XCachingCompiler
         from traitlets.config import Config
 
         from mpsanalysis.run import engine
@@ -352,7 +353,8 @@ class InProcessKernel:
         config = Config()
         config.HistoryManager.hist_file = ":memory:"
         shell_class = _shell_class()
-        self.shell = shell_class.instance(config=config)
+        # ipykernel's compiler: cells are named as in a kernel (warnings, tracebacks).
+        self.shell = shell_class.instance(config=config, compiler_class=XCachingCompiler)
         capture = self.shell.capture
         sys.stdout = _CellStream("stdout", capture, sys.__stdout__)
         sys.stderr = _CellStream("stderr", capture, sys.__stderr__)
@@ -378,8 +380,8 @@ class InProcessKernel:
         tags = cell.metadata.get("tags", [])
         if cell.cell_type != "code" or not cell.source.strip() or SKIP_TAG in tags:
             return
-        timing: dict[str, str] = {}
-        cell["metadata"]["execution"] = timing
+        cell["metadata"]["execution"] = {}
+        timing = cell["metadata"]["execution"]  # the node stored (a dict would be copied)
         capture.begin(cell, index)
         timing["iopub.status.busy"] = _timestamp()
         cell["execution_count"] = shell.execution_count
