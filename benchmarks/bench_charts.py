@@ -55,7 +55,7 @@ def _kernel_cpu(eng) -> float:
 def _one(eng, job, staging: Path, checksums, commit) -> tuple[float, float, str]:
     """(CPU seconds, wall seconds, HTML) of one report, its kernel's reset included."""
     kernel = eng._kernel_for(str(Path(job.notebook).parent))
-    kernel.call("_kernel_forget_kept")  # no table or chart kept from the last round
+    kernel.call("forget_kept")  # no table or chart kept from the last round
     kernel.settle()
     kernel_before, worker_before = _kernel_cpu(eng), time.process_time()
     started = time.perf_counter()

@@ -21,7 +21,7 @@ import pytest
 
 from mpsanalysis.run import engine, inprocess, jobs, runner
 
-from .test_engine import POLLUTER, STATE_PROBE, _notebook, _write
+from .test_engine import POLLUTER, STATE_PROBE, THREAD_PROBE, _notebook, _write
 
 # Every kind of output a cell can make, and the tags that change how a cell is run.
 OUTPUTS = [
@@ -159,6 +159,22 @@ def test_a_worker_is_reset_between_reports_as_a_kernel_is(tmp_path):
     assert state(chain) == state(fresh)
     assert "secret" not in state(chain)["names"] and state(chain)["environ"] is None
     assert state(chain)["cwd"] == str(tmp_path) and state(chain)["out_history"] == 0
+
+
+@pytest.mark.slow
+def test_an_in_process_worker_runs_numerical_libraries_on_one_thread(tmp_path, monkeypatch):
+    """As a kernel process does: the thread variables are set before NumPy is loaded."""
+    pytest.importorskip("threadpoolctl")
+    for name in engine.THREAD_VARIABLES + ("MPSANALYSIS_KERNEL_THREADS",):
+        monkeypatch.delenv(name, raising=False)
+    probe = _write(tmp_path / "threads.ipynb", _notebook(THREAD_PROBE, parameters=False))
+    with _worker_pool(tmp_path) as pool:
+        assert pool.submit(runner.execute_job, _job(probe), str(tmp_path), {}, "t").result().ok
+    nb = nbformat.read(tmp_path / "serious-violence.ipynb", as_version=4)
+    seen = json.loads(nb.cells[-1].outputs[0]["text"])
+    assert seen["pools"], "threadpoolctl found no BLAS or OpenMP library in the worker"
+    assert {threads for _, threads in seen["pools"]} == {1}, seen
+    assert set(seen["environ"].values()) == {"1"}
 
 
 @pytest.mark.slow

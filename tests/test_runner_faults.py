@@ -134,29 +134,35 @@ def test_failing_notebook_is_isolated_kept_and_marked(reports, tmp_path, capsys)
 
 
 # ------------------------------------------------------------------ kill -9 mid-run
-def _kernels_of(session: int) -> list[int]:
-    """Kernel processes started by any process of a session (the run and its workers).
+def _report_processes_of(session: int) -> list[int]:
+    """Processes running reports for a session: its worker processes (they run the cells
+    themselves) and any kernel process started by a process of the session.
 
-    Kernels run in sessions of their own; jupyter marks each with its launcher's
-    process id in ``JPY_PARENT_PID``.
+    Workers are members of the session other than the run itself; kernels run in
+    sessions of their own, and jupyter marks each with its launcher's process id in
+    ``JPY_PARENT_PID``.
     """
-    members, environs = set(), {}
+    members, workers, environs = set(), set(), {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
             environ = (entry / "environ").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
         if int(stat.rsplit(")", 1)[1].split()[3]) == session:  # field 6: session id
             members.add(int(entry.name))
+            if b"spawn_main" in command:  # a worker process (multiprocessing, spawn)
+                workers.add(int(entry.name))
         environs[int(entry.name)] = environ
-    return [
+    kernels = {
         pid
         for pid, environ in environs.items()
         if any(f"JPY_PARENT_PID={m}".encode() in environ for m in members)
-    ]
+    }
+    return sorted(workers | kernels)
 
 
 @pytest.mark.slow
@@ -194,14 +200,14 @@ def test_sigkill_mid_run_never_damages_previous_reports(reports):
     )
     try:
         deadline = time.monotonic() + 120
-        # Wait until the run has its staging folder and a kernel is executing the notebook.
+        # Wait until the run has its staging folder and a worker is executing the notebook.
         kernels: list[int] = []
         while not (list(reports.glob(".staging-*")) and kernels):
             assert second.poll() is None, "the second run ended before it could be killed"
-            assert time.monotonic() < deadline, "no kernel started within 120 s"
+            assert time.monotonic() < deadline, "no worker started within 120 s"
             time.sleep(0.1)
-            kernels = _kernels_of(second.pid)
-        time.sleep(1.0)  # let the kernel get into the notebook's cells
+            kernels = _report_processes_of(second.pid)
+        time.sleep(1.0)  # let the worker get into the notebook's cells
         os.killpg(second.pid, signal.SIGKILL)
         assert second.wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -209,12 +215,13 @@ def test_sigkill_mid_run_never_damages_previous_reports(reports):
             os.killpg(second.pid, signal.SIGKILL)
             second.wait()
 
-    # An orphaned kernel notices its parent has gone and exits by itself.
+    # Workers are killed with the run; an orphaned kernel notices its parent has gone
+    # and exits by itself.
     deadline = time.monotonic() + 15
     while any(Path(f"/proc/{pid}").exists() for pid in kernels) and time.monotonic() < deadline:
         time.sleep(0.2)
     alive = [pid for pid in kernels if Path(f"/proc/{pid}").exists()]
-    assert not alive, f"kernels still running after their runner was killed: {alive}"
+    assert not alive, f"workers or kernels still running after their run was killed: {alive}"
 
     after = snapshot(reports)
     published = {k: v for k, v in after.items() if not k.startswith(".")}

@@ -24,7 +24,7 @@ worker's own process:
   (``tests/test_inprocess.py`` compares them).
 
 Isolation between reports is the warm kernel's: the same reset
-(:func:`mpsanalysis.run.engine._kernel_reset`) runs after each report. A worker whose
+(:func:`mpsanalysis.run.kernel_state.reset`) runs after each report. A worker whose
 report failed, whose reset failed or that ran :attr:`ReportEngine.max_runs_per_kernel`
 reports is *retired*: the job's result says so and the runner replaces the worker
 process (a kernel process was replaced in the same cases). A report that kills its
@@ -71,8 +71,10 @@ class CellCapture:
     >>> capture = CellCapture()
     >>> cell = nbformat.v4.new_code_cell("print(1)")
     >>> capture.begin(cell, 0)
-    >>> capture.write("stdout", "1\\n")
+    >>> capture.write("stdout", "1\\n")  # buffered until the next flush
+    >>> capture.flush()  # as the display publisher does before each display
     >>> capture.message("display_data", {"data": {"text/plain": "2"}, "metadata": {}})
+    >>> capture.end()
     >>> [o.output_type for o in cell.outputs]
     ['stream', 'display_data']
     >>> cell.outputs[0].text
@@ -313,11 +315,11 @@ class InProcessKernel:
     spent = False
 
     def __init__(self, cwd: str, preload: tuple[str, ...] = (), startup_timeout: float = 60):
-        from mpsanalysis.run import engine
+        from mpsanalysis.run import kernel_state
 
         self.cwd = str(cwd)
         self.preload = tuple(preload)
-        self.environment = engine._environment_key()
+        self.environment = kernel_state.environment_key()
         self.runs = 0
         self.seconds_to_ready: float | None = None
         self.shell: Any = None
@@ -328,12 +330,12 @@ class InProcessKernel:
             raise RuntimeError(
                 "this worker's in-process kernel was discarded; the worker must be replaced"
             )
-        from mpsanalysis.run import engine
+        from mpsanalysis.run import kernel_state
 
         self._started = time.perf_counter()
         # Before NumPy's first import in this process: its BLAS reads these once.
-        for name, value in engine.kernel_environment().items():
-            if name in engine.THREAD_VARIABLES:
+        for name, value in kernel_state.kernel_environment().items():
+            if name in kernel_state.THREAD_VARIABLES:
                 os.environ.setdefault(name, value)
         return self
 
@@ -348,7 +350,7 @@ class InProcessKernel:
         from ipykernel.compiler import XCachingCompiler
         from traitlets.config import Config
 
-        from mpsanalysis.run import engine
+        from mpsanalysis.run import kernel_state
 
         config = Config()
         config.HistoryManager.hist_file = ":memory:"
@@ -359,7 +361,7 @@ class InProcessKernel:
         sys.stdout = _CellStream("stdout", capture, sys.__stdout__)
         sys.stderr = _CellStream("stderr", capture, sys.__stderr__)
         os.chdir(self.cwd)
-        engine._kernel_warm_up(list(self.preload))
+        kernel_state.warm_up(list(self.preload))
         self.seconds_to_ready = time.perf_counter() - self._started
         return self
 
@@ -367,11 +369,12 @@ class InProcessKernel:
         """Nothing is ever pending: the reset runs at the end of :meth:`execute`."""
 
     def call(self, function: str, *args: Any) -> None:
-        """Run a kernel-side helper of :mod:`mpsanalysis.run.engine`."""
-        from mpsanalysis.run import engine
+        """Run a function of :mod:`mpsanalysis.run.kernel_state` (by name, as
+        :meth:`WarmKernel.call <mpsanalysis.run.engine.WarmKernel.call>` does)."""
+        from mpsanalysis.run import kernel_state
 
         self.ready()
-        getattr(engine, function)(*args)
+        getattr(kernel_state, function)(*args)
 
     def _run_cell(self, cell, index: int) -> None:
         from nbclient.exceptions import CellExecutionError
@@ -412,7 +415,7 @@ class InProcessKernel:
         from nbclient.exceptions import CellExecutionError
         from papermill.engines import NotebookExecutionManager
 
-        from mpsanalysis.run import engine
+        from mpsanalysis.run import kernel_state
 
         self.ready()
         if cwd is not None:
@@ -434,13 +437,13 @@ class InProcessKernel:
                     manager.cell_complete(manager.nb.cells[index], cell_index=index)
             manager.nb.metadata["language_info"] = json_round_trip(IPythonKernel.language_info)
             if reads_path is not None:
-                engine._kernel_dump_reads(reads_path)
+                kernel_state.dump_reads(reads_path)
         finally:
             manager.cleanup_pbar()
             manager.notebook_complete()
             self.runs += 1
             try:
-                engine._kernel_reset()
+                kernel_state.reset()
             except Exception as exc:  # this process is not clean: retire it
                 print(f"mpsanalysis worker: reset failed ({exc}); retiring", file=sys.stderr)
                 self.close()

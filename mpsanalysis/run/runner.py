@@ -225,8 +225,9 @@ def _progress(total: int):
 
 
 def _run_local(plan: RunPlan, staging: Path, checksums, commit, workers: int) -> list[JobResult]:
-    """Run the jobs here (one worker) or in worker processes, each with a warm kernel
-    started as the worker starts, so kernel start-up overlaps across workers.
+    """Run the jobs in worker processes that run the cells themselves (the ``warm``
+    engine, even with one worker), or, with the ``kernel`` and ``papermill`` engines and
+    one worker, here with a kernel process.
 
     Each worker is a one-process pool, so the runner chooses which worker runs which
     report: an objective's reports stay on one worker while another objective is left to
@@ -239,7 +240,7 @@ def _run_local(plan: RunPlan, staging: Path, checksums, commit, workers: int) ->
     bar = _progress(len(plan.jobs))
     workers = max(1, min(workers, len(plan.jobs)))
     try:
-        if workers == 1:
+        if workers == 1 and engine.engine_name() != "warm":
             for job in plan.jobs:
                 results.append(execute_job(job, str(staging), checksums, commit))
                 if bar:
