@@ -214,6 +214,28 @@ def _store_months_by_file() -> dict[tuple[str, str], set]:
     return _months_by_file(_store_crime())
 
 
+def _store_monthly_sums(measure: Measure, classification: str) -> pd.DataFrame:
+    """A measure's monthly counts in the store's crime table, one column per borough
+    (0 where a borough has no row in a month some borough has) and one for London (all
+    rows, including those recorded against no borough), as floats.
+
+    Worked out once per kernel (:func:`mpsanalysis.ingest.store.remembered`): the
+    reports of an objective for London and the 32 boroughs each take their column, where
+    each used to filter and group the measure's rows again (about 5% of a full run's
+    CPU; ``docs/performance.md``, session 14).
+    """
+    rows = measure_rows(measure, classification, _store_crime())
+    table = (
+        rows.groupby(["month", "borough_name"], observed=True)["count"]
+        .sum()
+        .unstack("borough_name", fill_value=0)
+        .astype(float)
+    )
+    table.columns = [str(c) for c in table.columns]
+    table[boroughs.LONDON] = rows.groupby("month")["count"].sum().astype(float)
+    return table
+
+
 def measure_monthly(
     measure: Measure,
     geography: str,
@@ -246,10 +268,17 @@ def measure_monthly(
     categories = load_category_vintages() if categories is None else categories
     if classification not in measure.categories:
         return pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
-    rows = measure_rows(measure, classification, crime)
-    if geography != boroughs.LONDON:
-        rows = rows[rows["borough_name"].eq(geography)]
-    sums = rows.groupby("month")["count"].sum().astype(float)
+    if crime is None:  # the store's table: every geography's sums worked out at once
+        table = store.remembered(_store_monthly_sums, measure, classification)
+        if geography in table.columns:
+            sums = table[geography]
+        else:  # no row for the geography: every covered month is 0
+            sums = pd.Series(dtype=float, index=pd.PeriodIndex([], freq="M"))
+    else:
+        rows = measure_rows(measure, classification, crime)
+        if geography != boroughs.LONDON:
+            rows = rows[rows["borough_name"].eq(geography)]
+        sums = rows.groupby("month")["count"].sum().astype(float)
     published = categories[measure_mask(categories, measure, classification)]
     files = set(published["source_file"])
     supplied = store.remembered(_store_months_by_file) if crime is None else _months_by_file(crime)
