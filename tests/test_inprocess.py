@@ -299,3 +299,26 @@ def test_every_objective_html_and_notebook_match_the_kernel_engine(real_store, t
         want = json.loads((kernel / f"{job.stem}.ipynb").read_text(encoding="utf-8"))
         assert _comparable(got) == _comparable(want), job.stem
     assert os.getcwd() != str(Path(plan.jobs[0].notebook).parent)  # this process untouched
+
+
+@pytest.mark.parametrize(
+    "msg_type, content",
+    [
+        ("stream", {"name": "stderr", "text": "a\nb\n"}),
+        ("display_data", {"data": {"text/html": "<b>x</b>"}, "metadata": {"a": 1}}),
+        ("execute_result", {"data": {"text/plain": "1"}, "metadata": {}, "execution_count": 7}),
+        ("error", {"ename": "ValueError", "evalue": "bad", "traceback": ["line 1", "line 2"]}),
+    ],
+)
+def test_output_nodes_are_nbformats_outputs(msg_type, content):
+    from nbformat.v4 import output_from_msg
+
+    expected = output_from_msg({"header": {"msg_type": msg_type}, "content": content})
+    got = inprocess.output_node(msg_type, {**content, "transient": {}})
+    assert got == expected and type(got) is type(expected)
+    assert type(got.get("data", got)) is type(expected.get("data", expected))  # nodes
+
+
+def test_an_unknown_message_is_not_an_output():
+    with pytest.raises(ValueError, match="Unrecognized output msg type"):
+        inprocess.output_node("status", {"execution_state": "idle"})

@@ -547,6 +547,7 @@ class ReportEngine:
         # the kernel starts (a worker process skips it at its warm-up already).
         _skip_slow_optional_imports()
         import nbformat
+        import nbformat.reader
 
         from mpsanalysis.run.jobs import JobResult, describe_failure, published_notebook_record
 
@@ -567,7 +568,9 @@ class ReportEngine:
             published_notebook_record(nb, job)
             text = nbformat.writes(nb) + "\n"
             executed.write_text(text, encoding="utf-8")
-            nb = nbformat.reads(text, as_version=4)  # what the papermill path reads back
+            # What the papermill path reads back; nbformat.reads would validate the
+            # notebook again after nbformat.writes just did (that only logs).
+            nb = nbformat.reader.reads(text)
         except Exception as exc:  # any failure of this one notebook is isolated
             if executed.exists():
                 os.replace(executed, failed)

@@ -14,9 +14,9 @@ worker's own process:
 * its display publisher, display hook, traceback hook and ``sys.stdout``/``sys.stderr``
   make the messages ipykernel would send, with ipykernel's own ``encode_images`` and
   ``json_clean`` and a JSON round trip through jupyter_client's packer, so an output
-  holds exactly what it would after the wire; nbformat's ``output_from_msg`` turns each
-  into a notebook output, and display-id updates and ``clear_output`` are applied as
-  nbclient applies them;
+  holds exactly what it would after the wire; each becomes the notebook output
+  nbformat's ``output_from_msg`` would make (:func:`output_node`), and display-id
+  updates and ``clear_output`` are applied as nbclient applies them;
 * papermill's :class:`~papermill.engines.NotebookExecutionManager` keeps the notebook's
   and each cell's ``papermill`` record, and a failing cell is reported with nbclient's
   own :class:`~nbclient.exceptions.CellExecutionError`, so the executed notebook (error
@@ -48,7 +48,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["InProcessKernel", "CellCapture"]
+__all__ = ["InProcessKernel", "CellCapture", "output_node"]
 
 #: ``nbclient.NotebookClient.skip_cells_with_tag`` (default): such cells are not run.
 SKIP_TAG = "skip-execution"
@@ -128,7 +128,6 @@ class CellCapture:
     def message(self, msg_type: str, content: dict) -> None:
         """Handle one output message as nbclient's ``process_message`` would."""
         from jupyter_client.session import json_packer, json_unpacker
-        from nbformat.v4 import output_from_msg
 
         if self.cell is None:  # output outside a cell (none in a report): dropped
             return
@@ -141,7 +140,7 @@ class CellCapture:
             self.cell["execution_count"] = content["execution_count"]
         if msg_type == "update_display_data":
             return
-        out = output_from_msg({"header": {"msg_type": msg_type}, "content": content})
+        out = output_node(msg_type, content)
         outputs = self.cell.outputs
         if self._clear_on_next:
             outputs[:] = []
@@ -170,16 +169,51 @@ class CellCapture:
                 cell_map[index] = []
 
     def _update_display(self, display_id: str, content: dict) -> None:
-        from nbformat.v4 import output_from_msg
-
         if display_id not in self._display_ids:
             return
-        out = output_from_msg({"header": {"msg_type": "display_data"}, "content": content})
+        out = output_node("display_data", content)
         for index, positions in self._display_ids[display_id].items():
             outputs = self.cells[index]["outputs"]
             for position in positions:
                 outputs[position]["data"] = out["data"]
                 outputs[position]["metadata"] = out["metadata"]
+
+
+#: The fields of each output type taken from its message's content (as nbformat's
+#: ``output_from_msg`` takes them).
+OUTPUT_FIELDS = {
+    "execute_result": ("metadata", "data", "execution_count"),
+    "display_data": ("metadata", "data"),
+    "stream": ("name", "text"),
+    "error": ("ename", "evalue", "traceback"),
+}
+
+
+def output_node(msg_type: str, content: dict):
+    """The notebook output of an output message: nbformat's ``output_from_msg`` without
+    its schema validation of every output (about 1% of a full run), since the whole
+    notebook is validated when it is written (``nbformat.writes``).
+
+    Raises
+    ------
+    ValueError
+        ``msg_type`` is not an output message (as ``output_from_msg`` raises).
+
+    Examples
+    --------
+    >>> from nbformat.v4 import output_from_msg
+    >>> content = {"data": {"text/plain": "42"}, "metadata": {}, "execution_count": 3}
+    >>> message = {"header": {"msg_type": "execute_result"}, "content": content}
+    >>> output_node("execute_result", content) == output_from_msg(message)
+    True
+    """
+    from nbformat import from_dict
+
+    try:
+        fields = OUTPUT_FIELDS[msg_type]
+    except KeyError:
+        raise ValueError(f"Unrecognized output msg type: {msg_type!r}") from None
+    return from_dict({"output_type": msg_type, **{name: content[name] for name in fields}})
 
 
 class _CellStream(io.TextIOBase):
