@@ -310,7 +310,7 @@ def _shell_class():
 
         display_pub_class = Type(CapturingDisplayPublisher)
         displayhook_class = Type(CapturingDisplayHook)
-        capture = CellCapture()  # replaced per instance in __init__
+        capture: CellCapture  # set per instance in __init__
 
         def __init__(self, **kwargs):
             self.capture = CellCapture()
@@ -348,7 +348,7 @@ class InProcessKernel:
     #: A kernel of this process was closed: the process is not clean any more.
     spent = False
 
-    def __init__(self, cwd: str, preload: tuple[str, ...] = (), startup_timeout: float = 60):
+    def __init__(self, cwd: str, preload: tuple[str, ...] = ()):
         from mpsanalysis.run import kernel_state
 
         self.cwd = str(cwd)
@@ -359,11 +359,15 @@ class InProcessKernel:
         self.shell: Any = None
         self._started = 0.0
 
-    def start(self) -> InProcessKernel:
+    @staticmethod
+    def _refuse_if_spent() -> None:
         if InProcessKernel.spent:
             raise RuntimeError(
                 "this worker's in-process kernel was discarded; the worker must be replaced"
             )
+
+    def start(self) -> InProcessKernel:
+        self._refuse_if_spent()
         from mpsanalysis.run import kernel_state
 
         self._started = time.perf_counter()
@@ -377,10 +381,7 @@ class InProcessKernel:
         """Create the shell and run the warm-up (once)."""
         if self.shell is not None:
             return self
-        if InProcessKernel.spent:
-            raise RuntimeError(
-                "this worker's in-process kernel was discarded; the worker must be replaced"
-            )
+        self._refuse_if_spent()
         from ipykernel.compiler import XCachingCompiler
         from traitlets.config import Config
 
