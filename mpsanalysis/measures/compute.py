@@ -221,7 +221,7 @@ def _store_monthly_sums(measure: Measure, classification: str) -> pd.DataFrame:
 
     Worked out once per kernel (:func:`mpsanalysis.ingest.store.remembered`): the
     reports of an objective for London and the 32 boroughs each take their column, where
-    each used to filter and group the measure's rows again (about 5% of a full run's
+    each used to filter and group the measure's rows again (about 6% of a full run's
     CPU; ``docs/performance.md``, session 14).
     """
     rows = measure_rows(measure, classification, _store_crime())

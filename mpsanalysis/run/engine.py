@@ -19,14 +19,15 @@ worker:
    cell, metadata and error markers as a ``papermill.execute_notebook`` run, and the
    HTML is byte-identical (``tests/test_engine.py``).
 3. **HTML in the worker**, with :func:`mpsanalysis.report.export.export_html`.
-4. **No kernel process in a worker process.** A worker started by the runner
-   (``mpsanalysis run`` with more than one report and worker) runs the cells itself
-   with IPython (:class:`mpsanalysis.run.inprocess.InProcessKernel`): the same shell
-   call, outputs and papermill records as a kernel driven by nbclient, without the
-   ZeroMQ messages between two processes, which were about a fifth of a full run's
-   CPU (``docs/performance.md``, session 14). The runner's own process (a run on one
-   worker) and Dask's worker threads keep a kernel process (:class:`WarmKernel`), so a
-   report never runs in the process that publishes the reports.
+4. **No kernel process in a worker process.** A worker process started by the runner
+   (every local ``mpsanalysis run``, one worker or more) runs the cells itself with
+   IPython (:class:`mpsanalysis.run.inprocess.InProcessKernel`): the same shell call,
+   outputs and papermill records as a kernel driven by nbclient, without the ZeroMQ
+   messages between two processes, which were about a fifth of a full run's CPU
+   (``docs/performance.md``, session 14). An engine in any other process (Dask's
+   worker threads, a direct call of :func:`execute_job_warm`) keeps a kernel process
+   (:class:`WarmKernel`), so a report never runs in the process that publishes the
+   reports.
 
 Why one report cannot see another's results
 -------------------------------------------
@@ -147,8 +148,9 @@ def engine_name() -> str:
     """Which engine :func:`mpsanalysis.run.runner.execute_job` uses (``MPSANALYSIS_ENGINE``):
 
     * ``warm`` (default): warm, reset between reports; a worker process started by the
-      runner runs the cells itself (:mod:`mpsanalysis.run.inprocess`), and the runner's
-      own process and Dask's worker threads drive a warm kernel process;
+      runner (every local run) runs the cells itself (:mod:`mpsanalysis.run.inprocess`);
+      Dask's worker threads, or a direct call in any other process, drive a warm kernel
+      process;
     * ``kernel``: a warm kernel process everywhere (the engine until session 14);
     * ``papermill``: ``papermill.execute_notebook`` with a fresh kernel per report.
     """

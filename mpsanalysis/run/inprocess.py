@@ -31,9 +31,9 @@ process (a kernel process was replaced in the same cases). A report that kills i
 process (``os._exit``, a crash in a C library) ends the worker, and the runner reports
 that job as failed and starts another worker.
 
-Only worker processes started by the runner use this engine: the runner's own process
-(one worker) and Dask's worker threads keep a separate kernel, so nothing a report does
-can reach them. What differs from a kernel: output that C libraries write straight to
+Only worker processes started by the runner use this engine (one worker or more): the
+runner's own process never runs a report, and Dask's worker threads keep a separate
+kernel, so nothing a report does can reach them. What differs from a kernel: output that C libraries write straight to
 file descriptors 1 and 2 goes to the worker's terminal, not into the notebook
 (ipykernel captures it), and stream output is flushed at the same points as ipykernel's
 (each display, the end of the cell) but never split by ipykernel's 0.2 s timer.
